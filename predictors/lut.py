@@ -1,0 +1,42 @@
+"""Exact lookup table: the device's measured latency of each architecture, straight from the data."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from hwnas import devices
+from hwnas.errors import HwnasError
+from hwnas.oracle import LatencyOracle, SetupCost
+from hwnas.space import Arch, SearchSpace, as_matrix
+
+
+class LookupTable(LatencyOracle):
+    """The table itself. Building it for a new device means measuring every entry (its setup cost)."""
+
+    name = "lut"
+
+    def __init__(self, space: SearchSpace, device: str):
+        super().__init__(space, device)
+        devices.require_device(space.name, device)
+        self._latency_ms = devices.latency_ms(space.name, device)
+        self._covered = np.flatnonzero(np.isfinite(self._latency_ms))
+
+    def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+        rows = np.asarray(self.space.table_index(as_matrix(archs)), dtype=np.int64)
+        latency = np.where(rows >= 0, self._latency_ms[np.maximum(rows, 0)], np.nan)
+        missing = np.flatnonzero(np.isnan(latency))
+        if missing.size:
+            arch = self.space.to_string(tuple(as_matrix(archs)[missing[0]]))
+            raise HwnasError(
+                f"{arch} is not in {self.device}'s table ({len(self._covered):,} of "
+                f"{len(self._latency_ms):,} architectures measured); search with restrict_to_table=true"
+            )
+        return latency
+
+    def coverage(self) -> np.ndarray | None:
+        return self._covered if len(self._covered) < len(self._latency_ms) else None
+
+    def setup_cost(self) -> SetupCost:
+        return SetupCost(target_measurements=len(self._covered))

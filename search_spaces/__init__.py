@@ -1,0 +1,1 @@
+"""Search spaces (one per file), instantiated from `conf/space/` by `_target_`."""

@@ -1,0 +1,157 @@
+"""NAS-Bench-201 (Dong & Yang, 2020): one cell of 4 nodes, 6 edges, 5 operations; 15,625 cells.
+
+An arch is the 6 edge operations in the official string order:
+`|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`, where token k of group g is the edge node k -> node g+1.
+The official index comes from the benchmark's own ordering (in the data), in both directions.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Sequence
+
+import numpy as np
+
+from hwnas import data
+from hwnas.errors import HwnasError
+from hwnas.space import Arch, Dimension, SearchSpace, as_matrix
+
+OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))  # (from node, to node), string order
+_POWERS = 5 ** np.arange(5, -1, -1)
+# Graph view (BRP-NAS / HELP style): each edge's op becomes a node between an input and an output node.
+GRAPH_NODE_TYPES = ("input",) + OPS + ("output",)
+
+
+def _parse(text: str) -> Arch:
+    """Parse an official NB201 string, naming the first token that is wrong."""
+    if not isinstance(text, str):
+        raise HwnasError(f"NAS-Bench-201 architecture must be a string, got {type(text).__name__}")
+    groups = text.strip().split("+")
+    if len(groups) != 3:
+        raise HwnasError(f"malformed NAS-Bench-201 string {text!r}: expected 3 '+'-separated node groups, "
+                         f"got {len(groups)}")
+    ops: list[int] = []
+    for g, group in enumerate(groups):
+        if not (group.startswith("|") and group.endswith("|")):
+            raise HwnasError(f"malformed NAS-Bench-201 string {text!r}: group {group!r} must be wrapped in '|'")
+        tokens = group[1:-1].split("|")
+        if len(tokens) != g + 1:
+            raise HwnasError(f"malformed NAS-Bench-201 string {text!r}: node {g + 1} needs {g + 1} inputs, "
+                             f"group {group!r} has {len(tokens)}")
+        for k, token in enumerate(tokens):
+            op, sep, src = token.partition("~")
+            if not sep or src != str(k):
+                raise HwnasError(f"malformed NAS-Bench-201 string {text!r}: token {token!r} should be "
+                                 f"'<op>~{k}'")
+            if op not in OPS:
+                raise HwnasError(f"malformed NAS-Bench-201 string {text!r}: unknown operation {op!r} in "
+                                 f"token {token!r}; valid: {', '.join(OPS)}")
+            ops.append(OPS.index(op))
+    return tuple(ops)
+
+
+@functools.lru_cache(maxsize=1)
+def _index_tables() -> tuple[np.ndarray, np.ndarray]:
+    """(index -> arch matrix (15625, 6), base-5 code -> official index)."""
+    index_to_arch = np.array([_parse(s) for s in data.nb201_arch_strings()], dtype=np.int64)
+    codes = index_to_arch @ _POWERS
+    if len(np.unique(codes)) != data.NB201_SIZE:
+        raise HwnasError("corrupt data file help/nasbench201/archs.txt.gz: duplicated architectures")
+    code_to_index = np.empty(data.NB201_SIZE, dtype=np.int64)
+    code_to_index[codes] = np.arange(data.NB201_SIZE)
+    index_to_arch.setflags(write=False)
+    code_to_index.setflags(write=False)
+    return index_to_arch, code_to_index
+
+
+class NasBench201(SearchSpace):
+    """The NAS-Bench-201 cell space; every arch is tabled (official index)."""
+
+    name = "nasbench201"
+
+    def __init__(self, num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5):
+        self.num_classes = num_classes
+        self.channels = channels
+        self.cells_per_stage = cells_per_stage
+        self._dims = [Dimension(f"edge_{i}->{j}", OPS) for i, j in EDGES]
+
+    def dimensions(self) -> list[Dimension]:
+        return self._dims
+
+    @property
+    def size(self) -> int:
+        return data.NB201_SIZE
+
+    def to_string(self, arch: Arch) -> str:
+        o = [OPS[i] for i in arch]
+        return f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
+
+    def from_string(self, text: str) -> Arch:
+        return _parse(text)
+
+    # ---------------------------------------------------------------- index, both ways
+    def index(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+        """Official NAS-Bench-201 index of each arch."""
+        matrix = as_matrix(archs)
+        return _index_tables()[1][matrix @ _POWERS]
+
+    def from_index(self, indices: Sequence[int] | np.ndarray) -> list[Arch]:
+        indices = np.asarray(indices, dtype=np.int64)
+        if indices.size and (indices.min() < 0 or indices.max() >= data.NB201_SIZE):
+            bad = indices[(indices < 0) | (indices >= data.NB201_SIZE)][0]
+            raise HwnasError(f"NAS-Bench-201 index {bad} out of range 0..{data.NB201_SIZE - 1}")
+        return [tuple(int(v) for v in row) for row in _index_tables()[0][indices]]
+
+    def table_index(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+        return self.index(archs)
+
+    def table_archs(self) -> np.ndarray:
+        return _index_tables()[0]
+
+    @property
+    def exhaustively_tabled(self) -> bool:
+        return True
+
+    # ---------------------------------------------------------------- encodings
+    def encode(self, archs: Sequence[Arch] | np.ndarray, kind: str = "onehot") -> np.ndarray:
+        """`onehot`: 6 edges x 5 ops (30 values); `graph`: flattened adjacency + node one-hots."""
+        if kind == "graph":
+            adjacency, features = self.graph(archs)
+            return np.concatenate([adjacency.reshape(len(adjacency), -1), features.reshape(len(features), -1)], 1)
+        return super().encode(archs, kind)
+
+    def graph(self, archs: Sequence[Arch] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The cell as an operation-on-node DAG: adjacency (n, 8, 8) and node one-hots (n, 8, 7).
+
+        Node 0 is the cell input, nodes 1..6 are the 6 edge operations in string order, node 7 the
+        output; op node (i->j) feeds every op node leaving node j, and the output when j = 3.
+        """
+        matrix = as_matrix(archs)
+        n = len(matrix)
+        adjacency = np.zeros((8, 8), dtype=np.float32)
+        for a, (src_a, _) in enumerate(EDGES):
+            if src_a == 0:
+                adjacency[0, a + 1] = 1.0
+        for a, (_, dst_a) in enumerate(EDGES):
+            for b, (src_b, _) in enumerate(EDGES):
+                if dst_a == src_b:
+                    adjacency[a + 1, b + 1] = 1.0
+            if dst_a == 3:
+                adjacency[a + 1, 7] = 1.0
+        features = np.zeros((n, 8, len(GRAPH_NODE_TYPES)), dtype=np.float32)
+        features[:, 0, 0] = 1.0
+        features[:, 7, -1] = 1.0
+        if n:
+            features[np.arange(n)[:, None], np.arange(1, 7), matrix + 1] = 1.0
+        return np.broadcast_to(adjacency, (n, 8, 8)).copy(), features
+
+    # ---------------------------------------------------------------- network
+    def build(self, arch: Arch):
+        from search_spaces.nb201_network import build_nb201_network
+
+        return build_nb201_network([OPS[i] for i in self.validate(arch)], C=self.channels,
+                                   N=self.cells_per_stage, num_classes=self.num_classes)
+
+    def input_shape(self, arch: Arch, batch_size: int = 1) -> tuple[int, ...]:
+        return (batch_size, 3, 32, 32)

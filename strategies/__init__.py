@@ -1,0 +1,1 @@
+"""Search strategies (one per file), instantiated from `conf/strategy/` by `_target_`."""
