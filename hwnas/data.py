@@ -74,10 +74,13 @@ def _latency_frame(relative: str, index_col: str, expected_rows: int) -> pd.Data
     frame = _read_csv(relative, index_col=index_col)
     if len(frame) != expected_rows or not np.array_equal(frame.index.to_numpy(), np.arange(expected_rows)):
         raise HwnasError(f"corrupt data file {data_dir() / relative}: expected rows indexed 0..{expected_rows - 1}")
-    values = frame.to_numpy(dtype=float)
+    try:
+        values = frame.to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        values = np.array([np.nan])
     if not np.isfinite(values).all():
         raise HwnasError(f"corrupt data file {data_dir() / relative}: non-numeric latency values")
-    return frame.astype(float)
+    return pd.DataFrame(values, index=frame.index, columns=frame.columns)
 
 
 # ---------------------------------------------------------------- NAS-Bench-201
@@ -110,7 +113,10 @@ def nb201_oneproxy_latency() -> pd.DataFrame:
         if column not in frame:
             raise HwnasError(f"corrupt data file {data_dir() / path}: no column {column!r}")
     frame = frame.set_index("nb201_index").drop(columns=[c for c in ("row", "arch_str") if c in frame])
-    values = frame.to_numpy(dtype=float)
+    try:
+        values = frame.to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        raise HwnasError(f"corrupt data file {data_dir() / path}: non-numeric latency values") from None
     values[values < 0] = np.nan
     if np.isnan(values).all(axis=0).any() or frame.index.duplicated().any():
         raise HwnasError(f"corrupt data file {data_dir() / path}: empty device column or duplicated index")
@@ -144,7 +150,7 @@ def nb201_accuracy(dataset: str, epochs: int = 200) -> np.ndarray:
         raise HwnasError(f"corrupt data file {data_dir() / path}: expected {NB201_SIZE} rows with {column!r}")
     if tuple(frame[arch_column]) != nb201_arch_strings():
         raise HwnasError(f"corrupt data file {data_dir() / path}: rows are not in NAS-Bench-201 index order")
-    accuracy = frame[column].to_numpy(dtype=float)
+    accuracy = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
     if not np.isfinite(accuracy).all():
         raise HwnasError(f"corrupt data file {data_dir() / path}: non-numeric accuracy")
     accuracy.setflags(write=False)

@@ -86,7 +86,7 @@ def _print_summary(summary: dict, run_dir: Path) -> None:
     table = Table(title=f"hwnas search: {summary['space']} on {summary['device']} "
                         f"(oracle {summary['oracle']}, strategy {summary['strategy']})", show_header=False)
     table.add_column(style="bold")
-    table.add_column()
+    table.add_column(overflow="fold")
     label = "score (PROXY, not accuracy)" if summary["evaluator_is_proxy"] else "accuracy"
     if best is None:
         table.add_row("best", "no architecture evaluated")
@@ -109,4 +109,6 @@ def _print_summary(summary: dict, run_dir: Path) -> None:
                           f"({cost['command_seconds']:.2f} s in all)")
     table.add_row("stopped", summary["stop_reason"])
     table.add_row("run folder", str(run_dir))
-    Console().print(table)
+    console = Console()
+    console.width = max(console.width, 160)  # architecture strings stay on one line
+    console.print(table)
