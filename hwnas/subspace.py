@@ -2,7 +2,8 @@
 
 Searching inside the table gives exact ground truth. Proposals outside it are snapped to the
 nearest tabled architecture (Hamming distance over choices, lowest row on ties); a mutation moves to
-a tabled architecture at the smallest positive distance.
+one of the `neighbours` nearest other tabled architectures, drawn uniformly (ties broken at random),
+so that evolution keeps moving in a sparse table instead of bouncing between two neighbours.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from hwnas.space import Arch, Dimension, SearchSpace, as_matrix
 
 
 class TableSubspace(SearchSpace):
-    def __init__(self, space: SearchSpace, rows: Sequence[int] | np.ndarray):
+    def __init__(self, space: SearchSpace, rows: Sequence[int] | np.ndarray, neighbours: int = 8):
         rows = np.asarray(rows, dtype=np.int64)
         if rows.size == 0:
             raise HwnasError(f"cannot restrict {space.name} to an empty set of architectures")
         self.base = space
         self.name = space.name
         self.rows = rows
+        self.neighbours = neighbours
         self._archs = np.asarray(space.table_archs())[rows]
         self._position = {tuple(int(v) for v in a): i for i, a in enumerate(self._archs)}
 
@@ -74,9 +76,10 @@ class TableSubspace(SearchSpace):
 
     def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
         distance = (self._archs != np.asarray(arch)).sum(axis=1)
-        distance[distance == 0] = np.iinfo(distance.dtype).max
-        nearest = np.flatnonzero(distance == distance.min())
-        return tuple(int(v) for v in self._archs[rng.choice(nearest)])
+        order = rng.permutation(len(distance))
+        ranked = order[np.argsort(distance[order], kind="stable")]
+        ranked = ranked[distance[ranked] > 0][: self.neighbours]
+        return tuple(int(v) for v in self._archs[rng.choice(ranked)]) if len(ranked) else arch
 
     def crossover(self, a: Arch, b: Arch, rng: np.random.Generator) -> Arch:
         return self.canonical(self.base.crossover(a, b, rng))

@@ -36,7 +36,8 @@ class LookupTable(LatencyOracle):
         return latency
 
     def coverage(self) -> np.ndarray | None:
-        return self._covered if len(self._covered) < len(self._latency_ms) else None
+        whole = len(self._covered) == len(self._latency_ms) and self.space.exhaustively_tabled
+        return None if whole else self._covered
 
     def setup_cost(self) -> SetupCost:
         return SetupCost(target_measurements=len(self._covered))
