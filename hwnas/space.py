@@ -80,6 +80,17 @@ class SearchSpace(ABC):
                 raise HwnasError(f"{self.name}: {dim.name}={value} out of range 0..{len(dim) - 1}")
         return self.canonical(arch)
 
+    def checked_matrix(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+        """`as_matrix(archs)`, refusing (batched check, HwnasError naming the choice) malformed archs."""
+        matrix = as_matrix(archs)
+        if matrix.size == 0:
+            return matrix.reshape(0, len(self.dimensions()))
+        sizes = np.array([len(d) for d in self.dimensions()])
+        if matrix.ndim != 2 or matrix.shape[1] != len(sizes) or (matrix < 0).any() or (matrix >= sizes).any():
+            bad = next(a for a in matrix if len(a) != len(sizes) or (a < 0).any() or (a >= sizes).any())
+            self.validate(tuple(int(v) for v in bad))
+        return matrix
+
     @property
     def size(self) -> int | None:
         """Number of distinct (canonical) architectures, where known."""

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from hwnas import data
+from hwnas import data, devices
 from hwnas.errors import HwnasError
 from hwnas.measurement import MeasurementSettings, host_signature, measure_latency_ms
 from hwnas.oracle import LatencyOracle, SetupCost
@@ -45,6 +45,7 @@ class OperatorLUT(LatencyOracle):
         if not all(hasattr(space, m) for m in ("operators", "operator_index", "build_operator")):
             raise HwnasError(f"oracle operator_lut needs a space made of operators; space {space.name} is not "
                              "one. Valid: fbnet, ofa_mbv3")
+        devices.require_device(space.name, device)
         self.samples, self.calibrate, self.seed = int(samples), bool(calibrate), int(seed)
         self.settings = MeasurementSettings(threads=threads, warmup=warmup, min_repeats=min_repeats,
                                             rel_tolerance=rel_tolerance, time_cap_s=time_cap_s, clock=clock)
@@ -92,7 +93,7 @@ class OperatorLUT(LatencyOracle):
 
     def local_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         """Sum of the operators' latencies on this machine's CPU (ms), batched."""
-        matrix = as_matrix(archs)
+        matrix = self.space.checked_matrix(archs)
         if matrix.size == 0:
             return np.zeros(0)
         ids = self.space.operator_index(matrix)

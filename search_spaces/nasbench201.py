@@ -93,9 +93,7 @@ class NasBench201(SearchSpace):
     # ---------------------------------------------------------------- index, both ways
     def index(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         """Official NAS-Bench-201 index of each arch."""
-        matrix = as_matrix(archs)
-        if matrix.size == 0:
-            return np.zeros(0, dtype=np.int64)
+        matrix = self.checked_matrix(archs)
         return _index_tables()[1][matrix @ _POWERS]
 
     def from_index(self, indices: Sequence[int] | np.ndarray) -> list[Arch]:
