@@ -3,17 +3,20 @@
 A device is named per search space (the same name, e.g. `pixel3`, exists for NB201 and FBNet).
 Latencies come back as one vector over the space's table rows (NB201: the official index), with
 NaN where the device has no measurement, so that a lookup for many architectures is one indexing.
+Devices measured on the user's own machines (`local-*`, see `hwnas.device_store`) join the
+catalogue from the local store; `local-cpu` exists (empty) before its first measurement.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import sys
 from dataclasses import dataclass
 
 import numpy as np
 
-from hwnas import data
+from hwnas import data, device_store
 from hwnas.errors import HwnasError, unknown_choice
 
 # (pattern, kind, source-suffix). First match wins; the batch size is the `_N` suffix of GPU names.
@@ -93,13 +96,37 @@ def _tables(space: str) -> dict[str, tuple[np.ndarray, str]]:
     return out
 
 
+def _n_rows(space: str) -> int:
+    return len(next(iter(_tables(space).values()))[0])
+
+
+def _local_device(space: str, name: str) -> Device:
+    local = device_store.table(space, name, _n_rows(space))
+    settings = local.settings
+    kind = "GPU" if settings.get("backend") == "cuda" else "CPU"
+    batch = int(settings["batch_size"]) if settings.get("batch_size") else None
+    described = ", ".join(f"{k}={v}" for k, v in settings.items()) or "not measured yet"
+    return Device(name, space, kind, batch, f"local store {device_store.device_file(space, name)} ({described})",
+                  int(np.isfinite(local.latency_ms).sum()))
+
+
+def default_local_devices() -> tuple[str, ...]:
+    """Local devices that exist before any measurement: this machine's CPU, and its GPU when torch
+    (already imported by whoever measures: importing it here would slow every command) sees one."""
+    torch = sys.modules.get("torch")
+    cuda = torch is not None and torch.cuda.is_available()
+    return ("local-cpu", "local-cuda") if cuda else ("local-cpu",)
+
+
 def devices(space: str) -> dict[str, Device]:
-    """Every device with data for `space`, by name."""
+    """Every device with data for `space`, by name: the shipped tables, then the local store."""
     out = {}
     for name, (vector, table) in _tables(space).items():
         kind = device_kind(name)
         out[name] = Device(name, space, kind, _batch_size(name, kind), _source(name, table),
                            int(np.isfinite(vector).sum()))
+    for name in device_store.local_device_names(space):
+        out[name] = _local_device(space, name)
     return out
 
 
@@ -111,9 +138,23 @@ def catalogue() -> list[Device]:
 def latency_ms(space: str, device: str) -> np.ndarray:
     """The device's latency over the space's table rows (read-only; NaN where not measured)."""
     tables = _tables(space)
-    if device not in tables:
-        raise unknown_choice(f"device for space {space}", device, tables)
-    return tables[device][0]
+    if device in tables:
+        return tables[device][0]
+    if _known_local(space, device):
+        return device_store.table(space, device, _n_rows(space)).latency_ms
+    raise unknown_choice(f"device for space {space}", device, _all_names(space))
+
+
+def _known_local(space: str, device: str) -> bool:
+    if not device_store.is_local(device):
+        return False
+    if device in ("local-cpu", "local-cuda"):
+        return device in default_local_devices() or device in device_store.local_device_names(space)
+    return device in device_store.local_device_names(space)
+
+
+def _all_names(space: str) -> list[str]:
+    return [*_tables(space), *device_store.local_device_names(space), *default_local_devices()]
 
 
 def coverage(space: str, device: str) -> np.ndarray:
@@ -123,14 +164,21 @@ def coverage(space: str, device: str) -> np.ndarray:
 
 def require_device(space: str, device: str) -> Device:
     table = devices(space)
-    if device not in table:
-        raise unknown_choice(f"device for space {space}", device, table)
-    return table[device]
+    if device in table:
+        return table[device]
+    if _known_local(space, device):
+        return _local_device(space, device)
+    raise unknown_choice(f"device for space {space}", device, _all_names(space))
 
 
 def check_budget(space: str, device: str, budget_ms: float) -> None:
-    """Refuse a budget that no tabled architecture meets, naming the fastest latency."""
+    """Refuse a budget that no tabled architecture meets, naming the fastest latency.
+
+    A local device holds only the architectures measured so far, so it proves nothing infeasible.
+    """
     vector = latency_ms(space, device)
+    if device_store.is_local(device):
+        return
     fastest = int(np.nanargmin(vector))
     if not budget_ms >= vector[fastest]:
         raise HwnasError(

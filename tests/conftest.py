@@ -16,3 +16,9 @@ def nb201() -> NasBench201:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def _empty_device_store(tmp_path_factory, monkeypatch):
+    """A developer's own measured devices (`hwnas measure`) must not change what the tests see."""
+    monkeypatch.setenv("HWNAS_DEVICE_STORE", str(tmp_path_factory.mktemp("device_store")))

@@ -1,0 +1,118 @@
+"""The `measured` oracle: real measurements instead of predictions.
+
+On a local device (`local-cpu`, ...) every architecture asked about is built and timed on this
+machine (CPU threads or CUDA events, see `hwnas.measure_backend`) and appended to the local device
+store, so the device then works with every other oracle; stored medians are reused unless `reuse`
+is off. A shipped device cannot be reached from here: its measurements are its recorded table, and
+an architecture it never measured is refused (as `lut`).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from hwnas import device_store, devices
+from hwnas.errors import HwnasError
+from hwnas.measure_backend import ArchMeasurement, BackendSettings, measure_archs
+from hwnas.oracle import LatencyOracle
+from hwnas.space import Arch, SearchSpace, as_matrix
+
+
+class MeasuredOracle(LatencyOracle):
+    """Measures on this machine; an architecture that cannot be built or run gets latency inf (never feasible)."""
+
+    name = "measured"
+
+    def __init__(self, space: SearchSpace, device: str = "local-cpu", backend: str = "auto", threads: int = 1,
+                 batch_size: int = 1, dtype: str = "float32", channels_last: bool = False, warmup: int = 3,
+                 min_repeats: int = 10, max_repeats: int = 200, check_every: int = 5,
+                 rel_tolerance: float = 0.02, time_cap_s: float = 2.0, store: bool = True, reuse: bool = True):
+        super().__init__(space, device)
+        self.local = device_store.is_local(device)
+        self.settings = BackendSettings(backend, threads, batch_size, dtype, channels_last, warmup, min_repeats,
+                                        max_repeats, check_every, rel_tolerance, time_cap_s).resolved()
+        self.store = bool(store)
+        self._cache: dict[Arch, float] = {}
+        self.fresh_measurements = 0
+        self.measurement_seconds = 0.0
+        self.failures: list[ArchMeasurement] = []
+        if self.local:
+            device_store.check_name(device)
+            if self.store:
+                device_store.check_settings(space.name, device, self.settings.device_settings())
+            self._stored_ms = self._stored_table() if reuse else None
+            self._covered = None
+        else:
+            devices.require_device(space.name, device)
+            self._stored_ms = devices.latency_ms(space.name, device)
+            covered = np.flatnonzero(np.isfinite(self._stored_ms))
+            self._covered = covered if len(covered) < len(self._stored_ms) else None
+
+    def _stored_table(self) -> np.ndarray | None:
+        try:
+            n_rows = len(self.space.table_archs())
+        except HwnasError:
+            return None
+        return device_store.table(self.space.name, self.device, n_rows).latency_ms
+
+    def coverage(self) -> np.ndarray | None:
+        return self._covered
+
+    def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+        matrix = self._checked(archs)
+        if not self.local:
+            return self._recorded(matrix)
+        keys = [tuple(int(v) for v in row) for row in matrix]
+        if self._stored_ms is not None and len(keys):
+            rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
+            for key, row in zip(keys, rows):
+                if key not in self._cache and row >= 0 and np.isfinite(self._stored_ms[row]):
+                    self._cache[key] = float(self._stored_ms[row])
+        todo = [k for k in dict.fromkeys(keys) if k not in self._cache]
+        if todo:
+            self.measure(todo)
+        return np.array([self._cache[k] for k in keys], dtype=float)
+
+    def _checked(self, archs) -> np.ndarray:
+        matrix = as_matrix(archs)
+        sizes = np.array([len(d) for d in self.space.dimensions()])
+        if matrix.size == 0:
+            return matrix.reshape(0, len(sizes))
+        if matrix.shape[1] != len(sizes):
+            raise HwnasError(f"{self.space.name}: architecture has {matrix.shape[1]} choices, expected {len(sizes)}")
+        bad = np.argwhere((matrix < 0) | (matrix >= sizes))
+        if len(bad):
+            row, dim = bad[0]
+            raise HwnasError(f"{self.space.name}: {self.space.dimensions()[dim].name}={matrix[row, dim]} out of "
+                             f"range 0..{sizes[dim] - 1}")
+        return matrix
+
+    def _recorded(self, matrix: np.ndarray) -> np.ndarray:
+        rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
+        latency = np.where(rows >= 0, self._stored_ms[np.maximum(rows, 0)], np.nan)
+        missing = np.flatnonzero(np.isnan(latency))
+        if missing.size:
+            raise HwnasError(f"{self.space.to_string(tuple(matrix[missing[0]]))} was never measured on {self.device} "
+                             "(a shipped device: only its table's measurements exist); use restrict_to_table=true "
+                             "or a local device")
+        return latency
+
+    def measure(self, archs: Sequence[Arch]) -> list[ArchMeasurement]:
+        """Measure `archs` now on this machine (no reuse), storing each as it finishes; Ctrl-C keeps them."""
+        if not self.local:
+            raise HwnasError(f"{self.device} is a shipped device, not this machine: it cannot be measured here")
+        def keep(result: ArchMeasurement) -> None:
+            self.fresh_measurements += 1
+            self.measurement_seconds += result.seconds
+            self._cache[result.arch] = result.latency_ms if result.ok else float("inf")
+            if not result.ok:
+                self.failures.append(result)
+            if self.store:
+                device_store.append(self.space.name, self.device, [result.store_row(self.space, self.settings)])
+
+        run = measure_archs(self.space, [tuple(int(v) for v in a) for a in archs], self.settings, on_each=keep)
+        if run.interrupted:
+            raise KeyboardInterrupt
+        return run.results
