@@ -1,0 +1,226 @@
+"""The `help` latency oracle: HELP (Lee, Lee, Chong & Hwang, NeurIPS 2021) adapted to one device.
+
+The meta-trained predictor comes from the cache (`hwnas meta-train space=...` writes it; the oracle
+trains it itself when it is missing and `train_if_missing` is set). `reference_archs()` asks for the
+space's 10 hardware-embedding reference architectures (plus `samples - 10` seeded extra ones);
+`adapt()` embeds the device and runs the inner loop; predictions for the whole table are computed
+once, in one batched pass, so `predict_ms` is an index lookup for tabled architectures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from hwnas import devices
+from hwnas.errors import HwnasError
+from hwnas.oracle import LatencyOracle, SetupCost
+from hwnas.space import Arch, SearchSpace, as_matrix
+from predictors import help_cache
+from predictors.help_meta import (HELP_DATA_DIR, MetaConfig, MetaLearner, SpaceData, encode, hardware_embedding,
+                                  meta_train, normalise)
+
+N_REFERENCE = 10
+
+
+def _meta_config(space_name: str, seed_offset: int, options: dict) -> MetaConfig:
+    valid = {f.name for f in dataclasses.fields(MetaConfig)}
+    unknown = sorted(set(options) - valid)
+    if unknown:
+        raise HwnasError(f"oracle help: unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(valid))}")
+    options = {k: tuple(str(d) for d in v) if k.endswith("_devices") and v is not None else v
+               for k, v in options.items()}
+    cfg = MetaConfig(**options).resolved(space_name)
+    return dataclasses.replace(cfg, meta_seed=cfg.meta_seed + seed_offset)
+
+
+def _log(message: str) -> None:
+    print(f"[help] {message}", file=sys.stderr, flush=True)
+
+
+def ensure_meta_trained(space: SearchSpace, cfg: MetaConfig, *, train_if_missing: bool = True,
+                        force: bool = False, log=_log) -> dict:
+    """The cached meta-trained predictor for (space, cfg), training and caching it if needed."""
+    key = help_cache.cache_key(space.name, HELP_DATA_DIR[space.name], cfg.to_dict())
+    entry = None
+    if not force:
+        try:
+            entry = help_cache.load(key)
+        except HwnasError as exc:
+            if not train_if_missing:
+                raise
+            log(f"{exc}; retraining")
+    if entry is not None:
+        return entry
+    if not train_if_missing:
+        raise HwnasError(f"no meta-trained HELP predictor for {space.name} with this configuration in "
+                         f"{help_cache.cache_dir()}; run `hwnas meta-train space={space.name}` first")
+    log(f"meta-training HELP for {space.name} ({cfg.episodes} episodes, seed {cfg.meta_seed}); "
+        f"the result is cached in {help_cache.cache_dir()}")
+    cpu = time.process_time()
+    result = meta_train(SpaceData(space), cfg, log=log)
+    entry = {"state": result.state, "best_episode": result.best_episode,
+             "best_valid_spearman": result.best_valid_spearman, "seconds": result.seconds,
+             "cpu_seconds": time.process_time() - cpu, "source_measurements": result.source_measurements,
+             "history": result.history}
+    path = help_cache.save(key, entry)
+    log(f"meta-training took {result.seconds:.0f} s; best validation Spearman {result.best_valid_spearman:.4f} "
+        f"at episode {result.best_episode}; saved {path}")
+    return entry
+
+
+class HelpOracle(LatencyOracle):
+    """HELP's meta-learned, hardware-embedding-conditioned predictor, adapted with few target samples.
+
+    `ensemble` > 1 averages that many independently meta-trained predictors (meta seeds
+    meta_seed..meta_seed+ensemble-1): an improvement over the paper, not part of it.
+    """
+
+    name = "help"
+
+    def __init__(self, space: SearchSpace, device: str, samples: int = N_REFERENCE, seed: int = 0,
+                 train_if_missing: bool = True, eval_steps: int | None = None, ensemble: int = 1, **meta):
+        super().__init__(space, device)
+        if space.name not in HELP_DATA_DIR:
+            raise HwnasError(f"oracle help supports spaces {', '.join(HELP_DATA_DIR)}, not {space.name!r}")
+        if int(samples) < N_REFERENCE:
+            raise HwnasError(f"oracle help needs at least {N_REFERENCE} target samples (its hardware embedding is "
+                             f"the latency of {N_REFERENCE} reference architectures); got samples={samples}")
+        if int(ensemble) < 1:
+            raise HwnasError(f"oracle help: ensemble must be >= 1, got {ensemble}")
+        self.samples, self.seed = int(samples), int(seed)
+        self.data = SpaceData(space)
+        self.configs = [_meta_config(space.name, k, dict(meta)) for k in range(int(ensemble))]
+        self.eval_steps = self.configs[0].inner_steps if eval_steps is None else int(eval_steps)
+        self.entries = [ensure_meta_trained(space, cfg, train_if_missing=train_if_missing) for cfg in self.configs]
+        self.learners = []
+        for cfg, entry in zip(self.configs, self.entries):
+            learner = MetaLearner(self.data.encoder, self.data.in_features, cfg)
+            learner.load_state_dict(entry["state"])
+            self.learners.append(learner)
+        self._adapted: list | None = None
+        self._table_ms: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ adaptation
+    def reference_archs(self) -> list[Arch]:
+        rows = list(self.data.reference_rows)
+        extra = self.samples - N_REFERENCE
+        if extra > 0:
+            try:
+                candidates = devices.coverage(self.space.name, self.device)
+            except HwnasError:
+                candidates = np.arange(len(self.data.archs))
+            candidates = np.setdiff1d(candidates, rows)
+            if extra > len(candidates):
+                raise HwnasError(f"samples={self.samples} exceeds the {len(candidates) + N_REFERENCE} architectures "
+                                 f"measured on {self.device}")
+            rows += list(np.random.default_rng(self.seed).choice(candidates, extra, replace=False))
+        return [tuple(int(v) for v in self.data.archs[r]) for r in rows]
+
+    def adapt(self, archs: Sequence[Arch], latency_ms: np.ndarray) -> None:
+        matrix = as_matrix(archs)
+        latency_ms = np.asarray(latency_ms, dtype=np.float64).reshape(-1)
+        if len(matrix) != len(latency_ms):
+            raise HwnasError(f"oracle help: {len(matrix)} architectures but {len(latency_ms)} latencies")
+        if len(matrix) < N_REFERENCE:
+            raise HwnasError(f"oracle help needs the {N_REFERENCE} reference architectures measured; got {len(matrix)}")
+        if not np.isfinite(latency_ms).all():
+            raise HwnasError(f"oracle help: non-finite latency measured on {self.device}")
+        rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
+        position = {int(r): i for i, r in enumerate(rows)}
+        missing = [int(r) for r in self.data.reference_rows if int(r) not in position]
+        if missing:
+            raise HwnasError(f"oracle help: the measurements lack reference architecture(s) at table rows {missing}; "
+                             "measure reference_archs()")
+        reference_ms = latency_ms[[position[int(r)] for r in self.data.reference_rows]]
+        self._reference_ms = reference_ms
+        hw = torch.tensor(hardware_embedding(reference_ms), dtype=torch.float32)
+        xs = encode(self.data.space, matrix)
+        ys = torch.tensor(normalise(latency_ms, reference_ms), dtype=torch.float32)
+        self._hw, self._xs, self._ys = hw, xs, ys
+        torch.manual_seed(self.seed)
+        self._adapted = []
+        for learner in self.learners:
+            draws = learner.cfg.mc_samples if learner.zmod is not None else 1
+            for _ in range(max(1, draws)):
+                params, _ = learner.adapt(hw, xs, ys, self.eval_steps, create_graph=False,
+                                          sample_z=learner.zmod is not None)
+                self._adapted.append((learner, params))
+        self._table_ms = self._forward_ms(self.data.inputs)
+
+    def _forward_ms(self, inputs, chunk: int = 16384) -> np.ndarray:
+        n = len(inputs[0]) if isinstance(inputs, tuple) else len(inputs)
+        total = np.zeros(n)
+        with torch.no_grad():
+            for start in range(0, n, chunk):
+                part = (tuple(t[start:start + chunk] for t in inputs) if isinstance(inputs, tuple)
+                        else inputs[start:start + chunk])
+                for learner, params in self._adapted:
+                    total[start:start + chunk] += learner.net(part, self._hw, params).numpy()
+        y = total / len(self._adapted)
+        lo, hi = self._reference_ms.min(), self._reference_ms.max()
+        return y * (hi - lo) + lo
+
+    # ------------------------------------------------------------------ prediction
+    def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+        if self._table_ms is None:
+            raise HwnasError("oracle help must adapt() to the target device's reference measurements first")
+        matrix = self._checked(archs)
+        if len(matrix) == 0:
+            return np.zeros(0)
+        rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
+        out = np.where(rows >= 0, self._table_ms[np.maximum(rows, 0)], np.nan)
+        untabled = np.flatnonzero(rows < 0)
+        if untabled.size:
+            out[untabled] = self._forward_ms(encode(self.data.space, matrix[untabled]))
+        return out
+
+    def _checked(self, archs) -> np.ndarray:
+        """Archs as a matrix; a wrong length or an out-of-range choice is a one-line error."""
+        matrix = as_matrix(archs)
+        if len(matrix) == 0:
+            return matrix
+        sizes = np.array([len(d) for d in self.space.dimensions()])
+        if matrix.shape[1] != len(sizes):
+            raise HwnasError(f"{self.space.name}: architecture has {matrix.shape[1]} choices, expected {len(sizes)}")
+        bad = np.argwhere((matrix < 0) | (matrix >= sizes))
+        if len(bad):
+            i, j = bad[0]
+            raise HwnasError(f"{self.space.name}: {self.space.dimensions()[j].name}={matrix[i, j]} out of range "
+                             f"0..{sizes[j] - 1}")
+        return matrix
+
+    def predict_uncached_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+        """The full batched forward pass (every MC draw and ensemble member), bypassing the table cache."""
+        if self._adapted is None:
+            raise HwnasError("oracle help must adapt() to the target device's reference measurements first")
+        return self._forward_ms(encode(self.data.space, self._checked(archs)))
+
+    def setup_cost(self) -> SetupCost:
+        return SetupCost(shared_measurements=int(sum(e["source_measurements"] for e in self.entries)),
+                         shared_seconds=float(sum(e["seconds"] for e in self.entries)))
+
+
+def meta_train_oracle(space: SearchSpace, force: bool = False, samples: int = N_REFERENCE, seed: int = 0,
+                      train_if_missing: bool = True, eval_steps: int | None = None, ensemble: int = 1,
+                      **meta) -> dict:
+    """`hwnas meta-train`: make sure every ensemble member for `space` is in the cache; summarise them."""
+    if space.name not in HELP_DATA_DIR:
+        raise HwnasError(f"oracle help supports spaces {', '.join(HELP_DATA_DIR)}, not {space.name!r}")
+    rows, measurements = [], 0
+    for k in range(int(ensemble)):
+        cfg = _meta_config(space.name, k, dict(meta))
+        key = help_cache.cache_key(space.name, HELP_DATA_DIR[space.name], cfg.to_dict())
+        entry = ensure_meta_trained(space, cfg, train_if_missing=True, force=force)
+        measurements += int(entry["source_measurements"])
+        rows.append({"meta_seed": cfg.meta_seed, "seconds": round(entry["seconds"], 1),
+                     "cpu_seconds": round(entry.get("cpu_seconds", float("nan")), 1),
+                     "best_episode": entry["best_episode"],
+                     "best_valid_spearman": round(entry["best_valid_spearman"], 4),
+                     "cache": str(help_cache.cache_path(key))})
+    return {"space": space.name, "members": rows, "source_measurements": measurements}

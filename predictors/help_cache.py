@@ -1,0 +1,75 @@
+"""The cache of HELP's meta-trained weights: one file per (data, space, meta-config, code version).
+
+Folder: `$HWNAS_CACHE_DIR`, else `~/.cache/hwnas`. A file whose stored key differs from the key
+asked for (copied in, written by another version) or that cannot be read is never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from hwnas import data
+from hwnas.errors import HwnasError
+
+CACHE_ENV = "HWNAS_CACHE_DIR"
+FORMAT_VERSION = 1
+def cache_dir() -> Path:
+    env = os.environ.get(CACHE_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "hwnas"
+
+
+def code_version() -> str:
+    """The model version (bumped with any change to the model or training math) and hwnas's version."""
+    from hwnas import __version__
+    from predictors.help_meta import MODEL_VERSION
+
+    return f"help-{MODEL_VERSION}/hwnas-{__version__}"
+
+
+def data_identity(help_dir: str) -> dict:
+    """Content hashes of the data files the meta-training reads (latency table, reference rows)."""
+    out = {}
+    for rel in (f"help/{help_dir}/latency.csv.gz", f"help/{help_dir}/hardware_embedding_index.json"):
+        out[rel] = hashlib.sha256(data.data_file(rel).read_bytes()).hexdigest()[:16]
+    return out
+
+
+def cache_key(space_name: str, help_dir: str, meta_config: dict) -> dict:
+    return {"format": FORMAT_VERSION, "code": code_version(), "space": space_name,
+            "data": data_identity(help_dir), "config": meta_config}
+
+
+def cache_path(key: dict) -> Path:
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+    return cache_dir() / "help" / f"{key['space']}-{digest}.pt"
+
+
+def load(key: dict) -> dict | None:
+    """The cached entry for `key`, None if absent; HwnasError if present but unusable."""
+    path = cache_path(key)
+    if not path.is_file():
+        return None
+    try:
+        entry = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is a corrupt cache
+        raise HwnasError(f"corrupt HELP cache {path}: {type(exc).__name__}; delete it or retrain with force=true") from None
+    if not isinstance(entry, dict) or entry.get("key") != key:
+        stored = entry.get("key", {}) if isinstance(entry, dict) else {}
+        differs = [k for k in key if stored.get(k) != key[k]] if isinstance(stored, dict) else ["format"]
+        raise HwnasError(f"HELP cache {path} was written for a different {', '.join(differs) or 'key'}; "
+                         "delete it or retrain with force=true")
+    return entry
+
+
+def save(key: dict, entry: dict) -> Path:
+    path = cache_path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    torch.save({**entry, "key": key}, tmp)
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,165 @@
+"""HELP oracle: embedding, adaptation, batched prediction, cache keys and bad input (tiny meta-training)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import spearmanr
+
+from hwnas import devices
+from hwnas.errors import HwnasError
+from predictors import help_cache
+from predictors.help import HelpOracle, ensure_meta_trained
+from predictors.help_meta import MetaConfig, hardware_embedding, normalise
+from predictors.help_model import HelpNet, ZModulator, nb201_graph_features
+
+TINY = dict(episodes=4, inner_tasks=2, query=20, valid_every=2, mc_samples=2, layer_size=16,
+            valid_query_rows=100)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small tensors: one torch thread avoids OpenMP spin-waits on a shared CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(help_cache.CACHE_ENV, str(tmp_path))
+    return tmp_path
+
+
+def test_hardware_embedding_is_min_max_of_reference_latency():
+    emb = hardware_embedding(np.array([4.0, 2.0, 6.0]))
+    assert np.allclose(emb, [0.5, 0.0, 1.0])
+    assert np.allclose(normalise(np.array([8.0]), np.array([4.0, 2.0, 6.0])), [1.5])
+    with pytest.raises(HwnasError, match="finite"):
+        hardware_embedding(np.array([1.0, np.nan]))
+    with pytest.raises(HwnasError, match="same latency"):
+        hardware_embedding(np.array([3.0, 3.0]))
+
+
+def test_graph_has_global_node_reading_every_node(nb201):
+    feat, adj = nb201_graph_features(nb201, [(0, 1, 2, 3, 4, 0)])
+    assert feat.shape == (1, 9, 8) and adj.shape == (1, 9, 9)
+    assert adj[0, -1].all()                       # the global node aggregates every node
+    assert np.allclose(np.diag(adj[0]), 1.0)      # self-loops
+    assert feat[0, -1, -1] == 1 and feat[0, :-1, -1].sum() == 0
+
+
+def test_z_modulation_scales_head_inputs_and_shifts_biases():
+    net, zmod = HelpNet("mlp", 5, layer_size=4), ZModulator(layer_size=4, scale=0.5)
+    z = torch.ones(zmod.size)
+    p = zmod.modulate(net.params(), z)
+    assert torch.allclose(p["head1.weight"], net.head1.weight * 1.5)
+    assert torch.allclose(p["head3.bias"], net.head3.bias + 0.5)
+    assert torch.equal(p["enc1.weight"], net.enc1.weight)
+
+
+def test_oracle_adapts_on_reference_archs_and_predicts_whole_space(nb201, cache):
+    oracle = HelpOracle(nb201, "pixel2", **TINY)
+    refs = oracle.reference_archs()
+    assert len(refs) == 10
+    truth = devices.latency_ms("nasbench201", "pixel2")
+    oracle.adapt(refs, truth[nb201.index(refs)])
+    archs = nb201.table_archs()
+    pred = oracle.predict_ms(archs)
+    assert pred.shape == (15_625,) and np.isfinite(pred).all()
+    assert np.allclose(oracle.predict_uncached_ms(archs[:50]), pred[:50], rtol=1e-4, atol=1e-4)
+    # even a tiny meta-training ranks a real device's architectures better than chance
+    assert spearmanr(pred, truth).statistic > 0.2
+    assert oracle.setup_cost().shared_measurements > 0 and oracle.setup_cost().target_measurements == 0
+
+
+def test_same_seed_same_prediction_and_extra_samples(nb201, cache):
+    truth = devices.latency_ms("nasbench201", "raspi4")
+    preds = []
+    for _ in range(2):
+        oracle = HelpOracle(nb201, "raspi4", samples=14, seed=3, **TINY)
+        refs = oracle.reference_archs()
+        assert len(refs) == 14 and len(set(refs)) == 14
+        oracle.adapt(refs, truth[nb201.index(refs)])
+        preds.append(oracle.predict_ms(nb201.table_archs()[:200]))
+    assert np.array_equal(preds[0], preds[1])
+
+
+def test_bad_input_is_refused(nb201, cache):
+    with pytest.raises(HwnasError, match="at least 10"):
+        HelpOracle(nb201, "pixel2", samples=5, **TINY)
+    with pytest.raises(HwnasError, match="unknown option"):
+        HelpOracle(nb201, "pixel2", episdes=3, **TINY)
+    oracle = HelpOracle(nb201, "pixel2", **TINY)
+    with pytest.raises(HwnasError, match="adapt"):
+        oracle.predict_ms(nb201.table_archs()[:3])
+    refs = oracle.reference_archs()
+    with pytest.raises(HwnasError, match="reference"):
+        oracle.adapt(refs[:9] + [nb201.table_archs()[0]], np.arange(1.0, 11.0))
+    with pytest.raises(HwnasError, match="non-finite"):
+        oracle.adapt(refs, np.r_[np.arange(1.0, 10.0), np.nan])
+
+
+def test_no_cache_and_no_training_tells_user_to_meta_train(nb201, cache):
+    with pytest.raises(HwnasError, match="hwnas meta-train space=nasbench201"):
+        HelpOracle(nb201, "pixel2", train_if_missing=False, **TINY)
+
+
+def test_cache_reused_and_foreign_or_corrupt_cache_rejected(nb201, cache):
+    cfg = MetaConfig(**TINY).resolved("nasbench201")
+    first = ensure_meta_trained(nb201, cfg)
+    again = ensure_meta_trained(nb201, cfg, train_if_missing=False)
+    assert again["seconds"] == first["seconds"]            # loaded, not retrained
+    key = help_cache.cache_key("nasbench201", "nasbench201", cfg.to_dict())
+    path = help_cache.cache_path(key)
+    # a file written under another key (other version or space) at this path is refused
+    torch.save({**torch.load(path, weights_only=False), "key": {**key, "code": "help-0/old"}}, path)
+    with pytest.raises(HwnasError, match="different code"):
+        ensure_meta_trained(nb201, cfg, train_if_missing=False)
+    path.write_bytes(b"not a torch file")
+    with pytest.raises(HwnasError, match="corrupt HELP cache"):
+        ensure_meta_trained(nb201, cfg, train_if_missing=False)
+    retrained = ensure_meta_trained(nb201, cfg)             # retrains cleanly over the bad file
+    assert help_cache.load(key) is not None and retrained["best_episode"] >= 1
+    # another configuration is another cache entry
+    other = MetaConfig(**{**TINY, "layer_size": 8}).resolved("nasbench201")
+    assert help_cache.cache_path(help_cache.cache_key("nasbench201", "nasbench201", other.to_dict())) != path
+
+
+def test_unsupported_space_is_refused(cache):
+    from hwnas.space import SearchSpace
+
+    class Toy(SearchSpace):
+        name = "toy"
+
+        def dimensions(self):
+            return []
+
+        def to_string(self, arch):
+            return ""
+
+        def from_string(self, text):
+            return ()
+
+        def build(self, arch):
+            return None
+
+    with pytest.raises(HwnasError, match="supports spaces"):
+        HelpOracle(Toy(), "pixel2", **TINY)
+
+
+@pytest.mark.parametrize("module, cls, device", [("search_spaces.fbnet", "FBNet", "raspi4"),
+                                                 ("search_spaces.ofa_mbv3", "OfaMobileNetV3", "titan_rtx_64")])
+def test_mlp_spaces_predict_their_5000_rows(module, cls, device, cache):
+    import importlib
+
+    space = getattr(importlib.import_module(module), cls)()
+    oracle = HelpOracle(space, device, **{**TINY, "meta_train_rows": 300})
+    refs = oracle.reference_archs()
+    truth = devices.latency_ms(space.name, device)
+    oracle.adapt(refs, truth[space.table_index(refs)])
+    pred = oracle.predict_ms(space.table_archs())
+    assert pred.shape == (5_000,) and np.isfinite(pred).all()
+    assert np.allclose(oracle.predict_uncached_ms(space.table_archs()[:20]), pred[:20], rtol=1e-4, atol=1e-4)
