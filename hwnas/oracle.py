@@ -57,6 +57,10 @@ class LatencyOracle(ABC):
     def setup_cost(self) -> SetupCost:
         return SetupCost()
 
+    def measurements_taken(self) -> tuple[int, float]:
+        """(count, seconds) of target-device measurements made while predicting (an oracle that measures)."""
+        return 0, 0.0
+
     def coverage(self) -> np.ndarray | None:
         """Table rows the oracle can answer for, or None when it answers for every architecture."""
         return None

@@ -1,8 +1,14 @@
-"""The one search loop: ask -> de-duplicate -> batched oracle + evaluator -> tell -> record."""
+"""The one search loop: ask -> de-duplicate -> batched oracle + evaluator -> journal -> tell -> record.
+
+A run can be resumed from its journal: either the strategy restores itself (`Strategy.resume`,
+Optuna's RDB storage) and the loop only re-reads the records, or the loop replays the seeded
+strategy from the start, answering its asks from the journal without a single oracle query.
+"""
 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -21,6 +27,8 @@ class SearchResult:
     records: list[dict] = field(default_factory=list)
     best: dict | None = None
     stop_reason: str = ""
+    resumed_trials: int = 0          # trials taken from the journal of an interrupted run
+    resume_mode: str = ""            # "", "replayed" or "restored by the strategy"
 
 
 def best_record(records: list[dict]) -> dict | None:
@@ -29,6 +37,106 @@ def best_record(records: list[dict]) -> dict | None:
         return None
     return max(records, key=lambda r: constrained_key(
         Trial((), r["accuracy"], r["latency_ms"], r["violation_ms"])))
+
+
+def trials_of(space: SearchSpace, records: list[dict], budget_ms: float) -> list[Trial]:
+    """Journal records as the `Trial`s a strategy was told (violation recomputed from `budget_ms`)."""
+    return [Trial(space.canonical(space.from_string(r["arch"])), float(r["accuracy"]), float(r["latency_ms"]),
+                  float(r["latency_ms"]) - budget_ms) for r in records]
+
+
+class _Loop:
+    """The loop's state: evaluation cache, records, best so far, and the ledger's counters."""
+
+    def __init__(self, space, oracle, evaluator, budget_ms, ledger, true_latency_ms, journal, wall_offset_s):
+        self.space, self.evaluator, self.budget_ms = space, evaluator, budget_ms
+        self.metered = MeteredOracle(oracle, ledger)
+        self.ledger, self.true_latency_ms, self.journal = ledger, true_latency_ms, journal
+        self.cache: dict[Arch, tuple[float, float]] = {}
+        self.records: list[dict] = []
+        self.best_so_far = -np.inf
+        self.batches = 0
+        self.start = time.perf_counter() - wall_offset_s
+
+    def step(self, archs: list[Arch], known: list[dict | None]) -> list[Trial]:
+        """Evaluate one asked batch (journaled results in `known` are reused) and record it."""
+        new = list(dict.fromkeys(a for a in archs if a not in self.cache))
+        from_journal = {self.space.canonical(self.space.from_string(r["arch"])): r for r in known
+                        if r is not None and r.get("new")}
+        to_query = [a for a in new if a not in from_journal]
+        if new:
+            if to_query:
+                latency = self.metered.predict_ms(to_query)
+                accuracy = np.asarray(self.evaluator.accuracy(to_query), dtype=float)
+                for arch, acc, lat in zip(to_query, accuracy, latency):
+                    self.cache[arch] = (float(acc), float(lat))
+            if len(to_query) < len(new):  # answered from the journal: counted as the interrupted run did
+                self.ledger.oracle_queries += len(new) - len(to_query)
+                self.ledger.oracle_calls += int(not to_query)
+            for arch in new:
+                if arch in from_journal:
+                    self.cache[arch] = (float(from_journal[arch]["accuracy"]), float(from_journal[arch]["latency_ms"]))
+            self.ledger.accuracy_queries += len(new)
+        trials = [Trial(a, self.cache[a][0], self.cache[a][1], self.cache[a][1] - self.budget_ms) for a in archs]
+        self._record(trials, set(new), known)
+        return trials
+
+    def absorb(self, records: list[dict]) -> list[Trial]:
+        """Take journaled records as they are (no evaluation): cache, counters, records."""
+        trials = trials_of(self.space, records, self.budget_ms)
+        for trial in trials:
+            self.cache.setdefault(trial.arch, (trial.accuracy, trial.latency_ms))
+        fresh = [r for r in records if r.get("new")]
+        if fresh:
+            self.ledger.oracle_calls += len({r.get("batch") for r in fresh})
+            self.ledger.oracle_queries = max(self.ledger.oracle_queries, int(records[-1].get("oracle_queries", 0)))
+            self.ledger.accuracy_queries += len(fresh)
+        self._record(trials, set(), records)
+        return trials
+
+    def _record(self, trials: list[Trial], fresh: set, known: list[dict | None]) -> None:
+        rows = (np.asarray(self.space.table_index([t.arch for t in trials]), dtype=np.int64)
+                if self.true_latency_ms is not None else None)
+        batch_records, to_write = [], []
+        for i, trial in enumerate(trials):
+            self.ledger.trials += 1
+            is_new = trial.arch in fresh
+            fresh.discard(trial.arch)
+            old = known[i]
+            if old is not None:
+                is_new = bool(old.get("new"))
+            self.ledger.evaluations += int(is_new)
+            if trial.feasible:
+                self.best_so_far = max(self.best_so_far, trial.accuracy)
+            if old is not None:  # a journaled record is kept verbatim: a resumed run equals an uninterrupted one
+                batch_records.append(old)
+                continue
+            record = {
+                "trial": self.ledger.trials - 1,
+                "batch": self.batches,
+                "evaluations": self.ledger.evaluations,
+                "arch": self.space.to_string(trial.arch),
+                "accuracy": trial.accuracy,
+                "latency_ms": trial.latency_ms,
+                "violation_ms": trial.violation_ms,
+                "feasible": trial.feasible,
+                "new": is_new,
+                "best_feasible_accuracy": float(self.best_so_far) if np.isfinite(self.best_so_far) else None,
+                "oracle_queries": self.ledger.oracle_queries,
+                "target_measurements": self.ledger.total_target_measurements,
+                "wall_s": time.perf_counter() - self.start,
+            }
+            if rows is not None:
+                true_ms = float(self.true_latency_ms[rows[i]]) if rows[i] >= 0 else float("nan")
+                record["table_index"] = int(rows[i])
+                record["true_latency_ms"] = true_ms
+                record["true_feasible"] = bool(true_ms <= self.budget_ms)
+            batch_records.append(record)
+            to_write.append(record)
+        self.batches += 1
+        self.records.extend(batch_records)
+        if self.journal is not None:
+            self.journal.append(to_write)
 
 
 def run_search(
@@ -45,80 +153,74 @@ def run_search(
     journal: Journal | None = None,
     progress: Callable[[int], None] | None = None,
     max_stale_trials: int = 1000,
+    history: list[dict] | None = None,
 ) -> SearchResult:
     """Run until `max_evals` distinct architectures are evaluated (or the space is exhausted).
 
-    Repeats are answered from a cache (no oracle query) but still told to the strategy. Records go
-    to memory and, one flushed write per batch, to the journal. `true_latency_ms` (a vector over the
-    space's table rows) adds the device's true latency to each record where the device is tabled.
+    Repeats are answered from a cache (no oracle query) but still told to the strategy. Each batch
+    is journaled (one flushed write) before the strategy is told. `history` (the journal of an
+    interrupted run) resumes it. `true_latency_ms` (a vector over the space's table rows) adds the
+    device's true latency to each record where the device is tabled.
     """
-    metered = MeteredOracle(oracle, ledger)
-    cache: dict[Arch, tuple[float, float]] = {}
-    result = SearchResult()
-    best_so_far = -np.inf
+    history = list(history or [])
+    loop = _Loop(space, oracle, evaluator, budget_ms, ledger, true_latency_ms, journal,
+                 float(history[-1].get("wall_s", 0.0)) if history else 0.0)
+    result = SearchResult(resumed_trials=len(history))
+    replay: dict[int, dict] = {}
+    if history:
+        if strategy.resume(trials_of(space, history, budget_ms)):
+            result.resume_mode = "restored by the strategy"
+            for batch in _by_batch(history):
+                loop.absorb(batch)
+        else:
+            result.resume_mode = "replayed"
+            replay = {int(r["trial"]): r for r in history}
     stale = 0
-    start = time.perf_counter()
     space_size = space.size
     with ledger.phase("search"):
         while True:
             if ledger.evaluations >= max_evals:
                 result.stop_reason = f"reached max_evals={max_evals}"
                 break
-            if space_size is not None and len(cache) >= space_size:
+            if space_size is not None and len(loop.cache) >= space_size:
                 result.stop_reason = "evaluated every architecture of the space"
                 break
             if stale >= max_stale_trials:
                 result.stop_reason = f"{stale} trials in a row proposed only evaluated architectures"
                 break
             n = min(batch_size, max_evals - ledger.evaluations)
+            first = ledger.trials
             archs = [space.canonical(a) for a in strategy.ask(n)]
-            new = list(dict.fromkeys(a for a in archs if a not in cache))
-            if new:
-                latency = metered.predict_ms(new)
-                accuracy = np.asarray(evaluator.accuracy(new), dtype=float)
-                ledger.accuracy_queries += len(new)
-                ledger.evaluations += len(new)
-                for arch, acc, lat in zip(new, accuracy, latency):
-                    cache[arch] = (float(acc), float(lat))
-            stale = 0 if new else stale + len(archs)
-            trials = [Trial(a, cache[a][0], cache[a][1], cache[a][1] - budget_ms) for a in archs]
+            known = [replay.pop(first + i, None) for i in range(len(archs))]
+            if any(r is not None and r["arch"] != space.to_string(a) for r, a in zip(known, archs)):
+                rest = sorted([r for r in known if r is not None] + list(replay.values()), key=lambda r: r["trial"])
+                warnings.warn(f"the strategy did not reproduce its journaled proposals at trial {first}; its "
+                              f"remaining {len(rest)} journaled trials are told to it as history, so the run "
+                              "continues but will differ from an uninterrupted one", stacklevel=2)
+                replay = {}
+                for batch in _by_batch(rest):
+                    strategy.tell(loop.absorb(batch))
+                continue
+            evaluations_before = ledger.evaluations
+            trials = loop.step(archs, known)
+            stale = 0 if ledger.evaluations > evaluations_before else stale + len(archs)
             strategy.tell(trials)
-            rows = _index_rows(space, archs) if true_latency_ms is not None else None
-            fresh = set(new)
-            batch_records = []
-            for i, trial in enumerate(trials):
-                ledger.trials += 1
-                if trial.feasible:
-                    best_so_far = max(best_so_far, trial.accuracy)
-                record = {
-                    "trial": ledger.trials - 1,
-                    "evaluations": ledger.evaluations,
-                    "arch": space.to_string(trial.arch),
-                    "accuracy": trial.accuracy,
-                    "latency_ms": trial.latency_ms,
-                    "violation_ms": trial.violation_ms,
-                    "feasible": trial.feasible,
-                    "new": trial.arch in fresh,
-                    "best_feasible_accuracy": float(best_so_far) if np.isfinite(best_so_far) else None,
-                    "oracle_queries": ledger.oracle_queries,
-                    "target_measurements": ledger.total_target_measurements,
-                    "wall_s": time.perf_counter() - start,
-                }
-                fresh.discard(trial.arch)
-                if rows is not None:
-                    true_ms = float(true_latency_ms[rows[i]]) if rows[i] >= 0 else float("nan")
-                    record["table_index"] = int(rows[i])
-                    record["true_latency_ms"] = true_ms
-                    record["true_feasible"] = bool(true_ms <= budget_ms)
-                batch_records.append(record)
-            result.records.extend(batch_records)
-            if journal is not None:
-                journal.append(batch_records)
             if progress is not None:
                 progress(ledger.evaluations)
+    result.records = loop.records
+    taken, seconds = oracle.measurements_taken()
+    if taken:  # an oracle that measures on the target during the search (oracle=measured)
+        ledger.add_measurements("search", taken, seconds)
     result.best = best_record(result.records)
     return result
 
 
-def _index_rows(space: SearchSpace, archs: list[Arch]) -> np.ndarray:
-    return np.asarray(space.table_index(archs), dtype=np.int64)
+def _by_batch(records: list[dict]) -> list[list[dict]]:
+    """Journal records grouped by the batch they were asked in (one group per record if unmarked)."""
+    groups: list[list[dict]] = []
+    for record in records:
+        if groups and record.get("batch") is not None and groups[-1][-1].get("batch") == record["batch"]:
+            groups[-1].append(record)
+        else:
+            groups.append([record])
+    return groups

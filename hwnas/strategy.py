@@ -2,6 +2,11 @@
 
 Strategies never call an oracle or an evaluator; the search loop does, so cost is counted one way.
 Constraint sign convention (Optuna's): `violation_ms = latency_ms - budget_ms`, feasible iff <= 0.
+
+What each strategy sees of an infeasible architecture (the one rule table, see docs/strategies.md):
+every strategy is told the same `Trial` (accuracy, latency_ms, violation_ms); random ignores it,
+evolution ranks by `constrained_key`, REINFORCE shapes its reward, Optuna samplers get the violation
+through `trial.set_constraint`. The best architecture of a run is always chosen by `constrained_key`.
 """
 
 from __future__ import annotations
@@ -9,7 +14,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from hwnas.errors import HwnasError
 from hwnas.space import Arch, SearchSpace
+
+OBJECTIVES = ("constrained", "pareto")
 
 
 @dataclass(frozen=True)
@@ -27,7 +35,10 @@ class Trial:
 
 
 class Strategy(ABC):
-    """Proposes architectures (`ask`) and learns from their results (`tell`)."""
+    """Proposes architectures (`ask`) and learns from their results (`tell`).
+
+    `tell` must accept any trials, also ones it did not ask for (a resumed run may hand it history).
+    """
 
     def __init__(self, space: SearchSpace, budget_ms: float, seed: int = 0):
         self.space = space
@@ -41,6 +52,24 @@ class Strategy(ABC):
     @abstractmethod
     def tell(self, trials: list[Trial]) -> None:
         """Receive results for the architectures of the last `ask`, in the same order."""
+
+    def resume(self, history: list[Trial]) -> bool:
+        """Restore the state reached after `history` (every trial told before a kill, in order).
+
+        Return True when the strategy restored itself (from its own durable store, say); False (the
+        default) asks the loop to replay: re-ask the seeded strategy from the start and answer its
+        asks from the journal, which reproduces an uninterrupted run exactly.
+        """
+        return False
+
+    def close(self) -> None:
+        """Release durable resources (database connections); the default has none."""
+
+
+def check_objective(objective: str) -> str:
+    if objective not in OBJECTIVES:
+        raise HwnasError(f"unknown objective {objective!r}; valid: {', '.join(OBJECTIVES)}")
+    return objective
 
 
 def constrained_key(trial: Trial) -> tuple:

@@ -60,6 +60,9 @@ class MeasuredOracle(LatencyOracle):
     def coverage(self) -> np.ndarray | None:
         return self._covered
 
+    def measurements_taken(self) -> tuple[int, float]:
+        return self.fresh_measurements, self.measurement_seconds
+
     def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         matrix = self._checked(archs)
         if not self.local:

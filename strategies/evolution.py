@@ -2,6 +2,8 @@
 
 Tournament winners are chosen by `constrained_key`: feasible architectures beat infeasible ones,
 feasible ones compete on accuracy, infeasible ones on smaller budget violation (Deb's rules).
+With `skip_seen`, a child that was already proposed is mutated again (up to `max_retries` times):
+in a small tabled space the loop would only answer it from its cache, wasting a generation.
 """
 
 from __future__ import annotations
@@ -17,32 +19,45 @@ from hwnas.strategy import Strategy, Trial, constrained_key
 
 class RegularizedEvolution(Strategy):
     def __init__(self, space: SearchSpace, budget_ms: float, seed: int = 0,
-                 population_size: int = 50, tournament_size: int = 10):
+                 population_size: int = 50, tournament_size: int = 10, skip_seen: bool = False,
+                 max_retries: int = 20):
         super().__init__(space, budget_ms, seed)
         if not 1 <= tournament_size <= population_size:
             raise HwnasError(f"evolution needs 1 <= tournament_size ({tournament_size}) <= "
                              f"population_size ({population_size})")
         self.population_size = population_size
         self.tournament_size = tournament_size
+        self.skip_seen = bool(skip_seen)
+        self.max_retries = int(max_retries)
         self._rng = np.random.default_rng(seed)
         self._population: deque[Trial] = deque()
+        self._seen: set[Arch] = set()
         self._asked = 0
 
     def ask(self, n: int = 1) -> list[Arch]:
         out = []
         for _ in range(n):
             if self._asked < self.population_size or not self._population:
-                out.append(self.space.sample(self._rng, 1)[0])
+                child = self.space.sample(self._rng, 1)[0]
             else:
                 picks = self._rng.choice(len(self._population), size=min(self.tournament_size,
                                          len(self._population)), replace=False)
                 parent = max((self._population[i] for i in picks), key=constrained_key)
-                out.append(self.space.mutate(parent.arch, self._rng))
+                child = self.space.mutate(parent.arch, self._rng)
+                for _ in range(self.max_retries if self.skip_seen else 0):
+                    if child not in self._seen:
+                        break
+                    child = self.space.mutate(parent.arch if self._rng.random() < 0.5 else child, self._rng)
+            if self.skip_seen:
+                self._seen.add(child)
+            out.append(child)
             self._asked += 1
         return out
 
     def tell(self, trials: list[Trial]) -> None:
         for trial in trials:
+            if self.skip_seen:
+                self._seen.add(trial.arch)
             self._population.append(trial)
             if len(self._population) > self.population_size:
                 self._population.popleft()

@@ -5,12 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from hwnas.space import Arch, SearchSpace
-from hwnas.strategy import Strategy, Trial
+from hwnas.strategy import Strategy, Trial, check_objective
 
 
 class RandomSearch(Strategy):
-    def __init__(self, space: SearchSpace, budget_ms: float, seed: int = 0):
+    """Ignores what it is told, so it serves both objectives (a Pareto front comes from its samples)."""
+
+    def __init__(self, space: SearchSpace, budget_ms: float, seed: int = 0, objective: str = "constrained"):
         super().__init__(space, budget_ms, seed)
+        self.objective = check_objective(objective)
         self._rng = np.random.default_rng(seed)
 
     def ask(self, n: int = 1) -> list[Arch]:

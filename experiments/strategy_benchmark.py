@@ -1,0 +1,175 @@
+"""Strategy benchmark: anytime regret of random, regularized evolution, REINFORCE, TPE and GP on
+NAS-Bench-201 CIFAR-10 with the `lut` oracle on pixel3, raspi4 and fpga, budgets at the 25th and 50th
+latency percentile. Median and inter-quartile range over seeds; a table at 100/300/500 evaluations and
+one PNG per device.
+
+    python experiments/strategy_benchmark.py                       # the full grid (long: see --help)
+    python experiments/strategy_benchmark.py --strategies gp --seeds 3 --max-evals 100
+    python experiments/strategy_benchmark.py --report-only         # table + plots from finished runs
+
+Each finished run is appended to results/strategies/curves_<strategy>.jsonl, so an interrupted
+benchmark continues where it stopped and a strategy can be run with fewer seeds or evaluations.
+Strategies are built from their shipped YAML files in conf/strategy/ (Optuna ones in memory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from omegaconf import OmegaConf
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hwnas import data, devices  # noqa: E402
+from hwnas.config import conf_dir, instantiate  # noqa: E402
+from hwnas.journal import Journal  # noqa: E402
+from hwnas.ledger import CostLedger  # noqa: E402
+from hwnas.search import run_search  # noqa: E402
+from predictors.lut import LookupTable  # noqa: E402
+from predictors.nb201_accuracy import NasBench201Accuracy  # noqa: E402
+from search_spaces.nasbench201 import NasBench201  # noqa: E402
+
+OUT = ROOT / "experiments" / "results" / "strategies"
+STRATEGIES = ("random", "evolution", "reinforce", "tpe", "gp")
+DEVICES = ("pixel3", "raspi4", "fpga")
+PERCENTILES = (25, 50)
+CHECKPOINTS = (100, 300, 500)
+
+
+def setting(device: str, percentile: int) -> tuple[float, float]:
+    """(budget_ms, constrained optimum accuracy) for a device and latency percentile."""
+    latency = devices.latency_ms("nasbench201", device)
+    budget_ms = float(np.nanpercentile(latency, percentile))
+    accuracy = data.nb201_accuracy("cifar10", 200)
+    return budget_ms, float(accuracy[latency <= budget_ms].max())
+
+
+def run_one(strategy: str, device: str, percentile: int, seed: int, max_evals: int) -> dict:
+    """One search; returns the best feasible accuracy after each distinct evaluation."""
+    space = NasBench201()
+    budget_ms, _ = setting(device, percentile)
+    node = OmegaConf.load(conf_dir() / "strategy" / f"{strategy}.yaml")
+    search = instantiate(node, "strategy", space=space, budget_ms=budget_ms, seed=seed)
+    started = time.perf_counter()
+    result = run_search(space, search, LookupTable(space, device), NasBench201Accuracy(space), budget_ms,
+                        max_evals, CostLedger(), max_stale_trials=5000)
+    best = np.full(max_evals, np.nan)
+    for record in result.records:
+        if record["new"] and record["best_feasible_accuracy"] is not None:
+            best[record["evaluations"] - 1] = record["best_feasible_accuracy"]
+    evaluations = sum(bool(r["new"]) for r in result.records)
+    return {"strategy": strategy, "device": device, "percentile": percentile, "budget_ms": budget_ms,
+            "seed": seed, "max_evals": max_evals, "trials": len(result.records), "evaluations": evaluations,
+            "seconds": time.perf_counter() - started,
+            "best": [None if not np.isfinite(v) else float(v) for v in _forward_fill(best[:evaluations])]}
+
+
+def _forward_fill(values: np.ndarray) -> np.ndarray:
+    """Carry the last finite value forward (NaN stays until the first one)."""
+    index = np.where(np.isfinite(values), np.arange(len(values)), 0)
+    np.maximum.accumulate(index, out=index)
+    filled = values[index]
+    if len(values):
+        filled[: int(np.argmax(np.isfinite(values))) if np.isfinite(values).any() else len(values)] = np.nan
+    return filled
+
+
+def regret_matrix(runs: list[dict], max_evals: int) -> np.ndarray:
+    """(seeds, evals) regret; before any feasible find, regret is the optimum itself (accuracy 0)."""
+    out = np.full((len(runs), max_evals), np.nan)
+    for i, run in enumerate(runs):
+        _, optimum = setting(run["device"], run["percentile"])
+        best = np.array([np.nan if v is None else v for v in run["best"]], dtype=float)[:max_evals]
+        regret = optimum - np.where(np.isfinite(best), best, 0.0)
+        out[i, : len(regret)] = regret
+        if 0 < len(regret) < max_evals:
+            out[i, len(regret):] = regret[-1]  # the strategy stopped early (patience ran out): its result stays
+    return out
+
+
+def load_runs() -> list[dict]:
+    runs = []
+    for path in sorted(OUT.glob("curves_*.jsonl")):
+        runs.extend(Journal(path).read())
+    return runs
+
+
+def report(runs: list[dict]) -> str:
+    """Markdown table of median regret at the checkpoints, and one PNG per device."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups: dict[tuple, list[dict]] = {}
+    for run in runs:
+        groups.setdefault((run["strategy"], run["device"], run["percentile"]), []).append(run)
+    names = [s for s in STRATEGIES if any(k[0] == s for k in groups)]
+    lines = ["| device | budget | strategy | seeds | evals run | " + " | ".join(f"median regret @{c}" for c in CHECKPOINTS)
+             + " | IQR @300 |", "|---|---|---|---|---|" + "---|" * len(CHECKPOINTS) + "---|"]
+    for device in DEVICES:
+        fig, axes = plt.subplots(1, len(PERCENTILES), figsize=(11, 4), sharey=False)
+        for ax, percentile in zip(np.atleast_1d(axes), PERCENTILES):
+            budget_ms, optimum = setting(device, percentile)
+            for name in names:
+                group = groups.get((name, device, percentile))
+                if not group:
+                    continue
+                horizon = max(r["max_evals"] for r in group)
+                regret = regret_matrix(group, horizon)
+                median = np.nanmedian(regret, axis=0)
+                low, high = np.nanpercentile(regret, [25, 75], axis=0)
+                x = np.arange(1, horizon + 1)
+                ax.plot(x, median, label=f"{name} ({len(group)} seeds)")
+                ax.fill_between(x, low, high, alpha=0.2)
+                cells = [f"{median[c - 1]:.3f}" if c <= horizon else "-" for c in CHECKPOINTS]
+                iqr = f"{low[299]:.3f}–{high[299]:.3f}" if horizon >= 300 else "-"
+                lines.append(f"| {device} | p{percentile} = {budget_ms:.3g} ms | {name} | {len(group)} | {horizon} | "
+                             + " | ".join(cells) + f" | {iqr} |")
+            ax.set(title=f"{device}, budget p{percentile} = {budget_ms:.3g} ms (optimum {optimum:.2f} %)",
+                   xlabel="distinct architectures evaluated", ylabel="regret (accuracy points)", yscale="symlog")
+            ax.set_ylim(bottom=0)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(OUT / f"regret_{device}.png", dpi=110)
+        plt.close(fig)
+    table = "\n".join(lines)
+    (OUT / "regret_table.md").write_text(table + "\n")
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
+    parser.add_argument("--devices", nargs="+", default=list(DEVICES), choices=DEVICES)
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--max-evals", type=int, default=500)
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    if not args.report_only:
+        for strategy in args.strategies:
+            journal = Journal(OUT / f"curves_{strategy}.jsonl")
+            done = {(r["device"], r["percentile"], r["seed"]) for r in journal.read() if r["max_evals"] >= args.max_evals}
+            for seed in range(args.seeds):
+                for device in args.devices:
+                    for percentile in PERCENTILES:
+                        if (device, percentile, seed) in done:
+                            continue
+                        run = run_one(strategy, device, percentile, seed, args.max_evals)
+                        journal.append([run])
+                        print(f"{strategy:>9} {device:>6} p{percentile} seed {seed:2d}: regret@end "
+                              f"{setting(device, percentile)[1] - (run['best'][-1] or 0):.3f} "
+                              f"({run['trials']} trials, {run['seconds']:.1f} s)", flush=True)
+            journal.close()
+    print(report(load_runs()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""Every strategy in conf/strategy/: the ask/tell contract, seeded determinism, the constraint rule,
+and finding the known optimum of a small toy space."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from hwnas.config import conf_dir, group_choices, instantiate
+from hwnas.errors import HwnasError
+from hwnas.ledger import CostLedger
+from hwnas.search import run_search
+from hwnas.strategy import Trial
+from toy_space import ToyEvaluator, ToyOracle, ToySpace
+
+STRATEGIES = group_choices("strategy")
+# toy-sized settings: a 256-architecture space needs a small population and a small batch
+TOY_OPTIONS = {"evolution": {"population_size": 10, "tournament_size": 5},
+               "reinforce": {"batch": 5, "learning_rate": 0.2},
+               "nsga2": {"sampler": {"population_size": 10}},
+               "gp": {"sampler": {"n_startup_trials": 4}}}
+
+
+def make(name: str, space, budget_ms: float, seed: int = 0, **options):
+    node = OmegaConf.merge(OmegaConf.load(conf_dir() / "strategy" / f"{name}.yaml"), TOY_OPTIONS.get(name, {}), options)
+    return instantiate(node, "strategy", space=space, budget_ms=budget_ms, seed=seed)
+
+
+def told(space: ToySpace, archs, budget_ms: float) -> list[Trial]:
+    latency, accuracy = space.latency_ms(archs), space.accuracy(archs)
+    return [Trial(tuple(a), float(acc), float(lat), float(lat - budget_ms)) for a, acc, lat in zip(archs, accuracy, latency)]
+
+
+def test_every_yaml_is_tested():
+    assert {"random", "evolution", "reinforce", "tpe", "gp", "nsga2"} <= set(STRATEGIES)
+
+
+@pytest.mark.parametrize("name", STRATEGIES)
+def test_contract_valid_asks_any_tells_and_seeded(name):
+    space = ToySpace(3, 4)
+    budget = space.budget_at(50)
+
+    # GP's fitted path is exercised (slowly) by test_finds_the_toy_optimum; here it stays in its start-up design
+    options = {"sampler": {"n_startup_trials": 20}} if name == "gp" else {}
+
+    def session(seed: int) -> list:
+        strategy = make(name, space, budget, seed, **options)
+        asked = []
+        for _ in range(3):
+            archs = strategy.ask(2)
+            assert len(archs) == 2
+            for arch in archs:
+                assert space.validate(arch) == arch
+            strategy.tell(told(space, archs, budget))
+            asked += archs
+        strategy.tell(told(space, [(0, 0, 0)], budget))  # history it did not ask for is accepted
+        return asked + strategy.ask(1)
+
+    first = session(0)
+    assert session(0) == first
+    assert session(1) != first
+
+
+FIND_EVALS = {"random": 256, "gp": 12}
+
+
+@pytest.mark.parametrize("name", STRATEGIES)
+def test_finds_the_toy_optimum(name):
+    """Found in at least 3 of 4 seeds within 80 of 256 architectures (random: ~9 % chance of that)."""
+    if name == "gp":  # GP fits are slow: one seed on a 27-architecture space
+        space, seeds = ToySpace(3, 3), [0]
+    else:
+        space, seeds = ToySpace(4, 4), [0, 1, 2, 3]
+    budget = space.budget_at(75)
+    optimum, optimum_accuracy = space.optimum(budget)
+    found = 0
+    for seed in seeds:
+        result = run_search(space, make(name, space, budget, seed), ToyOracle(space, "toy"), ToyEvaluator(space),
+                            budget, FIND_EVALS.get(name, 80), CostLedger(), max_stale_trials=300)
+        found += result.best["arch"] == space.to_string(optimum)
+        assert result.best["accuracy"] <= optimum_accuracy + 1e-9
+    assert found >= min(3, len(seeds))
+
+
+def test_unknown_sampler_lists_the_valid_ones():
+    with pytest.raises(HwnasError, match=r"unknown Optuna sampler 'optuna.samplers.TPESamplr'.*TPESampler"):
+        make("tpe", ToySpace(), 3.0, sampler={"_target_": "optuna.samplers.TPESamplr"})
+
+
+def test_unknown_sampler_option_lists_the_valid_ones():
+    with pytest.raises(HwnasError, match=r"unknown option n_startup.*valid options: .*n_startup_trials"):
+        make("tpe", ToySpace(), 3.0, sampler={"n_startup": 5})
+
+
+def test_unknown_strategy_option_lists_the_valid_ones():
+    with pytest.raises(HwnasError, match=r"valid options: .*entropy_weight"):
+        make("reinforce", ToySpace(), 3.0, entropy=0.1)
+    with pytest.raises(HwnasError, match=r"unknown penalty 'harsh'; valid: soft, hard"):
+        make("reinforce", ToySpace(), 3.0, penalty="harsh")
+
+
+def test_optuna_gets_the_violation_as_its_own_constraint():
+    space = ToySpace(3, 4)
+    budget = space.budget_at(50)
+    strategy = make("tpe", space, budget)
+    archs = strategy.ask(4)
+    trials = told(space, archs, budget)
+    strategy.tell(trials)
+    done = strategy.study.get_trials()
+    assert [t.constraints["latency_ms"] for t in done] == pytest.approx([t.violation_ms for t in trials])
+    assert [t.value for t in done] == pytest.approx([t.accuracy for t in trials])
+
+
+def test_reinforce_reward_soft_and_hard():
+    space = ToySpace(3, 4)
+    soft = make("reinforce", space, 10.0, penalty="soft", latency_weight=-0.07)
+    hard = make("reinforce", space, 10.0, penalty="hard", infeasible_reward=0.0)
+    fast, slow = Trial((0, 0, 0), 90.0, 5.0, -5.0), Trial((1, 1, 1), 90.0, 20.0, 10.0)
+    assert soft.reward(fast) == pytest.approx(0.9 * 0.5 ** -0.07)
+    assert soft.reward(slow) == pytest.approx(0.9 * 2.0 ** -0.07)
+    assert hard.reward(fast) == pytest.approx(0.9) and hard.reward(slow) == 0.0
+
+
+def test_reinforce_policy_moves_towards_rewarded_choices():
+    space = ToySpace(2, 3)
+    strategy = make("reinforce", space, 100.0, penalty="hard", batch=4)
+    for _ in range(30):
+        archs = strategy.ask(4)
+        strategy.tell([Trial(a, 100.0 if a[0] == 2 else 10.0, 1.0, -99.0) for a in archs])
+    assert strategy.probabilities()[0, 2] > 0.8
+
+
+def test_evolution_tournament_prefers_feasible_over_more_accurate():
+    space = ToySpace(3, 4)
+    strategy = make("evolution", space, 3.0, population_size=2, tournament_size=2, skip_seen=False)
+    strategy.ask(2)
+    strategy.tell([Trial((3, 3, 3), 99.0, 9.0, 6.0), Trial((0, 0, 0), 50.0, 1.0, -2.0)])
+    children = strategy.ask(20)
+    assert all(sum(c != 0 for c in child) == 1 for child in children)  # all mutants of the feasible parent
+
+
+def test_pareto_objective_needs_a_multi_objective_strategy():
+    space = ToySpace(3, 4)
+    strategy = make("nsga2", space, 3.0, objective="pareto")
+    archs = strategy.ask(3)
+    strategy.tell(told(space, archs, 3.0))
+    assert strategy.study.directions[1].name == "MINIMIZE"
+    with pytest.raises(HwnasError, match="unknown objective 'front'"):
+        make("nsga2", space, 3.0, objective="front")
