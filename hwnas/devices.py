@@ -157,6 +157,13 @@ def _all_names(space: str) -> list[str]:
     return [*_tables(space), *device_store.local_device_names(space), *default_local_devices()]
 
 
+def table_lookup_ms(space, latency_ms: np.ndarray, archs) -> np.ndarray:
+    """`latency_ms` (a vector over `space`'s table rows) at each arch, batched; NaN where the arch is not
+    in the table or the device has no measurement of it."""
+    rows = np.asarray(space.table_index(archs), dtype=np.int64)
+    return np.where(rows >= 0, latency_ms[np.maximum(rows, 0)], np.nan)
+
+
 def coverage(space: str, device: str) -> np.ndarray:
     """Table rows the device has a measurement for."""
     return np.flatnonzero(np.isfinite(latency_ms(space, device)))

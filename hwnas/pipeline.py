@@ -32,8 +32,7 @@ class Components:
 def measure_on_target(space: SearchSpace, device: str, true_latency_ms: np.ndarray,
                       archs: list[Arch]) -> np.ndarray:
     """Latency of `archs` on a tabled target device (each lookup counts as one measurement)."""
-    rows = np.asarray(space.table_index(as_matrix(archs)), dtype=np.int64)
-    latency = np.where(rows >= 0, true_latency_ms[np.maximum(rows, 0)], np.nan)
+    latency = devices.table_lookup_ms(space, true_latency_ms, as_matrix(archs))
     if np.isnan(latency).any():
         bad = space.to_string(archs[int(np.flatnonzero(np.isnan(latency))[0])])
         raise HwnasError(f"device {device} has no measurement of {bad}, which the oracle needs to adapt")

@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from hwnas import devices
 from hwnas.errors import HwnasError
 from hwnas.ledger import CostLedger
 from hwnas.space import Arch, SearchSpace, as_matrix
@@ -99,8 +100,7 @@ def verify(space: SearchSpace, candidates: Sequence[Candidate], budget_ms: float
 def table_measure(space: SearchSpace, latency_ms: np.ndarray) -> Measure:
     """Measurements of a tabled device: its table (a missing entry is a clear error, not a NaN)."""
     def measure(archs: list[Arch]) -> np.ndarray:
-        rows = np.asarray(space.table_index(as_matrix(archs)), dtype=np.int64)
-        values = np.where(rows >= 0, latency_ms[np.maximum(rows, 0)], np.nan)
+        values = devices.table_lookup_ms(space, latency_ms, as_matrix(archs))
         if np.isnan(values).any():
             bad = space.to_string(archs[int(np.flatnonzero(np.isnan(values))[0])])
             raise HwnasError(f"the device table has no measurement of {bad}; verify on a device that covers it")

@@ -24,8 +24,7 @@ class LookupTable(LatencyOracle):
         self._covered = np.flatnonzero(np.isfinite(self._latency_ms))
 
     def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
-        rows = np.asarray(self.space.table_index(as_matrix(archs)), dtype=np.int64)
-        latency = np.where(rows >= 0, self._latency_ms[np.maximum(rows, 0)], np.nan)
+        latency = devices.table_lookup_ms(self.space, self._latency_ms, as_matrix(archs))
         missing = np.flatnonzero(np.isnan(latency))
         if missing.size:
             arch = self.space.to_string(tuple(as_matrix(archs)[missing[0]]))
