@@ -170,7 +170,7 @@ class HelpOracle(LatencyOracle):
     def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         if self._table_ms is None:
             raise HwnasError("oracle help must adapt() to the target device's reference measurements first")
-        matrix = self._checked(archs)
+        matrix = self.space.checked_matrix(archs)
         if len(matrix) == 0:
             return np.zeros(0)
         rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
@@ -180,11 +180,6 @@ class HelpOracle(LatencyOracle):
             out[untabled] = self._forward_ms(encode(self.data.space, matrix[untabled]))
         return out
 
-    def _checked(self, archs) -> np.ndarray:
-        """Archs as a matrix; a wrong length or an out-of-range choice is a one-line error."""
-        matrix = as_matrix(archs)
-        if len(matrix) == 0:
-            return matrix
         sizes = np.array([len(d) for d in self.space.dimensions()])
         if matrix.shape[1] != len(sizes):
             raise HwnasError(f"{self.space.name}: architecture has {matrix.shape[1]} choices, expected {len(sizes)}")
@@ -199,7 +194,7 @@ class HelpOracle(LatencyOracle):
         """The full batched forward pass (every MC draw and ensemble member), bypassing the table cache."""
         if self._adapted is None:
             raise HwnasError("oracle help must adapt() to the target device's reference measurements first")
-        return self._forward_ms(encode(self.data.space, self._checked(archs)))
+        return self._forward_ms(encode(self.data.space, self.space.checked_matrix(archs)))
 
     def setup_cost(self) -> SetupCost:
         return SetupCost(shared_measurements=int(sum(e["source_measurements"] for e in self.entries)),

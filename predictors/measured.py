@@ -17,7 +17,7 @@ from hwnas import device_store, devices
 from hwnas.errors import HwnasError
 from hwnas.measure_backend import ArchMeasurement, BackendSettings, measure_archs
 from hwnas.oracle import LatencyOracle
-from hwnas.space import Arch, SearchSpace, as_matrix
+from hwnas.space import Arch, SearchSpace
 
 
 class MeasuredOracle(LatencyOracle):
@@ -64,7 +64,7 @@ class MeasuredOracle(LatencyOracle):
         return self.fresh_measurements, self.measurement_seconds
 
     def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
-        matrix = self._checked(archs)
+        matrix = self.space.checked_matrix(archs)
         if not self.local:
             return self._recorded(matrix)
         keys = [tuple(int(v) for v in row) for row in matrix]
@@ -77,20 +77,6 @@ class MeasuredOracle(LatencyOracle):
         if todo:
             self.measure(todo)
         return np.array([self._cache[k] for k in keys], dtype=float)
-
-    def _checked(self, archs) -> np.ndarray:
-        matrix = as_matrix(archs)
-        sizes = np.array([len(d) for d in self.space.dimensions()])
-        if matrix.size == 0:
-            return matrix.reshape(0, len(sizes))
-        if matrix.shape[1] != len(sizes):
-            raise HwnasError(f"{self.space.name}: architecture has {matrix.shape[1]} choices, expected {len(sizes)}")
-        bad = np.argwhere((matrix < 0) | (matrix >= sizes))
-        if len(bad):
-            row, dim = bad[0]
-            raise HwnasError(f"{self.space.name}: {self.space.dimensions()[dim].name}={matrix[row, dim]} out of "
-                             f"range 0..{sizes[dim] - 1}")
-        return matrix
 
     def _recorded(self, matrix: np.ndarray) -> np.ndarray:
         rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
