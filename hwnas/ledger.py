@@ -19,7 +19,8 @@ PHASES = ("setup", "adapt", "search", "verify")
 class CostLedger:
     """Counters for one search run; every result row carries a snapshot.
 
-    `evaluations` are distinct architectures evaluated; `trials` count every ask, repeats included.
+    `evaluations` are distinct architectures evaluated; `trials` count every ask, repeats included;
+    `screened` are distinct architectures the oracle put over budget, so never evaluated for accuracy.
     Target-device measurements are split by phase; `measurement_seconds` is measured time, or the
     configured seconds per measurement where the device is only a table here.
     """
@@ -27,6 +28,7 @@ class CostLedger:
     seconds_per_measurement: float = 0.0
     trials: int = 0
     evaluations: int = 0
+    screened: int = 0
     oracle_calls: int = 0
     oracle_queries: int = 0
     accuracy_queries: int = 0
@@ -66,6 +68,7 @@ class CostLedger:
         return {
             "trials": self.trials,
             "evaluations": self.evaluations,
+            "screened": self.screened,
             "oracle_calls": self.oracle_calls,
             "oracle_queries": self.oracle_queries,
             "accuracy_queries": self.accuracy_queries,

@@ -33,7 +33,8 @@ def front_of_records(records: list[dict], budgets_ms) -> dict:
     """The run's front over its distinct evaluated architectures and the best one per budget."""
     seen: dict[str, dict] = {}
     for record in records:
-        seen.setdefault(record["arch"], record)
+        if record.get("accuracy") is not None:  # screened records were never evaluated
+            seen.setdefault(record["arch"], record)
     unique = list(seen.values())
     accuracy = np.array([r["accuracy"] for r in unique], dtype=float)
     latency = np.array([r["latency_ms"] for r in unique], dtype=float)

@@ -1,4 +1,8 @@
-"""The one search loop: ask -> de-duplicate -> batched oracle + evaluator -> journal -> tell -> record.
+"""The one search loop: ask -> de-duplicate -> batched oracle (-> screen) + evaluator -> journal -> tell.
+
+With `screen`, an architecture the oracle puts over budget is not evaluated for accuracy (the cheap
+latency query filters the costly evaluation, as OFA's constrained evolution does, Cai et al. 2020):
+it is told to the strategy with accuracy NaN and counts as an oracle query, not an evaluation.
 
 A run can be resumed from its journal: either the strategy restores itself (`Strategy.resume`,
 Optuna's RDB storage) and the loop only re-reads the records, or the loop replays the seeded
@@ -31,25 +35,32 @@ class SearchResult:
     resume_mode: str = ""            # "", "replayed" or "restored by the strategy"
 
 
+def record_accuracy(record: dict) -> float:
+    """A record's accuracy; NaN for a screened architecture (stored as null: never evaluated)."""
+    value = record.get("accuracy")
+    return float("nan") if value is None else float(value)
+
+
 def best_record(records: list[dict]) -> dict | None:
     """The best trial by the constrained rule (feasible first, then accuracy; else least violation)."""
     if not records:
         return None
     return max(records, key=lambda r: constrained_key(
-        Trial((), r["accuracy"], r["latency_ms"], r["violation_ms"])))
+        Trial((), record_accuracy(r), r["latency_ms"], r["violation_ms"])))
 
 
 def trials_of(space: SearchSpace, records: list[dict], budget_ms: float) -> list[Trial]:
     """Journal records as the `Trial`s a strategy was told (violation recomputed from `budget_ms`)."""
-    return [Trial(space.canonical(space.from_string(r["arch"])), float(r["accuracy"]), float(r["latency_ms"]),
+    return [Trial(space.canonical(space.from_string(r["arch"])), record_accuracy(r), float(r["latency_ms"]),
                   float(r["latency_ms"]) - budget_ms) for r in records]
 
 
 class _Loop:
     """The loop's state: evaluation cache, records, best so far, and the ledger's counters."""
 
-    def __init__(self, space, oracle, evaluator, budget_ms, ledger, true_latency_ms, journal, wall_offset_s):
-        self.space, self.evaluator, self.budget_ms = space, evaluator, budget_ms
+    def __init__(self, space, oracle, evaluator, budget_ms, ledger, true_latency_ms, journal, wall_offset_s,
+                 screen=False):
+        self.space, self.evaluator, self.budget_ms, self.screen = space, evaluator, budget_ms, screen
         self.metered = MeteredOracle(oracle, ledger)
         self.ledger, self.true_latency_ms, self.journal = ledger, true_latency_ms, journal
         self.cache: dict[Arch, tuple[float, float]] = {}
@@ -67,7 +78,11 @@ class _Loop:
         if new:
             if to_query:
                 latency = self.metered.predict_ms(to_query)
-                accuracy = np.asarray(self.evaluator.accuracy(to_query), dtype=float)
+                keep = latency <= self.budget_ms if self.screen else np.ones(len(to_query), dtype=bool)
+                accuracy = np.full(len(to_query), np.nan)
+                if keep.any():
+                    accuracy[keep] = np.asarray(self.evaluator.accuracy([a for a, k in zip(to_query, keep) if k]),
+                                                dtype=float)
                 for arch, acc, lat in zip(to_query, accuracy, latency):
                     self.cache[arch] = (float(acc), float(lat))
             if len(to_query) < len(new):  # answered from the journal: counted as the interrupted run did
@@ -75,8 +90,8 @@ class _Loop:
                 self.ledger.oracle_calls += int(not to_query)
             for arch in new:
                 if arch in from_journal:
-                    self.cache[arch] = (float(from_journal[arch]["accuracy"]), float(from_journal[arch]["latency_ms"]))
-            self.ledger.accuracy_queries += len(new)
+                    self.cache[arch] = (record_accuracy(from_journal[arch]), float(from_journal[arch]["latency_ms"]))
+            self.ledger.accuracy_queries += sum(not np.isnan(self.cache[a][0]) for a in new)
         trials = [Trial(a, self.cache[a][0], self.cache[a][1], self.cache[a][1] - self.budget_ms) for a in archs]
         self._record(trials, set(new), known)
         return trials
@@ -90,7 +105,7 @@ class _Loop:
         if fresh:
             self.ledger.oracle_calls += len({r.get("batch") for r in fresh})
             self.ledger.oracle_queries = max(self.ledger.oracle_queries, int(records[-1].get("oracle_queries", 0)))
-            self.ledger.accuracy_queries += len(fresh)
+            self.ledger.accuracy_queries += sum(not r.get("screened") for r in fresh)
         self._record(trials, set(), records)
         return trials
 
@@ -102,10 +117,12 @@ class _Loop:
             self.ledger.trials += 1
             is_new = trial.arch in fresh
             fresh.discard(trial.arch)
+            screened = bool(np.isnan(trial.accuracy))
             old = known[i]
             if old is not None:
                 is_new = bool(old.get("new"))
-            self.ledger.evaluations += int(is_new)
+            self.ledger.evaluations += int(is_new and not screened)
+            self.ledger.screened += int(is_new and screened)
             if trial.feasible:
                 self.best_so_far = max(self.best_so_far, trial.accuracy)
             if old is not None:  # a journaled record is kept verbatim: a resumed run equals an uninterrupted one
@@ -116,11 +133,12 @@ class _Loop:
                 "batch": self.batches,
                 "evaluations": self.ledger.evaluations,
                 "arch": self.space.to_string(trial.arch),
-                "accuracy": trial.accuracy,
+                "accuracy": None if screened else trial.accuracy,
                 "latency_ms": trial.latency_ms,
                 "violation_ms": trial.violation_ms,
                 "feasible": trial.feasible,
                 "new": is_new,
+                "screened": screened,
                 "best_feasible_accuracy": float(self.best_so_far) if np.isfinite(self.best_so_far) else None,
                 "oracle_queries": self.ledger.oracle_queries,
                 "target_measurements": self.ledger.total_target_measurements,
@@ -154,17 +172,19 @@ def run_search(
     progress: Callable[[int], None] | None = None,
     max_stale_trials: int = 1000,
     history: list[dict] | None = None,
+    screen: bool = False,
 ) -> SearchResult:
     """Run until `max_evals` distinct architectures are evaluated (or the space is exhausted).
 
     Repeats are answered from a cache (no oracle query) but still told to the strategy. Each batch
     is journaled (one flushed write) before the strategy is told. `history` (the journal of an
-    interrupted run) resumes it. `true_latency_ms` (a vector over the space's table rows) adds the
+    interrupted run) resumes it. With `screen`, architectures the oracle puts over `budget_ms` skip
+    the evaluator (accuracy NaN) and do not count towards `max_evals` (the ledger's `screened`). `true_latency_ms` (a vector over the space's table rows) adds the
     device's true latency to each record where the device is tabled.
     """
     history = list(history or [])
     loop = _Loop(space, oracle, evaluator, budget_ms, ledger, true_latency_ms, journal,
-                 float(history[-1].get("wall_s", 0.0)) if history else 0.0)
+                 float(history[-1].get("wall_s", 0.0)) if history else 0.0, screen=screen)
     result = SearchResult(resumed_trials=len(history))
     replay: dict[int, dict] = {}
     if history:
@@ -186,7 +206,8 @@ def run_search(
                 result.stop_reason = "evaluated every architecture of the space"
                 break
             if stale >= max_stale_trials:
-                result.stop_reason = f"{stale} trials in a row proposed only evaluated architectures"
+                result.stop_reason = (f"{stale} trials in a row brought no new evaluation (repeats"
+                                      + (", or screened over budget)" if screen else ")"))
                 break
             n = min(batch_size, max_evals - ledger.evaluations)
             first = ledger.trials

@@ -4,7 +4,8 @@ Strategies never call an oracle or an evaluator; the search loop does, so cost i
 Constraint sign convention (Optuna's): `violation_ms = latency_ms - budget_ms`, feasible iff <= 0.
 
 What each strategy sees of an infeasible architecture (the one rule table, see docs/strategies.md):
-every strategy is told the same `Trial` (accuracy, latency_ms, violation_ms); random ignores it,
+every strategy is told the same `Trial` (accuracy, latency_ms, violation_ms; accuracy is NaN when the
+loop screened the architecture out as over budget before evaluating it); random ignores it,
 evolution ranks by `constrained_key`, REINFORCE shapes its reward, Optuna samplers get the violation
 through `trial.set_constraint`. The best architecture of a run is always chosen by `constrained_key`.
 """
@@ -32,6 +33,11 @@ class Trial:
     @property
     def feasible(self) -> bool:
         return self.violation_ms <= 0.0
+
+    @property
+    def evaluated(self) -> bool:
+        """False for a screened trial: the oracle put it over budget, so its accuracy (NaN) was never asked."""
+        return self.accuracy == self.accuracy
 
 
 class Strategy(ABC):
@@ -76,4 +82,4 @@ def constrained_key(trial: Trial) -> tuple:
     """Sort key, larger is better: feasible first, then accuracy; infeasible by smaller violation."""
     if trial.feasible:
         return (1, trial.accuracy, -trial.latency_ms)
-    return (0, -trial.violation_ms, trial.accuracy)
+    return (0, -trial.violation_ms, trial.accuracy if trial.evaluated else float("-inf"))

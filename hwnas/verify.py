@@ -71,7 +71,8 @@ def rank_candidates(records: Sequence[dict]) -> list[Candidate]:
     """A run's distinct architectures, best first by the search's own rule on predicted latency."""
     seen: dict[str, dict] = {}
     for record in records:
-        seen.setdefault(record["arch"], record)
+        if record.get("accuracy") is not None:  # screened records were never evaluated
+            seen.setdefault(record["arch"], record)
     ordered = sorted(seen.values(), reverse=True, key=lambda r: constrained_key(
         Trial((), float(r["accuracy"]), float(r["latency_ms"]), float(r["violation_ms"]))))
     return [Candidate(r["arch"], float(r["accuracy"]), float(r["latency_ms"])) for r in ordered]

@@ -56,7 +56,10 @@ class Reinforce(Strategy):
         return [self.space.canonical(row) for row in choices]
 
     def reward(self, trial: Trial) -> float:
-        """MnasNet-style reward on accuracy as a fraction."""
+        """MnasNet-style reward on accuracy as a fraction; a screened trial (accuracy never evaluated,
+        over budget by the oracle) gets `infeasible_reward` under either penalty."""
+        if not trial.evaluated:
+            return self.infeasible_reward
         accuracy = trial.accuracy / 100.0
         if self.penalty == "hard":
             return accuracy if trial.feasible else self.infeasible_reward

@@ -41,7 +41,7 @@ def run(cfg) -> dict:
             result = run_search(parts.space, strategy, parts.oracle, parts.evaluator, budget_ms, int(cfg.max_evals),
                                 parts.ledger, batch_size=int(cfg.batch_size), true_latency_ms=parts.true_latency_ms,
                                 journal=journal, progress=advance, max_stale_trials=int(cfg.max_stale_trials),
-                                history=history)
+                                history=history, screen=bool(cfg.get("screen", False)) and objective == "constrained")
     finally:
         strategy.close()
 
@@ -146,7 +146,8 @@ def _print_summary(summary: dict, run_dir: Path) -> None:
         table.add_row("best", "no architecture evaluated")
     else:
         table.add_row("best architecture", best["arch"])
-        table.add_row(label, f"{best['accuracy']:.3f}  [{summary['evaluator']}]")
+        table.add_row(label, "not evaluated (every proposal was screened over budget)" if best["accuracy"] is None
+                      else f"{best['accuracy']:.3f}  [{summary['evaluator']}]")
         table.add_row("latency", f"{best['latency_ms']:.3f} ms ({best['latency_source']}); "
                                  f"oracle said {best['predicted_latency_ms']:.3f} ms")
         table.add_row("budget", f"{summary['budget_ms']} ms -> "

@@ -35,7 +35,14 @@ def test_search_writes_config_records_and_summary(search_run):
     summary = json.loads((run_dir / "summary.json").read_text())
     records = pd.read_parquet(run_dir / "trials.parquet")
     assert len(records) == summary["cost"]["trials"] >= 120
-    assert records["new"].sum() == summary["cost"]["evaluations"] == 120
+    evaluated = records["new"] & ~records["screened"]
+    assert evaluated.sum() == summary["cost"]["evaluations"] == 120
+    # screening (on by default): over-budget proposals are told, journaled, never evaluated for accuracy
+    screened = records[records["new"] & records["screened"]]
+    assert len(screened) == summary["cost"]["screened"] > 0
+    assert screened["accuracy"].isna().all() and (screened["latency_ms"] > 6.5).all()
+    assert (records.loc[evaluated, "latency_ms"] <= 6.5).all()
+    assert summary["cost"]["accuracy_queries"] == 120
     assert len((run_dir / "trials.jsonl").read_text().splitlines()) == len(records)
     assert "regret" in stdout and summary["best"]["arch"] in stdout
 

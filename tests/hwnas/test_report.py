@@ -35,7 +35,8 @@ def test_report_tables_and_plots(sweep, tmp_path):
     assert len(table) == 4 and set(table["oracle"]) == {"lut", "brpnas"}
     for row in table.itertuples():
         summary = json.loads((sweep / row.run.split("/")[-1] / "summary.json").read_text())
-        assert row.regret == pytest.approx(summary["ground_truth"]["regret"])
+        regret = summary["ground_truth"]["regret"]  # None: the pick is over budget on the table
+        assert pd.isna(row.regret) if regret is None else row.regret == pytest.approx(regret)
         assert row.target_measurements == summary["cost"]["target_measurements_total"]
     assert table.loc[table.oracle == "lut", "target_measurements"].min() == 15_625
     assert table.loc[table.oracle == "brpnas", "measurements_adapt"].eq(10).all()

@@ -3,6 +3,8 @@ and finding the known optimum of a small toy space."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from omegaconf import OmegaConf
@@ -11,7 +13,7 @@ from hwnas.config import conf_dir, group_choices, instantiate
 from hwnas.errors import HwnasError
 from hwnas.ledger import CostLedger
 from hwnas.search import run_search
-from hwnas.strategy import Trial
+from hwnas.strategy import Trial, constrained_key
 from toy_space import ToyEvaluator, ToyOracle, ToySpace
 
 STRATEGIES = group_choices("strategy")
@@ -148,3 +150,35 @@ def test_pareto_objective_needs_a_multi_objective_strategy():
     assert strategy.study.directions[1].name == "MINIMIZE"
     with pytest.raises(HwnasError, match="unknown objective 'front'"):
         make("nsga2", space, 3.0, objective="front")
+
+
+@pytest.mark.parametrize("name", STRATEGIES)
+def test_screened_trials_are_taken_without_warnings(name):
+    """A screened trial (over budget by the oracle, accuracy NaN: never evaluated) is told cleanly."""
+    space = ToySpace(3, 4)
+    budget = space.budget_at(50)
+    options = {"sampler": {"n_startup_trials": 4}} if name == "gp" else {}
+    strategy = make(name, space, budget, 0, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(4):
+            archs = strategy.ask(3)
+            trials = told(space, archs, budget)
+            strategy.tell([t if t.feasible else Trial(t.arch, float("nan"), t.latency_ms, t.violation_ms)
+                           for t in trials])
+        for arch in strategy.ask(2):
+            assert space.validate(arch) == arch
+
+
+def test_reinforce_gives_a_screened_trial_the_infeasible_reward():
+    space = ToySpace(3, 4)
+    screened = Trial((1, 1, 1), float("nan"), 20.0, 10.0)
+    for penalty in ("soft", "hard"):
+        assert make("reinforce", space, 10.0, penalty=penalty, infeasible_reward=-0.5).reward(screened) == -0.5
+
+
+def test_evolution_ranks_a_screened_trial_below_every_evaluated_one():
+    screened = Trial((1, 1, 1), float("nan"), 11.0, 1.0)
+    evaluated = Trial((2, 2, 2), 10.0, 12.0, 2.0)
+    assert constrained_key(evaluated) < constrained_key(screened)  # infeasible: the smaller violation wins
+    assert constrained_key(Trial((3, 3, 3), 10.0, 11.0, 1.0)) > constrained_key(screened)
