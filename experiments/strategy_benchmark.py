@@ -6,6 +6,10 @@ one PNG per device.
     python experiments/strategy_benchmark.py                       # the full grid (long: see --help)
     python experiments/strategy_benchmark.py --strategies gp --seeds 3 --max-evals 100
     python experiments/strategy_benchmark.py --report-only         # table + plots from finished runs
+    python experiments/strategy_benchmark.py --no-screen           # every proposal evaluated (the old rule)
+
+By default the loop screens (as `hwnas search` does): a proposal the table puts over budget is not
+evaluated for accuracy and does not count as an evaluation. `--no-screen` runs are kept apart.
 
 Each finished run is appended to results/strategies/curves_<strategy>.jsonl, so an interrupted
 benchmark continues where it stopped and a strategy can be run with fewer seeds or evaluations.
@@ -49,7 +53,7 @@ def setting(device: str, percentile: int) -> tuple[float, float]:
     return budget_ms, float(accuracy[latency <= budget_ms].max())
 
 
-def run_one(strategy: str, device: str, percentile: int, seed: int, max_evals: int) -> dict:
+def run_one(strategy: str, device: str, percentile: int, seed: int, max_evals: int, screen: bool = True) -> dict:
     """One search; returns the best feasible accuracy after each distinct evaluation."""
     space = NasBench201()
     budget_ms, _ = setting(device, percentile)
@@ -57,14 +61,14 @@ def run_one(strategy: str, device: str, percentile: int, seed: int, max_evals: i
     search = instantiate(node, "strategy", space=space, budget_ms=budget_ms, seed=seed)
     started = time.perf_counter()
     result = run_search(space, search, LookupTable(space, device), NasBench201Accuracy(space), budget_ms,
-                        max_evals, CostLedger(), max_stale_trials=5000)
+                        max_evals, CostLedger(), max_stale_trials=5000, screen=screen)
     best = np.full(max_evals, np.nan)
     for record in result.records:
         if record["new"] and record["best_feasible_accuracy"] is not None:
             best[record["evaluations"] - 1] = record["best_feasible_accuracy"]
     evaluations = sum(bool(r["new"]) for r in result.records)
-    return {"strategy": strategy, "device": device, "percentile": percentile, "budget_ms": budget_ms,
-            "seed": seed, "max_evals": max_evals, "trials": len(result.records), "evaluations": evaluations,
+    return {"strategy": strategy, "screen": screen, "device": device, "percentile": percentile, "budget_ms": budget_ms,
+            "seed": seed, "screened": sum(bool(r.get("screened")) and bool(r["new"]) for r in result.records), "max_evals": max_evals, "trials": len(result.records), "evaluations": evaluations,
             "seconds": time.perf_counter() - started,
             "best": [None if not np.isfinite(v) else float(v) for v in _forward_fill(best[:evaluations])]}
 
@@ -92,6 +96,14 @@ def regret_matrix(runs: list[dict], max_evals: int) -> np.ndarray:
     return out
 
 
+NO_SCREEN = " (no screen)"
+
+
+def label(run: dict) -> str:
+    """Strategy name, marked when every proposal was evaluated (runs from before screening had no flag)."""
+    return run["strategy"] + ("" if run.get("screen", False) else NO_SCREEN)
+
+
 def load_runs() -> list[dict]:
     runs = []
     for path in sorted(OUT.glob("curves_*.jsonl")):
@@ -108,8 +120,8 @@ def report(runs: list[dict]) -> str:
 
     groups: dict[tuple, list[dict]] = {}
     for run in runs:
-        groups.setdefault((run["strategy"], run["device"], run["percentile"]), []).append(run)
-    names = [s for s in STRATEGIES if any(k[0] == s for k in groups)]
+        groups.setdefault((label(run), run["device"], run["percentile"]), []).append(run)
+    names = [f"{s}{suffix}" for suffix in ("", NO_SCREEN) for s in STRATEGIES if any(k[0] == f"{s}{suffix}" for k in groups)]
     lines = ["| device | budget | strategy | seeds | evals run | " + " | ".join(f"median regret @{c}" for c in CHECKPOINTS)
              + " | IQR @300 |", "|---|---|---|---|---|" + "---|" * len(CHECKPOINTS) + "---|"]
     for device in DEVICES:
@@ -125,8 +137,10 @@ def report(runs: list[dict]) -> str:
                 median = np.nanmedian(regret, axis=0)
                 low, high = np.nanpercentile(regret, [25, 75], axis=0)
                 x = np.arange(1, horizon + 1)
-                ax.plot(x, median, label=f"{name} ({len(group)} seeds)")
-                ax.fill_between(x, low, high, alpha=0.2)
+                line, = ax.plot(x, median, label=f"{name} ({len(group)} seeds)",
+                                linestyle=":" if name.endswith(NO_SCREEN) else "-")
+                if not name.endswith(NO_SCREEN):
+                    ax.fill_between(x, low, high, alpha=0.2, color=line.get_color())
                 cells = [f"{median[c - 1]:.3f}" if c <= horizon else "-" for c in CHECKPOINTS]
                 iqr = f"{low[299]:.3f}–{high[299]:.3f}" if horizon >= 300 else "-"
                 lines.append(f"| {device} | p{percentile} = {budget_ms:.3g} ms | {name} | {len(group)} | {horizon} | "
@@ -139,9 +153,32 @@ def report(runs: list[dict]) -> str:
         fig.tight_layout()
         fig.savefig(OUT / f"regret_{device}.png", dpi=110)
         plt.close(fig)
-    table = "\n".join(lines)
+    table = "\n".join(lines) + "\n\n" + targets(groups)
     (OUT / "regret_table.md").write_text(table + "\n")
     return table
+
+
+def targets(groups: dict[tuple, list[dict]], at: int = 300) -> str:
+    """Issue 3's targets at `at` evaluations, per screening rule: settings where the best non-random
+    strategy's median regret is <= 0.1, and settings where each strategy beats random's median."""
+    out = []
+    for suffix in ("", NO_SCREEN):
+        medians: dict[str, dict] = {}
+        for (name, device, percentile), group in groups.items():
+            if name.endswith(NO_SCREEN) != bool(suffix) or max(r["max_evals"] for r in group) < at:
+                continue
+            medians.setdefault(name, {})[(device, percentile)] = float(np.nanmedian(regret_matrix(group, at)[:, at - 1]))
+        random = medians.get(f"random{suffix}", {})
+        others = {n: m for n, m in medians.items() if n != f"random{suffix}"}
+        settings = sorted({k for m in others.values() for k in m})
+        met = [k for k in settings if min(m[k] for m in others.values() if k in m) <= 0.1]
+        rule = "screened" if not suffix else "no screen"
+        out.append(f"- {rule}: best non-random median regret <= 0.1 at {at} evaluations in {len(met)} of "
+                   f"{len(settings)} settings ({', '.join(f'{d} p{p}' for d, p in met) or 'none'})")
+        for name, m in sorted(others.items()):
+            beats = sum(1 for k, v in m.items() if k in random and v < random[k])
+            out.append(f"  - {name}: beats random's median in {beats} of {sum(k in random for k in m)} settings")
+    return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -151,18 +188,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--max-evals", type=int, default=500)
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--no-screen", dest="screen", action="store_false",
+                        help="evaluate every proposal, also those the table puts over budget")
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
         for strategy in args.strategies:
             journal = Journal(OUT / f"curves_{strategy}.jsonl")
-            done = {(r["device"], r["percentile"], r["seed"]) for r in journal.read() if r["max_evals"] >= args.max_evals}
+            done = {(r["device"], r["percentile"], r["seed"]) for r in journal.read()
+                    if r["max_evals"] >= args.max_evals and r.get("screen", False) == args.screen}
             for seed in range(args.seeds):
                 for device in args.devices:
                     for percentile in PERCENTILES:
                         if (device, percentile, seed) in done:
                             continue
-                        run = run_one(strategy, device, percentile, seed, args.max_evals)
+                        run = run_one(strategy, device, percentile, seed, args.max_evals, args.screen)
                         journal.append([run])
                         print(f"{strategy:>9} {device:>6} p{percentile} seed {seed:2d}: regret@end "
                               f"{setting(device, percentile)[1] - (run['best'][-1] or 0):.3f} "

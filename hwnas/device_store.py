@@ -31,9 +31,10 @@ LOCAL_PREFIX = "local-"
 _NAME = re.compile(r"^local-[a-z0-9][a-z0-9_.-]*$")
 
 # Columns of a store file; the settings columns define the device (they change latency).
-SETTINGS = ("backend", "threads", "batch_size", "dtype", "channels_last")
+SETTINGS = ("backend", "threads", "batch_size", "dtype", "channels_last", "clock")
+# clock comes last: a store written before it has no such column, and its rows read as clock=wall
 COLUMNS = ("index", "arch", "latency_ms", "spread_ms", "rel_spread", "min_ms", "repeats", "stable", "status", "note",
-           *SETTINGS, "torch", "host", "measured_at", "seconds")
+           *SETTINGS[:-1], "torch", "host", "measured_at", "seconds", "clock")
 
 
 def store_dir() -> Path:
@@ -66,7 +67,9 @@ def local_device_names(space: str) -> list[str]:
 
 
 def _settings_of(row: dict) -> dict:
-    return {key: str(row.get(key, "")) for key in SETTINGS}
+    out = {key: str(row.get(key, "")) for key in SETTINGS}
+    out["clock"] = out["clock"] or "wall"
+    return out
 
 
 def _format(row: dict) -> dict:
@@ -144,7 +147,8 @@ def _parse(text: str, path: Path) -> list[dict]:
     if not text:
         return []
     reader = csv.reader(io.StringIO(text))
-    if next(reader, None) != list(COLUMNS):
+    header = next(reader, None)
+    if header not in (list(COLUMNS), list(COLUMNS[:-1])):  # the second: written before the clock column
         raise HwnasError(f"corrupt device store file {path}: header is not {','.join(COLUMNS)}; "
                          "move the file away and measure again")
     rows = []
@@ -152,7 +156,7 @@ def _parse(text: str, path: Path) -> list[dict]:
         if not values:
             continue
         try:
-            if len(values) != len(COLUMNS):
+            if len(values) not in (len(header), len(COLUMNS)):
                 raise ValueError(f"{len(values)} fields, expected {len(COLUMNS)}")
             row = dict(zip(COLUMNS, values))
             row["index"] = int(row["index"])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import platform
 import socket
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 from typing import Callable, Sequence
 
@@ -30,20 +30,14 @@ _NB201_EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))  # string order,
 
 
 @dataclass(frozen=True)
-class BackendSettings:
-    """Where and how to time: `backend` auto picks CUDA when torch sees a GPU; the rest as MeasurementSettings."""
+class BackendSettings(MeasurementSettings):
+    """Where and how to time: the timing rule of MeasurementSettings plus what the network runs on;
+    `backend` auto picks CUDA when torch sees a GPU."""
 
     backend: str = "auto"
-    threads: int = 1
     batch_size: int = 1
     dtype: str = "float32"
     channels_last: bool = False
-    warmup: int = 3
-    min_repeats: int = 10
-    max_repeats: int = 200
-    check_every: int = 5
-    rel_tolerance: float = 0.02
-    time_cap_s: float = 2.0
 
     def resolved(self) -> "BackendSettings":
         """Validated, with `backend` resolved to `cpu` or `cuda`."""
@@ -51,20 +45,16 @@ class BackendSettings:
             raise unknown_choice("measurement dtype", self.dtype, DTYPES)
         if int(self.batch_size) < 1:
             raise HwnasError(f"measurement batch_size must be at least 1, got {self.batch_size}")
-        self.timing()  # validates the timing settings
         return replace(self, backend=select_backend(self.backend), threads=int(self.threads),
                        batch_size=int(self.batch_size), channels_last=bool(self.channels_last))
 
     def timing(self) -> MeasurementSettings:
-        return MeasurementSettings(threads=int(self.threads), warmup=int(self.warmup),
-                                   min_repeats=int(self.min_repeats), max_repeats=int(self.max_repeats),
-                                   check_every=int(self.check_every), rel_tolerance=float(self.rel_tolerance),
-                                   time_cap_s=float(self.time_cap_s))
+        return MeasurementSettings(**{f.name: getattr(self, f.name) for f in fields(MeasurementSettings)})
 
     def device_settings(self) -> dict:
         """The settings that define a device in the store (they change latency)."""
         return {"backend": self.backend, "threads": int(self.threads), "batch_size": int(self.batch_size),
-                "dtype": self.dtype, "channels_last": bool(self.channels_last)}
+                "dtype": self.dtype, "channels_last": bool(self.channels_last), "clock": self.clock}
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -218,10 +208,12 @@ def _measure_custom(model, shape: tuple[int, ...], settings: BackendSettings) ->
 
             torch.cuda.synchronize()
         else:
+            clock = time.thread_time if timing.clock == "thread_cpu" else time.perf_counter
+
             def once() -> float:
-                t0 = time.perf_counter()
+                t0 = clock()
                 model(x)
-                return (time.perf_counter() - t0) * 1e3
+                return (clock() - t0) * 1e3
         samples, stable = _repeat(once, timing)
     q25, q50, q75 = np.percentile(samples, [25, 50, 75])
     return float(q50), float(q75 - q25), float(samples.min()), len(samples), stable

@@ -28,11 +28,14 @@ class MeasuredOracle(LatencyOracle):
     def __init__(self, space: SearchSpace, device: str = "local-cpu", backend: str = "auto", threads: int = 1,
                  batch_size: int = 1, dtype: str = "float32", channels_last: bool = False, warmup: int = 3,
                  min_repeats: int = 10, max_repeats: int = 200, check_every: int = 5,
-                 rel_tolerance: float = 0.02, time_cap_s: float = 2.0, store: bool = True, reuse: bool = True):
+                 rel_tolerance: float = 0.02, time_cap_s: float = 2.0, clock: str = "wall", store: bool = True,
+                 reuse: bool = True):
         super().__init__(space, device)
         self.local = device_store.is_local(device)
-        self.settings = BackendSettings(backend, threads, batch_size, dtype, channels_last, warmup, min_repeats,
-                                        max_repeats, check_every, rel_tolerance, time_cap_s).resolved()
+        self.settings = BackendSettings(
+            backend=backend, threads=threads, batch_size=batch_size, dtype=dtype, channels_last=channels_last,
+            warmup=warmup, min_repeats=min_repeats, max_repeats=max_repeats, check_every=check_every,
+            rel_tolerance=rel_tolerance, time_cap_s=time_cap_s, clock=clock).resolved()
         self.store = bool(store)
         self._cache: dict[Arch, float] = {}
         self.fresh_measurements = 0

@@ -33,9 +33,8 @@ def run(cfg) -> dict:
     space: SearchSpace = instantiate(cfg.space, "search space")
     device = device_store.check_name(str(cfg.device))
     budget_ms = float(cfg.budget_ms)
-    settings = BackendSettings(cfg.backend, cfg.threads, cfg.measure_batch_size, cfg.dtype, cfg.channels_last,
-                               cfg.warmup, cfg.min_repeats, cfg.max_repeats, cfg.check_every, cfg.rel_tolerance,
-                               cfg.time_cap_s)
+    settings = BackendSettings(**{key: cfg[key] for key in BackendSettings.__dataclass_fields__
+                                  if key != "batch_size"}, batch_size=cfg.measure_batch_size)
     meter = MeasuredOracle(space, device, **{k: v for k, v in settings.to_dict().items()}, reuse=bool(cfg.reuse))
     ledger = CostLedger()
 

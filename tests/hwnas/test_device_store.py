@@ -89,3 +89,18 @@ def test_a_corrupt_file_is_a_one_line_error(store):
     path.write_text("not,a,store,file\n1,2,3,4\n")
     with pytest.raises(HwnasError, match="corrupt device store file .*local-x.csv"):
         device_store.read("nasbench201", "local-x")
+
+
+def test_a_store_written_before_the_clock_column_reads_as_wall_clock(store):
+    old = [c for c in device_store.COLUMNS if c != "clock"]
+    path = store / "nasbench201" / "local-old.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(",".join(old) + "\n" + ",".join({"index": "3", "arch": "arch3", "latency_ms": "2.0",
+                                                      "status": "ok", "backend": "cpu", "threads": "1",
+                                                      "batch_size": "1", "dtype": "float32",
+                                                      "channels_last": "false"}.get(c, "") for c in old) + "\n")
+    device_store.check_settings("nasbench201", "local-old", {**SETTINGS, "clock": "wall"})
+    with pytest.raises(HwnasError, match="thread_cpu"):
+        device_store.check_settings("nasbench201", "local-old", {**SETTINGS, "clock": "thread_cpu"})
+    device_store.append("nasbench201", "local-old", [row(4, 3.0, clock="wall")])
+    assert [r["index"] for r in device_store.read("nasbench201", "local-old")] == [3, 4]

@@ -86,6 +86,19 @@ def test_other_dtypes_and_channels_last_take_the_custom_path(small):
     assert result.ok and result.latency_ms > 0 and result.repeats >= 3
 
 
+def test_thread_cpu_clock_is_a_device_setting_and_times_both_paths(small, monkeypatch):
+    settings = BackendSettings(**FAST, clock="thread_cpu").resolved()
+    assert settings.timing().clock == "thread_cpu" and settings.device_settings()["clock"] == "thread_cpu"
+    custom = BackendSettings(**FAST, clock="thread_cpu", channels_last=True)
+    for run in (measure_archs(small, [CONV3], settings), measure_archs(small, [CONV3], custom)):
+        assert run.results[0].ok and run.results[0].latency_ms > 0
+    MeasuredOracle(small, "local-cpu-clock", **FAST, clock="thread_cpu").predict_ms([CONV3])
+    with pytest.raises(HwnasError, match="settings"):  # a device holds one clock: wall is refused now
+        MeasuredOracle(small, "local-cpu-clock", **FAST)
+    with pytest.raises(HwnasError, match="clock"):
+        BackendSettings(**FAST, clock="cycles")
+
+
 def test_backend_selection(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert select_backend("auto") == "cuda" and select_backend("cpu") == "cpu"
