@@ -12,6 +12,7 @@ one would have (exactly for TPE and NSGA-II; GP's warm-started kernel fit may di
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections import deque
 from typing import Any, Mapping
@@ -92,7 +93,12 @@ class OptunaStrategy(Strategy):
                              "differently (optuna_worker=...)")
         out = []
         for _ in range(n):
-            handle = self._pending.popleft() if self._pending else self._propose()
+            if self._pending:
+                handle, indexed = self._pending.popleft()
+                if not indexed:
+                    self._visible(handle)
+            else:
+                handle = self._propose()
             self._outstanding.append(handle)
             arch = self._arch(handle)
             self._in_flight.add(arch)
@@ -109,21 +115,36 @@ class OptunaStrategy(Strategy):
             derived = derived_seed(self.seed, self._sampled)
             reseed(self._sampler, derived)
             self.study.sampler = self._sampler
-            handle = self.study.ask(fixed_distributions=self._distributions)
+            handle = self._ask_sampler()
             self._sampled += 1
             arch = self._arch(handle)
             if self.repeat_fallback == "none" or not self._seen(arch):
-                handle.set_user_attr(WORKER_ATTR, self.worker)
                 return self._visible(handle)
-            # a repeat: closed at once, never seen by the loop; one write (attributes and state together)
-            self.study._storage.set_trial_user_attr(handle._trial_id, WORKER_ATTR, self.worker)  # noqa: SLF001
-            self.study.tell(handle, state=TrialState.FAIL)
+            self.study.tell(handle, state=TrialState.FAIL)  # a repeat: closed at once, never seen by the loop
         rng = np.random.default_rng(derived_seed(self.seed, self._sampled))
         alternative = self._unseen_near(arch, rng) if self.repeat_fallback == "neighbour" else None
         alternative = alternative or self._random_unseen(rng)
         if alternative is None:  # (almost) everything seen: let the loop answer the repeat from its cache
             alternative = arch
         return self._create(alternative)
+
+    def _ask_sampler(self) -> optuna.trial.Trial:
+        """`study.ask(fixed_distributions)`, but the trial carries this worker's name from its creation,
+        so a kill at any point leaves no trial that resume cannot attribute."""
+        self.study._thread_local.cached_all_trials = None  # noqa: SLF001 - sync with the storage, as study.ask does
+        trial_id = self.study._storage.create_new_trial(  # noqa: SLF001
+            self.study._study_id, template_trial=self._template({WORKER_ATTR: self.worker}))  # noqa: SLF001
+        handle = optuna.trial.Trial(self.study, trial_id)
+        for name, distribution in self._distributions.items():
+            handle.suggest_categorical(name, distribution.choices)
+        return handle
+
+    def _template(self, user_attrs: dict, arch: Arch | None = None) -> FrozenTrial:
+        return FrozenTrial(
+            number=-1, state=TrialState.RUNNING, value=None, datetime_start=datetime.datetime.now(),
+            datetime_complete=None, params={} if arch is None else dict(zip(self._names, arch)),
+            distributions={} if arch is None else self._distributions, user_attrs=user_attrs, system_attrs={},
+            intermediate_values={}, trial_id=-1)
 
     def _visible(self, handle: optuna.trial.Trial) -> optuna.trial.Trial:
         handle.set_user_attr(TRIAL_ATTR, self._asked)
@@ -132,11 +153,7 @@ class OptunaStrategy(Strategy):
 
     def _create(self, arch: Arch) -> optuna.trial.Trial:
         """A RUNNING trial with the given architecture, created in one storage write (no sampler call)."""
-        template = FrozenTrial(
-            number=-1, state=TrialState.RUNNING, value=None, datetime_start=None, datetime_complete=None,
-            params=dict(zip(self._names, arch)), distributions=self._distributions,
-            user_attrs={WORKER_ATTR: self.worker, TRIAL_ATTR: self._asked}, system_attrs={},
-            intermediate_values={}, trial_id=-1)
+        template = self._template({WORKER_ATTR: self.worker, TRIAL_ATTR: self._asked}, arch)
         trial_id = self.study._storage.create_new_trial(self.study._study_id, template_trial=template)  # noqa: SLF001
         self._sampled += 1
         self._asked += 1
@@ -181,34 +198,32 @@ class OptunaStrategy(Strategy):
 
     # ------------------------------------------------------------------ resume
     def resume(self, history: list[Trial]) -> bool:
-        """Finish this worker's trials that were evaluated but not told; re-propose the others first."""
+        """Finish this worker's trials that were evaluated but not told; re-propose the others first;
+        re-add the journaled trials the storage lost. One pass in history order, as the run told them."""
         own = [t for t in self.study.get_trials(deepcopy=False) if t.user_attrs.get(WORKER_ATTR) == self.worker]
-        for trial in history:
+        visible = {int(t.user_attrs[TRIAL_ATTR]): t for t in own if int(t.user_attrs.get(TRIAL_ATTR, -1)) >= 0}
+        for index, trial in enumerate(history):
             self._remember(trial)
-        visible = sorted((t for t in own if int(t.user_attrs.get(TRIAL_ATTR, -1)) >= 0),
-                         key=lambda t: int(t.user_attrs[TRIAL_ATTR]))
-        known = {int(t.user_attrs[TRIAL_ATTR]) for t in visible}
-        for trial in own:  # killed between the sampler's proposal and its bookkeeping: never reached the loop
-            if trial.state == TrialState.RUNNING and int(trial.user_attrs.get(TRIAL_ATTR, -1)) < 0:
-                self.study.tell(trial.number, state=TrialState.FAIL)
-        for trial in visible:
-            index = int(trial.user_attrs[TRIAL_ATTR])
-            if trial.state != TrialState.RUNNING:
-                continue
-            handle = optuna.trial.Trial(self.study, trial._trial_id)  # noqa: SLF001 - reopen a RUNNING trial
-            if index < len(history):
-                self._finish(handle, history[index])
-            else:
-                self._pending.append(handle)
+            stored = visible.get(index)
+            if stored is None:  # the storage lost it (an in-memory study, a deleted file): from the journal
+                self._add(trial, index)
+            elif stored.state == TrialState.RUNNING:  # evaluated and journaled, not yet told
+                self._finish(optuna.trial.Trial(self.study, stored._trial_id), trial)  # noqa: SLF001
+        for index in sorted(i for i in visible if i >= len(history)):  # asked, never evaluated: asked again first
+            if visible[index].state == TrialState.RUNNING:
+                handle = optuna.trial.Trial(self.study, visible[index]._trial_id)  # noqa: SLF001
+                self._pending.append((handle, True))
                 self._in_flight.add(self._arch(handle))
-        self._asked = max(known, default=-1) + 1
-        self._sampled = len(own)
-        missing = [i for i in range(len(history)) if i not in known]
-        if missing:  # the storage lost them (an in-memory study, a deleted file): rebuild from the journal
-            for i in missing:
-                self._add(history[i], i)
-            self._asked = max(self._asked, len(history))
-            self._sampled += len(missing)
+        for trial in own:  # killed inside an ask, after the sampler's proposal: continue as that ask would have
+            if trial.state == TrialState.RUNNING and int(trial.user_attrs.get(TRIAL_ATTR, -1)) < 0:
+                arch = tuple(trial.params.get(name, -1) for name in self._names)
+                if -1 in arch or self._seen(arch):
+                    self.study.tell(trial.number, state=TrialState.FAIL)
+                else:
+                    self._pending.append((optuna.trial.Trial(self.study, trial._trial_id), False))  # noqa: SLF001
+                    self._in_flight.add(arch)
+        self._asked = max(max(visible, default=-1) + 1, len(history))
+        self._sampled = len(own) + sum(i not in visible for i in range(len(history)))
         self._foreign = False
         return True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import time
 import warnings
 from typing import Any, Callable, Mapping
 
@@ -85,7 +86,16 @@ def open_storage(url: str | None):
         return url
     from sqlalchemy import event
 
-    rdb = optuna.storages.RDBStorage(str(url), engine_kwargs={"connect_args": {"timeout": 60}})
+    import sqlalchemy.exc
+
+    for attempt in range(10):  # workers starting together race to create the schema: the loser retries
+        try:
+            rdb = optuna.storages.RDBStorage(str(url), engine_kwargs={"connect_args": {"timeout": 60}})
+            break
+        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError) as exc:
+            if attempt == 9 or not any(s in str(exc) for s in ("already exists", "locked", "UNIQUE constraint")):
+                raise
+            time.sleep(0.1 * (attempt + 1))
 
     @event.listens_for(rdb.engine, "connect")
     def _pragmas(connection, _record) -> None:
