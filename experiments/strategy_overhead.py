@@ -2,14 +2,17 @@
 
 Each strategy is told 500 distinct random NB201 architectures (its history), then timed over the
 next asks and tells; the oracle is not part of the time. Optuna strategies are timed in memory and
-with the default SQLite storage.
+with the default SQLite storage, plus variants: the sampler call alone (`repeat_fallback=none`: a
+repeat proposal goes to the loop) and GP with a lighter acquisition optimiser. `sampler calls per ask`
+counts the study's trials per ask (a repeat proposal adds one closed trial and an unseen neighbour).
 
-    python experiments/strategy_overhead.py [--history 500] [--repeats 20]
+    python experiments/strategy_overhead.py [--history 500] [--repeats 20] [--strategies tpe gp]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -28,10 +31,17 @@ from search_spaces.nasbench201 import NasBench201  # noqa: E402
 
 OUT = ROOT / "experiments" / "results" / "strategies"
 TARGET_MS = {"evolution": 2, "reinforce": 2, "tpe": 30, "gp": 300}
+GP_LIGHT = {"sampler_settings": {"n_preliminary_samples": 256, "n_local_search": 2}}
+VARIANTS = {  # extra in-memory rows per Optuna strategy: (label, options)
+    "tpe": [("repeat_fallback=none", {"repeat_fallback": "none"})],
+    "gp": [("repeat_fallback=none", {"repeat_fallback": "none"}),
+           ("n_preliminary_samples=256, n_local_search=2", GP_LIGHT)],
+}
 
 
-def measure(name: str, history: int, repeats: int, storage: str | None, **options) -> float:
-    """Median milliseconds of one ask(1) + tell(1) after `history` told trials."""
+def measure(name: str, history: int, repeats: int, storage: str | None, **options) -> tuple[float, float | None]:
+    """Median milliseconds of one ask(1) + tell(1) after `history` told trials (the first ask, which
+    imports and warms up, is not timed), and the study's trials per ask (None: not an Optuna strategy)."""
     space = NasBench201()
     latency, accuracy = devices.latency_ms("nasbench201", "pixel3"), data.nb201_accuracy("cifar10")
     budget_ms = 6.5
@@ -44,14 +54,21 @@ def measure(name: str, history: int, repeats: int, storage: str | None, **option
     archs = space.from_index(rows)
     strategy.tell([Trial(a, float(accuracy[r]), float(latency[r]), float(latency[r] - budget_ms))
                    for a, r in zip(archs, rows)])
-    times = []
-    for _ in range(repeats):
+
+    def step() -> float:
         start = time.perf_counter()
         arch = strategy.ask(1)[0]
         row = int(space.index([arch])[0])
         strategy.tell([Trial(arch, float(accuracy[row]), float(latency[row]), float(latency[row] - budget_ms))])
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+        return time.perf_counter() - start
+
+    step()
+    study = getattr(strategy, "study", None)
+    before = len(study.get_trials(deepcopy=False)) if study is not None else 0
+    times = [step() for _ in range(repeats)]
+    per_ask = (len(study.get_trials(deepcopy=False)) - before) / repeats if study is not None else None
+    strategy.close()
+    return 1000 * float(np.median(times)), per_ask
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -60,20 +77,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--strategies", nargs="+", default=["random", "evolution", "reinforce", "tpe", "gp", "nsga2"])
     args = parser.parse_args(argv)
-    lines = [f"| strategy | storage | median ms per ask+tell after {args.history} | target ms |", "|---|---|---|---|"]
+    lines = [f"| strategy | storage | variant | median ms per ask+tell after {args.history} | study trials per ask "
+             "| target ms |", "|---|---|---|---|---|---|"]
+
+    def row(name: str, where: str, variant: str, result: tuple[float, float | None]) -> None:
+        ms, per_ask = result
+        lines.append(f"| {name} | {where} | {variant} | {ms:.2f} | {'-' if per_ask is None else f'{per_ask:.2f}'} "
+                     f"| {TARGET_MS.get(name, '-')} |")
+        print(lines[-1], flush=True)
+
+    loads = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.strategies:
             optuna_backed = "storage" in OmegaConf.load(conf_dir() / "strategy" / f"{name}.yaml")
-            for storage in ([None, f"sqlite:///{tmp}/{name}.db"] if optuna_backed else [None]):
-                repeats = max(3, args.repeats // 4) if name == "gp" else args.repeats
-                ms = measure(name, args.history, repeats, storage)
-                where = "-" if not optuna_backed else ("in memory" if storage is None else "SQLite")
-                lines.append(f"| {name} | {where} | {ms:.2f} | {TARGET_MS.get(name, '-')} |")
-                print(lines[-1], flush=True)
-                if optuna_backed and storage is None:  # the sampler alone, without re-asking on repeats
-                    ms = measure(name, args.history, repeats, None, max_repeats=0)
-                    lines.append(f"| {name} (max_repeats=0) | in memory | {ms:.2f} | {TARGET_MS.get(name, '-')} |")
-                    print(lines[-1], flush=True)
+            repeats = max(3, args.repeats // 4) if name == "gp" else args.repeats
+            if not optuna_backed:
+                row(name, "-", "default", measure(name, args.history, repeats, None))
+                continue
+            row(name, "in memory", "default", measure(name, args.history, repeats, None))
+            for label, options in VARIANTS.get(name, []):
+                row(name, "in memory", label, measure(name, args.history, repeats, None, **options))
+            row(name, "SQLite", "default", measure(name, args.history, repeats, f"sqlite:///{tmp}/{name}.db"))
+            loads.append(os.getloadavg()[0])
+    loads.append(os.getloadavg()[0])
+    lines += ["", f"1-minute load average during the run: {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} CPUs "
+              f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')})."]
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "overhead.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
