@@ -4,7 +4,9 @@ of samples per update, a moving-average baseline and an entropy bonus.
 
 The reward puts the latency term in MnasNet's form (Tan et al. 2019): `soft` is
 `acc * (latency_ms / budget_ms) ** latency_weight` on both sides of the budget (their alpha = beta =
--0.07); `hard` is a cut: accuracy when feasible, `infeasible_reward` otherwise. Pure numpy, seeded.
+-0.07); `hard` is a cut: accuracy when feasible, `infeasible_reward` otherwise (the default: under a
+hard budget the soft form's reward for being faster than the budget pulls towards less accurate
+cells, which is why MnasNet sets alpha = 0 for hard constraints). Pure numpy, seeded.
 """
 
 from __future__ import annotations
@@ -56,10 +58,7 @@ class Reinforce(Strategy):
         return [self.space.canonical(row) for row in choices]
 
     def reward(self, trial: Trial) -> float:
-        """MnasNet-style reward on accuracy as a fraction; a screened trial (accuracy never evaluated,
-        over budget by the oracle) gets `infeasible_reward` under either penalty."""
-        if not trial.evaluated:
-            return self.infeasible_reward
+        """MnasNet-style reward on accuracy as a fraction."""
         accuracy = trial.accuracy / 100.0
         if self.penalty == "hard":
             return accuracy if trial.feasible else self.infeasible_reward
@@ -67,7 +66,9 @@ class Reinforce(Strategy):
         return accuracy * ratio ** self.latency_weight
 
     def tell(self, trials: list[Trial]) -> None:
-        self._buffer.extend((t.arch, self.reward(t)) for t in trials)
+        """Screened trials (no accuracy) are left out: the screen rejection-samples the policy, and with a
+        baseline near the mean reward the gradient over the evaluated ones is that of the screened policy."""
+        self._buffer.extend((t.arch, self.reward(t)) for t in trials if t.evaluated)
         while len(self._buffer) >= self.batch:
             batch, self._buffer = self._buffer[:self.batch], self._buffer[self.batch:]
             self._update(np.asarray([a for a, _ in batch], dtype=np.int64), np.array([r for _, r in batch]))

@@ -79,7 +79,7 @@ def test_finds_the_toy_optimum(name):
     found = 0
     for seed in seeds:
         result = run_search(space, make(name, space, budget, seed), ToyOracle(space, "toy"), ToyEvaluator(space),
-                            budget, FIND_EVALS.get(name, 80), CostLedger(), max_stale_trials=300)
+                            budget, FIND_EVALS.get(name, 80), CostLedger(), max_stale_trials=300, screen=True)
         found += result.best["arch"] == space.to_string(optimum)
         assert result.best["accuracy"] <= optimum_accuracy + 1e-9
     assert found >= min(3, len(seeds))
@@ -170,11 +170,14 @@ def test_screened_trials_are_taken_without_warnings(name):
             assert space.validate(arch) == arch
 
 
-def test_reinforce_gives_a_screened_trial_the_infeasible_reward():
+def test_reinforce_leaves_screened_trials_out_of_the_policy_gradient():
     space = ToySpace(3, 4)
-    screened = Trial((1, 1, 1), float("nan"), 20.0, 10.0)
-    for penalty in ("soft", "hard"):
-        assert make("reinforce", space, 10.0, penalty=penalty, infeasible_reward=-0.5).reward(screened) == -0.5
+    strategy = make("reinforce", space, 10.0, batch=2)
+    before = strategy.probabilities().copy()
+    strategy.tell([Trial((1, 1, 1), float("nan"), 20.0, 10.0), Trial((2, 2, 2), float("nan"), 30.0, 20.0)])
+    np.testing.assert_array_equal(strategy.probabilities(), before)  # nothing to learn from: no update
+    strategy.tell([Trial((1, 1, 1), 50.0, 5.0, -5.0), Trial((2, 2, 2), 90.0, 6.0, -4.0)])
+    assert strategy.probabilities()[0, 2] > before[0, 2]
 
 
 def test_evolution_ranks_a_screened_trial_below_every_evaluated_one():
