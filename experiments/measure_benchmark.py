@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--cost-archs", type=int, default=5, help="architectures per other space for the cost table")
     parser.add_argument("--clock", choices=("wall", "thread_cpu"), default="wall")
     parser.add_argument("--busy", type=int, default=0, help="spinning processes competing for the CPU meanwhile")
+    parser.add_argument("--tag", default="", help="suffix for the output files (e.g. 'loaded' for a shared machine)")
     args = parser.parse_args()
     settings = BackendSettings(backend="cpu", threads=args.threads, clock=args.clock).resolved()
     spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(args.busy)]
@@ -54,6 +55,7 @@ def main() -> None:
         for spinner in spinners:
             spinner.terminate()
     suffix = "" if args.clock == "wall" and not args.busy else f"_{args.clock}_busy{args.busy}"
+    suffix += f"_{args.tag}" if args.tag else ""
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"benchmark{suffix}.json").write_text(json.dumps(report, indent=2) + "\n")
     with open(OUT / f"benchmark_nb201{suffix}.csv", "w") as fh:

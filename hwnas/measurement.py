@@ -49,6 +49,9 @@ class MeasurementSettings:
             raise HwnasError("measurement settings: warmup >= 0, rel_tolerance > 0 and time_cap_s > 0 required")
         if self.clock not in CLOCKS:
             raise HwnasError(f"measurement setting clock={self.clock!r} unknown; valid: {', '.join(CLOCKS)}")
+        if self.clock == "thread_cpu" and int(self.threads) != 1:
+            raise HwnasError(f"clock=thread_cpu times only the calling thread, so it needs threads=1 (got "
+                             f"{self.threads}); use clock=wall with several threads")
         if self.max_repeats < self.min_repeats:
             raise HwnasError(f"measurement settings: max_repeats ({self.max_repeats}) < min_repeats "
                              f"({self.min_repeats})")

@@ -97,6 +97,8 @@ def test_thread_cpu_clock_is_a_device_setting_and_times_both_paths(small, monkey
         MeasuredOracle(small, "local-cpu-clock", **FAST)
     with pytest.raises(HwnasError, match="clock"):
         BackendSettings(**FAST, clock="cycles")
+    with pytest.raises(HwnasError, match="needs threads=1"):
+        BackendSettings(**{**FAST, "threads": 2}, clock="thread_cpu")
 
 
 def test_backend_selection(monkeypatch):
