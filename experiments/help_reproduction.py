@@ -12,6 +12,8 @@ Spearman over every row). Writes CSV + markdown under experiments/results/help/.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
@@ -119,15 +121,39 @@ def scratch_predictor(sd: SpaceData, rows, y, eval_rows, steps: int, seed: int) 
         return net(sd.take(eval_rows), hw).numpy()
 
 
-def run(space_name: str, seeds: int, episodes: int, scratch_steps: int) -> pd.DataFrame:
+def load_learners(sd: SpaceData, cfg: MetaConfig, members: int, train_if_missing: bool = False) -> tuple[list, list]:
+    """The cached meta-trained predictors for meta seeds cfg.meta_seed.. (+members-1), and their entries."""
+    learners, entries = [], []
+    for k in range(members):
+        member = dataclasses.replace(cfg, meta_seed=cfg.meta_seed + k)
+        entry = ensure_meta_trained(sd.space, member, train_if_missing=train_if_missing)
+        learner = MetaLearner(sd.encoder, sd.in_features, member)
+        learner.load_state_dict(entry["state"])
+        learners.append(learner)
+        entries.append(entry)
+    return learners, entries
+
+
+def help_predict(learners, sd: SpaceData, task, support, eval_rows, seed: int) -> np.ndarray:
+    """Mean normalised prediction of the learners adapted on `support` (each: its MC draws), as the
+    `help` / `help_ensemble` oracles compute it, without their whole-table pass."""
+    total = np.zeros(len(eval_rows))
+    for learner in learners:
+        torch.manual_seed(seed)
+        cfg = learner.cfg
+        total += learner.predict(task.hw_embed, sd.take(support), torch.from_numpy(task.y[support]),
+                                 sd.take(eval_rows), cfg.inner_steps, cfg.mc_samples)
+    return total / len(learners)
+
+
+def run(space_name: str, seeds: int, episodes: int | None, scratch_steps: int, members: int = 3,
+        baselines: bool = True) -> pd.DataFrame:
     space = load_space(space_name)
-    sd = SpaceData(space)
     cfg = MetaConfig(episodes=episodes).resolved(space_name)
-    entry = ensure_meta_trained(space, cfg, train_if_missing=False)
-    learner = MetaLearner(sd.encoder, sd.in_features, cfg)
-    learner.load_state_dict(entry["state"])
+    sd = SpaceData(space, cfg.encoding)
+    learners, entries = load_learners(sd, cfg, max(1, members))
     train_devices, _, test_devices = HELP_SPLITS[space_name]
-    costs = nb201_cost_features(space) if space_name == "nasbench201" else {}
+    costs = nb201_cost_features(space) if space_name == "nasbench201" and baselines else {}
     n_rows = len(sd.archs)
     records = []
 
@@ -139,24 +165,36 @@ def run(space_name: str, seeds: int, episodes: int, scratch_steps: int) -> pd.Da
         task = device_task(sd, device, cfg)
         latency = sd.latency_ms(device)
         reference = latency[sd.reference_rows]
-        # BRP-NAS-like: 900 samples of the target (rows 0..899), trained once (seed 0) for both protocols
-        rows900 = np.arange(min(900, n_rows))
-        full900 = scratch_predictor(sd, rows900, normalise(latency[rows900], reference), np.arange(n_rows),
-                                    scratch_steps, 0)
+        if baselines:
+            # BRP-NAS-like: 900 samples of the target (rows 0..899), trained once (seed 0) for both protocols
+            rows900 = np.arange(min(900, n_rows))
+            full900 = scratch_predictor(sd, rows900, normalise(latency[rows900], reference), np.arange(n_rows),
+                                        scratch_steps, 0)
         for protocol in ("help", "whole"):
             eval_rows = task.query_rows if protocol == "help" else np.arange(n_rows)
             truth = latency[eval_rows]
             for name, values in costs.items():
                 add(protocol, name, device, -1, values[eval_rows], truth)
-            add(protocol, "scratch-900", device, 0, full900[eval_rows], truth)
+            if baselines:
+                add(protocol, "scratch-900", device, 0, full900[eval_rows], truth)
             for seed in range(seeds):
                 rng = np.random.default_rng(seed)
                 support = (rng.choice(task.train_rows, 10, replace=False) if protocol == "help"
                            else sd.reference_rows)
-                torch.manual_seed(seed)
-                pred = learner.predict(task.hw_embed, sd.take(support), torch.from_numpy(task.y[support]),
-                                       sd.take(eval_rows), cfg.inner_steps, cfg.mc_samples)
-                add(protocol, "HELP", device, seed, pred, truth)
+                add(protocol, "HELP", device, seed, help_predict(learners[:1], sd, task, support, eval_rows, seed),
+                    truth)
+                if protocol == "help" and members > 1:
+                    # the references are measured anyway (for the embedding): adapt on them too
+                    both = np.r_[sd.reference_rows, support]
+                    add(protocol, "HELP +refs", device, seed,
+                        help_predict(learners[:1], sd, task, both, eval_rows, seed), truth)
+                    add(protocol, f"HELP ensemble ({members})", device, seed,
+                        help_predict(learners, sd, task, both, eval_rows, seed), truth)
+                elif members > 1:
+                    add(protocol, f"HELP ensemble ({members})", device, seed,
+                        help_predict(learners, sd, task, support, eval_rows, seed), truth)
+                if not baselines:
+                    continue
                 y_support = normalise(latency[support], reference)
                 add(protocol, "scratch-10", device, seed,
                     scratch_predictor(sd, support, y_support, eval_rows, scratch_steps, seed), truth)
@@ -166,8 +204,10 @@ def run(space_name: str, seeds: int, episodes: int, scratch_steps: int) -> pd.Da
                 add(protocol, "proxy-device", device, seed, sd.latency_ms(best)[eval_rows], truth)
             print(f"{space_name} {device} {protocol}: done", flush=True)
     frame = pd.DataFrame(records)
-    frame.attrs["meta"] = {"episodes": episodes, "best_episode": entry["best_episode"],
-                           "meta_train_seconds": entry["seconds"]}
+    frame.attrs["meta"] = {"episodes": cfg.episodes, "meta_train_rows": cfg.meta_train_rows,
+                           "encoding": cfg.encoding, "members": len(learners),
+                           "best_episode": [e["best_episode"] for e in entries],
+                           "meta_train_seconds": [round(e["seconds"]) for e in entries]}
     return frame
 
 
@@ -185,7 +225,8 @@ def table(frame: pd.DataFrame, space_name: str) -> str:
             paper = PAPER[space_name]
             lines.append("| HELP (paper) | " + " | ".join(f"{paper[d]:.3f}" for d in devices_)
                          + f" | {np.mean([paper[d] for d in devices_]):.3f} |")
-        order = ["HELP", "scratch-10", "scratch-900", "proxy-device", "flops", "params"]
+        order = ["HELP", "HELP +refs"] + sorted(m for m in per_seed.index.get_level_values(0)
+                                                if m.startswith("HELP ensemble")) + ["scratch-10", "scratch-900", "proxy-device", "flops", "params"]
         for method in [m for m in order if m in per_seed.index.get_level_values(0)]:
             values = per_seed.loc[method]
             cells = [f"{values[c].mean():.3f} ± {values[c].std(ddof=0):.3f}" for c in devices_ + ["mean"]]
@@ -197,19 +238,29 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", choices=["nasbench201", "fbnet"], default="nasbench201")
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--episodes", type=int, default=2000, help="meta-training episodes of the cached predictor")
+    parser.add_argument("--episodes", type=int, default=None,
+                        help="meta-training episodes of the cached predictor (default: HELP's for the space)")
+    parser.add_argument("--members", type=int, default=3,
+                        help="members of the `help_ensemble` variant to evaluate too (1: faithful HELP only)")
+    parser.add_argument("--no-baselines", action="store_true", help="HELP and its variant only")
     parser.add_argument("--scratch-steps", type=int, default=200, help="Adam steps of the from-scratch baselines")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     started = time.perf_counter()
-    frame = run(args.space, args.seeds, args.episodes, args.scratch_steps)
+    frame = run(args.space, args.seeds, args.episodes, args.scratch_steps, args.members, not args.no_baselines)
     OUT.mkdir(parents=True, exist_ok=True)
     frame.to_csv(OUT / f"{args.space}_spearman.csv", index=False)
     meta = frame.attrs["meta"]
-    text = (f"# HELP reproduction: {args.space}\n\nCommand: `python experiments/help_reproduction.py --space "
-            f"{args.space} --seeds {args.seeds} --episodes {args.episodes}`; meta-training {meta['episodes']} "
-            f"episodes (best validation at {meta['best_episode']}), {meta['meta_train_seconds']:.0f} s wall; "
-            f"evaluation {time.perf_counter() - started:.0f} s wall (shared, oversubscribed 2-core CPU).\n"
+    command = " ".join(["python experiments/help_reproduction.py"] + (argv if argv is not None else sys.argv[1:]))
+    text = (f"# HELP reproduction: {args.space}\n\nCommand: `{command}` (load average "
+            f"{os.getloadavg()[0]:.1f} at the end, 2 shared cores). Meta-training: {meta['episodes']} episodes on "
+            f"rows 0..{meta['meta_train_rows'] - 1} of each source device, encoding `{meta['encoding']}`; "
+            f"members (meta seeds 0..{meta['members'] - 1}) best validation at episodes {meta['best_episode']}, "
+            f"meta-training {meta['meta_train_seconds']} s wall each; evaluation "
+            f"{time.perf_counter() - started:.0f} s wall.\n"
+            "`HELP`: the paper's protocol (adapt on the 10 samples). `HELP +refs`: the same predictor adapted "
+            "on the 10 samples and the 10 reference architectures (measured for the embedding anyway). "
+            "`HELP ensemble (k)`: the `help_ensemble` oracle, k meta seeds, adapted like `+refs`.\n"
             + table(frame, args.space))
     (OUT / f"{args.space}.md").write_text(text)
     print(text)

@@ -63,7 +63,7 @@ def ensure_meta_trained(space: SearchSpace, cfg: MetaConfig, *, train_if_missing
     log(f"meta-training HELP for {space.name} ({cfg.episodes} episodes, seed {cfg.meta_seed}); "
         f"the result is cached in {help_cache.cache_dir()}")
     cpu = time.process_time()
-    result = meta_train(SpaceData(space), cfg, log=log)
+    result = meta_train(SpaceData(space, cfg.encoding), cfg, log=log)
     entry = {"state": result.state, "best_episode": result.best_episode,
              "best_valid_spearman": result.best_valid_spearman, "seconds": result.seconds,
              "cpu_seconds": time.process_time() - cpu, "source_measurements": result.source_measurements,
@@ -94,8 +94,8 @@ class HelpOracle(LatencyOracle):
         if int(ensemble) < 1:
             raise HwnasError(f"oracle help: ensemble must be >= 1, got {ensemble}")
         self.samples, self.seed = int(samples), int(seed)
-        self.data = SpaceData(space)
         self.configs = [_meta_config(space.name, k, dict(meta)) for k in range(int(ensemble))]
+        self.data = SpaceData(space, self.configs[0].encoding)
         self.eval_steps = self.configs[0].inner_steps if eval_steps is None else int(eval_steps)
         self.entries = [ensure_meta_trained(space, cfg, train_if_missing=train_if_missing) for cfg in self.configs]
         self.learners = []
@@ -140,7 +140,7 @@ class HelpOracle(LatencyOracle):
         reference_ms = latency_ms[[position[int(r)] for r in self.data.reference_rows]]
         self._reference_ms = reference_ms
         hw = torch.tensor(hardware_embedding(reference_ms), dtype=torch.float32)
-        xs = encode(self.data.space, matrix)
+        xs = encode(self.data.space, matrix, self.data.encoding)
         ys = torch.tensor(normalise(latency_ms, reference_ms), dtype=torch.float32)
         self._hw, self._xs, self._ys = hw, xs, ys
         torch.manual_seed(self.seed)
@@ -177,24 +177,14 @@ class HelpOracle(LatencyOracle):
         out = np.where(rows >= 0, self._table_ms[np.maximum(rows, 0)], np.nan)
         untabled = np.flatnonzero(rows < 0)
         if untabled.size:
-            out[untabled] = self._forward_ms(encode(self.data.space, matrix[untabled]))
+            out[untabled] = self._forward_ms(encode(self.data.space, matrix[untabled], self.data.encoding))
         return out
-
-        sizes = np.array([len(d) for d in self.space.dimensions()])
-        if matrix.shape[1] != len(sizes):
-            raise HwnasError(f"{self.space.name}: architecture has {matrix.shape[1]} choices, expected {len(sizes)}")
-        bad = np.argwhere((matrix < 0) | (matrix >= sizes))
-        if len(bad):
-            i, j = bad[0]
-            raise HwnasError(f"{self.space.name}: {self.space.dimensions()[j].name}={matrix[i, j]} out of range "
-                             f"0..{sizes[j] - 1}")
-        return matrix
 
     def predict_uncached_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         """The full batched forward pass (every MC draw and ensemble member), bypassing the table cache."""
         if self._adapted is None:
             raise HwnasError("oracle help must adapt() to the target device's reference measurements first")
-        return self._forward_ms(encode(self.data.space, self.space.checked_matrix(archs)))
+        return self._forward_ms(encode(self.data.space, self.space.checked_matrix(archs), self.data.encoding))
 
     def setup_cost(self) -> SetupCost:
         return SetupCost(shared_measurements=int(sum(e["source_measurements"] for e in self.entries)),
@@ -219,3 +209,18 @@ def meta_train_oracle(space: SearchSpace, force: bool = False, samples: int = N_
                      "best_valid_spearman": round(entry["best_valid_spearman"], 4),
                      "cache": str(help_cache.cache_path(key))})
     return {"space": space.name, "members": rows, "source_measurements": measurements}
+
+
+class HelpEnsembleOracle(HelpOracle):
+    """An improvement over the paper, not part of it: the mean of `ensemble` independently meta-trained
+    HELP predictors (meta seeds meta_seed..meta_seed+ensemble-1; the first is the `help` oracle's cached
+    weights), each adapted on every target measurement it is given (the 10 references and any extras)."""
+
+    name = "help_ensemble"
+
+    def __init__(self, space: SearchSpace, device: str, samples: int = N_REFERENCE, seed: int = 0,
+                 train_if_missing: bool = True, eval_steps: int | None = None, ensemble: int = 3, **meta):
+        if int(ensemble) < 2:
+            raise HwnasError(f"oracle help_ensemble: ensemble must be >= 2 (1 is the `help` oracle), got {ensemble}")
+        super().__init__(space, device, samples=samples, seed=seed, train_if_missing=train_if_missing,
+                         eval_steps=eval_steps, ensemble=ensemble, **meta)

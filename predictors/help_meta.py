@@ -24,7 +24,8 @@ from hwnas.errors import HwnasError
 from predictors.help_model import HelpNet, ZModulator, nb201_graph_features
 
 # Bump when the model or training math changes: cached predictors of another version are not used.
-MODEL_VERSION = 1
+# 2: FBNet uses HELP's factorised kernel/expansion encoding and HELP's FBNet row split and episodes.
+MODEL_VERSION = 2
 
 HELP_DATA_DIR = {"nasbench201": "nasbench201", "fbnet": "fbnet", "ofa_mbv3": "ofa"}
 
@@ -49,6 +50,16 @@ HELP_SPLITS = {
     ),
 }
 
+# HELP's per-space settings where its scripts differ from parser.py's defaults: FBNet meta-trains on rows
+# 0..3999 of each source device for 4000 episodes (script/run_meta_training_fbnet.sh); every space uses its
+# own architecture encoding (NB201: the cell graph; FBNet: kernel + expansion one-hots; OFA: one-hots).
+SPACE_DEFAULTS = {
+    "nasbench201": {"episodes": 2000, "meta_train_rows": 900, "encoding": "graph"},
+    "fbnet": {"episodes": 4000, "meta_train_rows": 4000, "encoding": "factorised"},
+    "ofa_mbv3": {"episodes": 2000, "meta_train_rows": 900, "encoding": "onehot"},
+}
+ENCODINGS = {"nasbench201": ("graph",), "fbnet": ("factorised", "onehot"), "ofa_mbv3": ("onehot",)}
+
 
 @dataclass
 class MetaConfig:
@@ -58,14 +69,14 @@ class MetaConfig:
     valid_devices: tuple[str, ...] = ()
     layer_size: int = 100
     meta_lr: float = 1e-4
-    episodes: int = 2000
+    episodes: int | None = None             # None: HELP's value for the space (SPACE_DEFAULTS)
     inner_tasks: int = 8
     inner_steps: int = 2
     inner_lr_init: float = 1e-3             # Meta-SGD's per-parameter learning rates start here
     second_order: bool = True
     support: int = 10                       # target samples per task
     query: int = 200                        # query samples per meta-train task
-    meta_train_rows: int = 900              # rows 0..899 of each source device are meta-train data
+    meta_train_rows: int | None = None      # rows 0..n-1 of each source device are meta-train data (None: HELP's)
     valid_query_rows: int = 1000            # rows 900..1899 are the validation queries
     remove_outliers: bool = True            # drop the 10 % fastest / slowest of both row sets
     z_on: bool = True
@@ -74,13 +85,19 @@ class MetaConfig:
     mc_samples: int = 10                    # z samples averaged at validation / prediction
     valid_every: int = 50
     meta_seed: int = 0
+    encoding: str | None = None             # architecture encoding (None: HELP's for the space)
 
     def resolved(self, space_name: str) -> "MetaConfig":
         if space_name not in HELP_SPLITS:
             raise HwnasError(f"HELP supports spaces {', '.join(HELP_SPLITS)}, not {space_name!r}")
         train, valid, _ = HELP_SPLITS[space_name]
-        return MetaConfig(**{**asdict(self), "train_devices": tuple(self.train_devices or train),
-                             "valid_devices": tuple(self.valid_devices or valid)})
+        defaults = {k: v for k, v in SPACE_DEFAULTS[space_name].items() if getattr(self, k) is None}
+        out = MetaConfig(**{**asdict(self), **defaults, "train_devices": tuple(self.train_devices or train),
+                            "valid_devices": tuple(self.valid_devices or valid)})
+        if out.encoding not in ENCODINGS[space_name]:
+            raise HwnasError(f"HELP on {space_name}: unknown encoding {out.encoding!r}; valid: "
+                             f"{', '.join(ENCODINGS[space_name])}")
+        return out
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -90,14 +107,15 @@ class MetaConfig:
 class SpaceData:
     """Encoder input of every table row of a space, its reference rows, and device latencies."""
 
-    def __init__(self, space):
+    def __init__(self, space, encoding: str | None = None):
         self.space = space
         if space.name not in HELP_DATA_DIR:
             raise HwnasError(f"HELP supports spaces {', '.join(HELP_DATA_DIR)}, not {space.name!r}")
+        self.encoding = encoding or SPACE_DEFAULTS[space.name]["encoding"]
         self.reference_rows = np.asarray(data.hardware_embedding_index(HELP_DATA_DIR[space.name]), dtype=np.int64)
         self.archs = np.asarray(space.table_archs())
         self.encoder = "gcn" if space.name == "nasbench201" else "mlp"
-        self.inputs = encode(space, self.archs)
+        self.inputs = encode(space, self.archs, self.encoding)
         self.in_features = int(self.inputs[0].shape[-1] if self.encoder == "gcn" else self.inputs.shape[-1])
 
     def latency_ms(self, device: str) -> np.ndarray:
@@ -107,12 +125,32 @@ class SpaceData:
         return take(self.inputs, rows)
 
 
-def encode(space, archs):
-    """Encoder input for `archs`: graph tensors for NB201, one-hot vectors otherwise."""
+def encode(space, archs, encoding: str | None = None):
+    """Encoder input for `archs`: graph tensors for NB201, one-hot vectors otherwise (`encoding`)."""
+    encoding = encoding or SPACE_DEFAULTS[space.name]["encoding"]
     if space.name == "nasbench201":
         feat, adj = nb201_graph_features(space, archs)
         return torch.from_numpy(feat), torch.from_numpy(adj)
+    if encoding == "factorised":
+        return torch.from_numpy(factorised_blocks(space, archs))
     return torch.from_numpy(np.asarray(space.encode(archs, "onehot"), dtype=np.float32))
+
+
+def factorised_blocks(space, archs) -> np.ndarray:
+    """HELP's FBNet encoding: per layer a kernel one-hot (k3, k5) and a block-type one-hot (e1, e1_g2,
+    e3, e6); `skip` is all zeros. Blocks sharing a kernel or expansion share features (22 x 6 = 132)."""
+    from hwnas.space import as_matrix
+
+    kernels, types = ("k3", "k5"), ("e1", "e1_g2", "e3", "e6")
+    table = np.zeros((len(space.dimensions()[0].choices), len(kernels) + len(types)), dtype=np.float32)
+    for i, name in enumerate(space.dimensions()[0].choices):
+        if name == "skip":
+            continue
+        kernel, _, kind = name.partition("_")
+        table[i, kernels.index(kernel)] = 1.0
+        table[i, len(kernels) + types.index(kind)] = 1.0
+    matrix = as_matrix(archs)
+    return table[matrix].reshape(len(matrix), -1)
 
 
 def take(inputs, rows):

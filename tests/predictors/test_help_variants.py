@@ -1,0 +1,128 @@
+"""HELP's per-space settings (FBNet encoding and rows), the `help_ensemble` oracle, and NASFLAT coverage."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hwnas import data, devices
+from hwnas.config import conf_dir
+from hwnas.errors import HwnasError
+from hwnas.testing import ORACLE_CHECKS, oracle_factory
+from predictors import help_cache
+from predictors.help import HelpEnsembleOracle, HelpOracle
+from predictors.help_meta import MetaConfig, SpaceData, factorised_blocks
+
+TINY = dict(episodes=4, inner_tasks=2, query=20, valid_every=2, mc_samples=2, layer_size=16, valid_query_rows=100)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(help_cache.CACHE_ENV, str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def fbnet():
+    from search_spaces.fbnet import FBNet
+
+    return FBNet()
+
+
+def test_fbnet_factorised_encoding_is_kernel_plus_block_type(fbnet):
+    ops = [d for d in fbnet.dimensions()[0].choices]
+    arch = [ops.index("k5_e6"), ops.index("skip"), ops.index("k3_e1_g2")] + [ops.index("k3_e3")] * 19
+    x = factorised_blocks(fbnet, [arch])
+    assert x.shape == (1, 132)
+    layers = x.reshape(22, 6)                       # (k3, k5, e1, e1_g2, e3, e6)
+    assert layers[0].tolist() == [0, 1, 0, 0, 0, 1]
+    assert layers[1].sum() == 0                     # skip: no kernel, no block
+    assert layers[2].tolist() == [1, 0, 0, 1, 0, 0]
+    assert (layers[3:] == [1, 0, 0, 0, 1, 0]).all()
+    # every table row has one kernel and one block type per non-skip layer
+    rows = SpaceData(fbnet).inputs.numpy().reshape(-1, 22, 6)
+    non_skip = fbnet.table_archs() != ops.index("skip")
+    assert np.array_equal(rows[..., :2].sum(-1), non_skip) and np.array_equal(rows[..., 2:].sum(-1), non_skip)
+
+
+def test_space_defaults_follow_helps_scripts():
+    fb = MetaConfig().resolved("fbnet")
+    assert (fb.episodes, fb.meta_train_rows, fb.encoding) == (4000, 4000, "factorised")
+    nb = MetaConfig().resolved("nasbench201")
+    assert (nb.episodes, nb.meta_train_rows, nb.encoding) == (2000, 900, "graph")
+    assert MetaConfig(episodes=7).resolved("fbnet").episodes == 7
+    assert MetaConfig(encoding="onehot").resolved("fbnet").encoding == "onehot"
+    with pytest.raises(HwnasError, match="unknown encoding 'graph'"):
+        MetaConfig(encoding="graph").resolved("fbnet")
+    # the YAML leaves them to the space (null), so the command and the oracle resolve the same key
+    from omegaconf import OmegaConf
+
+    node = OmegaConf.load(conf_dir() / "oracle" / "help.yaml")
+    assert node.episodes is None and node.meta_train_rows is None and node.encoding is None
+
+
+def test_ensemble_is_the_mean_of_its_members(nb201, cache):
+    """Without z sampling each member is deterministic: the ensemble's prediction is the members' mean."""
+    opts = dict(TINY, z_on=False)
+    truth = devices.latency_ms("nasbench201", "raspi4")
+    ens = HelpEnsembleOracle(nb201, "raspi4", ensemble=2, **opts)
+    singles = [HelpOracle(nb201, "raspi4", meta_seed=k, **opts) for k in range(2)]
+    refs = ens.reference_archs()
+    for oracle in [ens] + singles:
+        oracle.adapt(refs, truth[nb201.index(refs)])
+    archs = nb201.table_archs()[:500]
+    members = [o.predict_ms(archs) for o in singles]
+    assert not np.allclose(members[0], members[1])            # two different meta seeds
+    assert np.allclose(ens.predict_ms(archs), np.mean(members, axis=0), rtol=1e-5, atol=1e-5)
+    assert ens.setup_cost().shared_measurements == sum(o.setup_cost().shared_measurements for o in singles)
+
+
+def test_ensemble_refuses_one_member(nb201, cache):
+    with pytest.raises(HwnasError, match="ensemble must be >= 2"):
+        HelpEnsembleOracle(nb201, "raspi4", ensemble=1, **TINY)
+
+
+@pytest.fixture(scope="module")
+def contract_cache(tmp_path_factory):
+    """One small meta-training per member, shared by the contract's checks (~10 s each)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv(help_cache.CACHE_ENV, str(tmp_path_factory.mktemp("help_contract")))
+    yield
+    patch.undo()
+
+
+@pytest.mark.parametrize("check", sorted(ORACLE_CHECKS))
+def test_help_ensemble_passes_the_oracle_contract(check, nb201, contract_cache):
+    """The contract on the shipped YAML, with the small meta-training the contract test gives `help`."""
+    small = dict(train_if_missing=True, episodes=200, inner_tasks=2, query=20, valid_every=50, mc_samples=2,
+                 valid_query_rows=100, ensemble=2)
+    make = oracle_factory(conf_dir() / "oracle" / "help_ensemble.yaml", overrides=small)
+    ORACLE_CHECKS[check](make, nb201, "raspi4")
+
+
+def test_nasflat_coverage_matches_the_data():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "experiments"))
+    from help_nasflat import plan
+    from search_spaces.nasbench201 import NasBench201
+
+    tasks = json.loads(data.data_file("nasflat/tasks.json").read_text())
+    nb = {p["task"]: p for p in plan(tasks, "nb201", SpaceData(NasBench201()))}
+    assert [t for t, p in nb.items() if not p["covered"]] == [1, 3, 4]   # sources lacking a full table
+    assert nb[0]["targets"] == ["titan_rtx_256", "gold_6226", "fpga", "pixel2", "raspi4", "eyeriss"]
+    assert nb[5]["targets"] == ["eyeriss"] and nb[5]["valid"] == ["titanx_256"]
+    assert any("1 of the 10 reference archs" in n for n in nb[5]["notes"])
+    for p in nb.values():                       # validation never uses a source or a target
+        assert not set(p["valid"]) & (set(p["sources"]) | set(p["targets"]))
