@@ -4,6 +4,9 @@ Tournament winners are chosen by `constrained_key`: feasible architectures beat 
 feasible ones compete on accuracy, infeasible ones on smaller budget violation (Deb's rules).
 With `skip_seen`, a child that was already proposed is mutated again (up to `max_retries` times):
 in a small tabled space the loop would only answer it from its cache, wasting a generation.
+A screened child (over budget by the oracle, never evaluated) is rejected: it does not enter the
+population, so the population stays `population_size` evaluated architectures (OFA's constrained
+evolution, Cai et al. 2020, also re-draws a child until it meets the constraint).
 """
 
 from __future__ import annotations
@@ -32,12 +35,11 @@ class RegularizedEvolution(Strategy):
         self._rng = np.random.default_rng(seed)
         self._population: deque[Trial] = deque()
         self._seen: set[Arch] = set()
-        self._asked = 0
 
     def ask(self, n: int = 1) -> list[Arch]:
         out = []
         for _ in range(n):
-            if self._asked < self.population_size or not self._population:
+            if len(self._population) < self.population_size:  # the initial random population (Real et al.)
                 child = self.space.sample(self._rng, 1)[0]
             else:
                 picks = self._rng.choice(len(self._population), size=min(self.tournament_size,
@@ -51,13 +53,14 @@ class RegularizedEvolution(Strategy):
             if self.skip_seen:
                 self._seen.add(child)
             out.append(child)
-            self._asked += 1
         return out
 
     def tell(self, trials: list[Trial]) -> None:
         for trial in trials:
             if self.skip_seen:
                 self._seen.add(trial.arch)
+            if not trial.evaluated:  # screened over budget: a rejected child, as in OFA's constrained evolution
+                continue
             self._population.append(trial)
             if len(self._population) > self.population_size:
                 self._population.popleft()
