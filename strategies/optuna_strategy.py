@@ -42,15 +42,16 @@ class OptunaStrategy(Strategy):
     closed as FAIL (the sampler learns nothing twice, a GP gets no duplicate point) and, after
     `resample_repeats` further sampler calls, `repeat_fallback` proposes instead an unseen neighbour
     of it (one choice changed), a uniformly random unseen architecture, or (`none`) the repeat itself.
-    Screened trials (accuracy NaN: not evaluated, over budget by the cheap oracle) are told with the
-    worst accuracy seen and their violation (`screened: impute`) or as FAIL (`screened: fail`).
+    Screened trials (accuracy NaN: not evaluated, over budget by the cheap oracle) are recorded as FAIL
+    (`screened: fail`, better TPE regret in docs/strategies.md) or with the worst accuracy told so far
+    and their violation (`screened: impute`).
     """
 
     def __init__(self, space: SearchSpace, budget_ms: float, seed: int = 0, *,
                  sampler: Mapping[str, Any] | None = None, sampler_settings: Mapping[str, Any] | None = None,
                  storage: str | None = None, study_name: str = "hwnas", worker: str = "main",
                  objective: str = "constrained", resample_repeats: int = 0, repeat_fallback: str = "neighbour",
-                 screened: str = "impute"):
+                 screened: str = "fail"):
         super().__init__(space, budget_ms, seed)
         self.objective = check_objective(objective)
         if repeat_fallback not in FALLBACKS:

@@ -97,7 +97,7 @@ def test_screened_trials_are_taken_without_warnings(screened):
 
 def test_imputed_value_is_the_worst_accuracy_told_before():
     space = ToySpace(3, 4)
-    strategy = make("tpe", space, 3.0)
+    strategy = make("tpe", space, 3.0, screened="impute")
     strategy.ask(3)
     strategy.tell([Trial((0, 0, 0), 70.0, 2.0, -1.0), Trial((1, 1, 1), 60.0, 2.5, -0.5),
                    Trial((2, 2, 2), float("nan"), 9.0, 6.0)])
