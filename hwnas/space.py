@@ -7,6 +7,7 @@ choices are unused (OFA's slots past a stage's depth) map every arch to a canoni
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
@@ -19,6 +20,20 @@ if TYPE_CHECKING:  # torch is imported lazily by build()
     import torch
 
 Arch = tuple[int, ...]
+
+
+def text_or_json_form(value: object, what: str) -> tuple[str, object | None]:
+    """A stripped architecture string, and its decoded JSON form when it is one (starts with '{');
+    a non-string or malformed JSON is a one-line error naming `what` (the space)."""
+    if not isinstance(value, str):
+        raise HwnasError(f"{what} architecture must be a string, got {type(value).__name__}")
+    text = value.strip()
+    if not text.startswith("{"):
+        return text, None
+    try:
+        return text, json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HwnasError(f"malformed {what} JSON {text!r}: {exc}") from None
 
 
 @dataclass(frozen=True)

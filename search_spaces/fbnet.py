@@ -8,14 +8,13 @@ HELP's data holds 5,000 sampled archs; `table_index` finds them by hash.
 from __future__ import annotations
 
 import functools
-import json
 from typing import Sequence
 
 import numpy as np
 
 from hwnas import data
 from hwnas.errors import HwnasError
-from hwnas.space import Arch, Dimension, SearchSpace, as_matrix
+from hwnas.space import Arch, Dimension, SearchSpace, as_matrix, text_or_json_form
 
 # The network module imports torch; keep these in sync with search_spaces/fbnet_network.py (a test checks).
 OPS = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")
@@ -66,14 +65,9 @@ class FBNet(SearchSpace):
 
     def from_string(self, text: str) -> Arch:
         """Parse the text form (or the data's JSON form), naming the field that is wrong."""
-        if not isinstance(text, str):
-            raise HwnasError(f"FBNet architecture must be a string, got {type(text).__name__}")
-        text = text.strip()
-        if text.startswith("{"):
-            try:
-                return self.from_data_form(json.loads(text))
-            except json.JSONDecodeError as exc:
-                raise HwnasError(f"malformed FBNet JSON {text!r}: {exc}") from None
+        text, form = text_or_json_form(text, "FBNet")
+        if form is not None:
+            return self.from_data_form(form)
         stages = text.split("|")
         if len(stages) != len(STAGE_LAYERS):
             raise HwnasError(f"malformed FBNet string {text!r}: expected {len(STAGE_LAYERS)} '|'-separated stages "

@@ -10,7 +10,6 @@ its block count is the depth); data form: ``{"ks": [20], "e": [20], "d": [5], "r
 from __future__ import annotations
 
 import functools
-import json
 import re
 from typing import Sequence
 
@@ -18,7 +17,7 @@ import numpy as np
 
 from hwnas import data
 from hwnas.errors import HwnasError
-from hwnas.space import Arch, Dimension, SearchSpace, as_matrix
+from hwnas.space import Arch, Dimension, SearchSpace, as_matrix, text_or_json_form
 
 KERNELS = (3, 5, 7)
 EXPANDS = (3, 4, 6)
@@ -129,14 +128,9 @@ class OfaMobileNetV3(SearchSpace):
 
     def from_string(self, text: str) -> Arch:
         """Parse the text form (or the data's JSON form), naming the field that is wrong."""
-        if not isinstance(text, str):
-            raise HwnasError(f"OFA-MobileNetV3 architecture must be a string, got {type(text).__name__}")
-        text = text.strip()
-        if text.startswith("{"):
-            try:
-                return self.from_data_form(json.loads(text))
-            except json.JSONDecodeError as exc:
-                raise HwnasError(f"malformed OFA-MobileNetV3 JSON {text!r}: {exc}") from None
+        text, form = text_or_json_form(text, "OFA-MobileNetV3")
+        if form is not None:
+            return self.from_data_form(form)
         head, sep, body = text.partition(":")
         if not sep or not head.startswith("r") or not head[1:].isdigit():
             raise HwnasError(f"malformed OFA-MobileNetV3 string {text!r}: expected 'r<resolution>:' then 5 "
