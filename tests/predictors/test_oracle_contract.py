@@ -13,8 +13,9 @@ from hwnas.testing import ORACLE_CHECKS, UnsupportedToySpace, check_units, oracl
 # Never start minutes of one-off training inside the test suite. The contract is about the interface, so
 # an oracle whose set-up is a long training runs it tiny, into a temporary cache (see `_private_cache`).
 NO_TRAINING = {"train_if_missing": False}
-TINY_TRAINING = {"help": dict(train_if_missing=True, episodes=200, inner_tasks=2, query=20, valid_every=50,
-                              mc_samples=2, valid_query_rows=100)}  # ~10 s; adapts to Spearman ~0.84
+_TINY_HELP = dict(train_if_missing=True, episodes=200, inner_tasks=2, query=20, valid_every=50, mc_samples=2,
+                  valid_query_rows=100)  # ~10 s a member; adapts to Spearman ~0.84
+TINY_TRAINING = {"help": _TINY_HELP, "help_ensemble": {**_TINY_HELP, "ensemble": 2}}
 ORACLE_FILES = sorted((conf_dir() / "oracle").glob("*.yaml"))
 # Known contract failures in files this test does not own, reported to their owners; strict, so a fix
 # turns the xfail into a failure that asks for the entry to be removed.
