@@ -210,17 +210,3 @@ def meta_train_oracle(space: SearchSpace, force: bool = False, samples: int = N_
                      "cache": str(help_cache.cache_path(key))})
     return {"space": space.name, "members": rows, "source_measurements": measurements}
 
-
-class HelpEnsembleOracle(HelpOracle):
-    """An improvement over the paper, not part of it: the mean of `ensemble` independently meta-trained
-    HELP predictors (meta seeds meta_seed..meta_seed+ensemble-1; the first is the `help` oracle's cached
-    weights), each adapted on every target measurement it is given (the 10 references and any extras)."""
-
-    name = "help_ensemble"
-
-    def __init__(self, space: SearchSpace, device: str, samples: int = N_REFERENCE, seed: int = 0,
-                 train_if_missing: bool = True, eval_steps: int | None = None, ensemble: int = 3, **meta):
-        if int(ensemble) < 2:
-            raise HwnasError(f"oracle help_ensemble: ensemble must be >= 2 (1 is the `help` oracle), got {ensemble}")
-        super().__init__(space, device, samples=samples, seed=seed, train_if_missing=train_if_missing,
-                         eval_steps=eval_steps, ensemble=ensemble, **meta)

@@ -15,7 +15,8 @@ from hwnas.config import conf_dir
 from hwnas.errors import HwnasError
 from hwnas.testing import ORACLE_CHECKS, oracle_factory
 from predictors import help_cache
-from predictors.help import HelpEnsembleOracle, HelpOracle
+from predictors.help import HelpOracle
+from predictors.help_ensemble import HelpEnsembleOracle
 from predictors.help_meta import MetaConfig, SpaceData, factorised_blocks
 
 TINY = dict(episodes=4, inner_tasks=2, query=20, valid_every=2, mc_samples=2, layer_size=16, valid_query_rows=100)
@@ -74,25 +75,35 @@ def test_space_defaults_follow_helps_scripts():
     assert node.episodes is None and node.meta_train_rows is None and node.encoding is None
 
 
-def test_ensemble_is_the_mean_of_its_members(nb201, cache):
-    """Without z sampling each member is deterministic: the ensemble's prediction is the members' mean."""
+def test_ensemble_is_the_mean_of_its_validation_best_members(nb201, cache):
+    """Without z sampling each member is deterministic: the ensemble's prediction is the mean of the members
+    whose mean ranks the validation devices best; the choice is cached."""
     opts = dict(TINY, z_on=False)
     truth = devices.latency_ms("nasbench201", "raspi4")
-    ens = HelpEnsembleOracle(nb201, "raspi4", ensemble=2, **opts)
-    singles = [HelpOracle(nb201, "raspi4", meta_seed=k, **opts) for k in range(2)]
+    ens = HelpEnsembleOracle(nb201, "raspi4", ensemble=3, select_seeds=1, **opts)
+    scores = {tuple(int(i) for i in k.split(",")): v for k, v in ens.selection_scores.items()}
+    assert len(scores) == 7 and scores[tuple(ens.selected)] == max(scores.values())
+    singles = [HelpOracle(nb201, "raspi4", meta_seed=k, **opts) for k in range(3)]
     refs = ens.reference_archs()
     for oracle in [ens] + singles:
         oracle.adapt(refs, truth[nb201.index(refs)])
     archs = nb201.table_archs()[:500]
     members = [o.predict_ms(archs) for o in singles]
-    assert not np.allclose(members[0], members[1])            # two different meta seeds
-    assert np.allclose(ens.predict_ms(archs), np.mean(members, axis=0), rtol=1e-5, atol=1e-5)
+    assert not np.allclose(members[0], members[1])            # different meta seeds
+    expected = np.mean([members[i] for i in ens.selected], axis=0)
+    assert np.allclose(ens.predict_ms(archs), expected, rtol=1e-5, atol=1e-5)
+    # every member was meta-trained, so every member's source measurements are set-up cost
     assert ens.setup_cost().shared_measurements == sum(o.setup_cost().shared_measurements for o in singles)
+    assert len(list((cache / "help").glob("nasbench201-select-*.json"))) == 1
+    again = HelpEnsembleOracle(nb201, "raspi4", ensemble=3, select_seeds=1, **opts)
+    assert again.selected == ens.selected and again.selection_scores == ens.selection_scores
 
 
-def test_ensemble_refuses_one_member(nb201, cache):
+def test_ensemble_refuses_bad_settings(nb201, cache):
     with pytest.raises(HwnasError, match="ensemble must be >= 2"):
         HelpEnsembleOracle(nb201, "raspi4", ensemble=1, **TINY)
+    with pytest.raises(HwnasError, match="select_seeds must be >= 1"):
+        HelpEnsembleOracle(nb201, "raspi4", select_seeds=0, **TINY)
 
 
 @pytest.fixture(scope="module")
