@@ -187,7 +187,8 @@ class HelpOracle(LatencyOracle):
         return self._forward_ms(encode(self.data.space, self.space.checked_matrix(archs), self.data.encoding))
 
     def setup_cost(self) -> SetupCost:
-        return SetupCost(shared_measurements=int(sum(e["source_measurements"] for e in self.entries)),
+        # members differ only in their meta seed: they share the same source measurements, not their compute
+        return SetupCost(shared_measurements=int(max(e["source_measurements"] for e in self.entries)),
                          shared_seconds=float(sum(e["seconds"] for e in self.entries)))
 
 
@@ -202,7 +203,7 @@ def meta_train_oracle(space: SearchSpace, force: bool = False, samples: int = N_
         cfg = _meta_config(space.name, k, dict(meta))
         key = help_cache.cache_key(space.name, HELP_DATA_DIR[space.name], cfg.to_dict())
         entry = ensure_meta_trained(space, cfg, train_if_missing=True, force=force)
-        measurements += int(entry["source_measurements"])
+        measurements = max(measurements, int(entry["source_measurements"]))  # members share the source data
         rows.append({"meta_seed": cfg.meta_seed, "seconds": round(entry["seconds"], 1),
                      "cpu_seconds": round(entry.get("cpu_seconds", float("nan")), 1),
                      "best_episode": entry["best_episode"],
