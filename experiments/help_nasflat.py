@@ -123,7 +123,8 @@ def table(frame: pd.DataFrame, plans: dict) -> str:
         for item in items:
             status = "covered" if item["covered"] else "not covered"
             if item["covered"] and "meta_train_s" not in item:
-                status += " (not run by this command; task 0 is HELP's own split: see fbnet.md / nasbench201.md)"
+                status += " (not run by this command" + ("; HELP's own split: see fbnet.md / nasbench201.md)"
+                                                         if item["task"] == 0 else ")")
             extra = (f"; meta-training {item['meta_train_s']} s wall, best validation {item['best_valid']}"
                      if "meta_train_s" in item else "")
             lines.append(f"- {space_key} task {item['task']}: {status}; sources {len(item['sources'])}, validation "
