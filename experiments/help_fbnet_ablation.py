@@ -81,7 +81,7 @@ def main(argv=None) -> None:
                 f.write(json.dumps(line) + "\n")
             print(json.dumps(line), flush=True)
     lines = ["# FBNet: encoding x meta-training rows (HELP, meta seed 0)", "",
-             "Written by `python experiments/help_fbnet_ablation.py` (one line per run in fbnet_ablation.jsonl). "
+             "Written by `python experiments/help_fbnet_ablation.py --episodes 1000 --seeds 5` (one line per run in fbnet_ablation.jsonl). "
              "`own`: HELP's protocol for that row split; `common`: samples from rows 0..899, Spearman on rows "
              "4000..4999 (inliers). Mean over seeds, then over fpga / raspi4 / eyeriss.", "",
              "| encoding | rows | episodes | best valid (episode) | own: fpga / raspi4 / eyeriss, mean | common mean | CPU s |",
