@@ -18,19 +18,7 @@ TINY = dict(episodes=4, inner_tasks=2, query=20, valid_every=2, mc_samples=2, la
             valid_query_rows=100)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small tensors: one torch thread avoids OpenMP spin-waits on a shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv(help_cache.CACHE_ENV, str(tmp_path))
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_hardware_embedding_is_min_max_of_reference_latency():
