@@ -157,7 +157,8 @@ def _print_summary(summary: dict, run_dir: Path) -> None:
                                       f"({truth['optimum_latency_ms']:.3f} ms)")
         regret = truth.get("regret")
         table.add_row("regret", f"{regret:.3f}" if regret is not None else "n/a (no feasible architecture found)")
-    table.add_row("cost", f"{cost['evaluations']} evaluations, {cost['trials']} trials, "
+    screened = f" ({cost['screened']} more screened over budget, not evaluated)" if cost.get("screened") else ""
+    table.add_row("cost", f"{cost['evaluations']} evaluations{screened}, {cost['trials']} trials, "
                           f"{cost['oracle_queries']} oracle queries, "
                           f"{cost['target_measurements_total']} target measurements, "
                           f"{cost['wall_seconds']['search']:.2f} s search wall time "

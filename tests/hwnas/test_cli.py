@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -45,6 +46,8 @@ def test_search_writes_config_records_and_summary(search_run):
     assert summary["cost"]["accuracy_queries"] == 120
     assert len((run_dir / "trials.jsonl").read_text().splitlines()) == len(records)
     assert "regret" in stdout and summary["best"]["arch"] in stdout
+    flat = re.sub(r"[\s│]+", " ", stdout)  # the table may wrap a row inside its box
+    assert f"{summary['cost']['screened']} more screened over budget" in flat
 
 
 def test_best_agrees_with_the_tables(search_run):
