@@ -60,17 +60,17 @@ def run_one(strategy: str, device: str, percentile: int, seed: int, max_evals: i
     node = OmegaConf.load(conf_dir() / "strategy" / f"{strategy}.yaml")
     search = instantiate(node, "strategy", space=space, budget_ms=budget_ms, seed=seed)
     started = time.perf_counter()
+    ledger = CostLedger()
     result = run_search(space, search, LookupTable(space, device), NasBench201Accuracy(space), budget_ms,
-                        max_evals, CostLedger(), max_stale_trials=5000, screen=screen)
+                        max_evals, ledger, max_stale_trials=5000, screen=screen)
     best = np.full(max_evals, np.nan)
     for record in result.records:
         if record["new"] and record["best_feasible_accuracy"] is not None:
             best[record["evaluations"] - 1] = record["best_feasible_accuracy"]
-    evaluations = sum(bool(r["new"]) for r in result.records)
     return {"strategy": strategy, "screen": screen, "device": device, "percentile": percentile, "budget_ms": budget_ms,
-            "seed": seed, "screened": sum(bool(r.get("screened")) and bool(r["new"]) for r in result.records), "max_evals": max_evals, "trials": len(result.records), "evaluations": evaluations,
-            "seconds": time.perf_counter() - started,
-            "best": [None if not np.isfinite(v) else float(v) for v in _forward_fill(best[:evaluations])]}
+            "seed": seed, "screened": ledger.screened, "max_evals": max_evals, "trials": len(result.records),
+            "evaluations": ledger.evaluations, "seconds": time.perf_counter() - started,
+            "best": [None if not np.isfinite(v) else float(v) for v in _forward_fill(best[:ledger.evaluations])]}
 
 
 def _forward_fill(values: np.ndarray) -> np.ndarray:

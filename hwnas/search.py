@@ -117,7 +117,7 @@ class _Loop:
             self.ledger.trials += 1
             is_new = trial.arch in fresh
             fresh.discard(trial.arch)
-            screened = bool(np.isnan(trial.accuracy))
+            screened = not trial.evaluated
             old = known[i]
             if old is not None:
                 is_new = bool(old.get("new"))

@@ -12,6 +12,7 @@ through `trial.set_constraint`. The best architecture of a run is always chosen 
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -37,7 +38,7 @@ class Trial:
     @property
     def evaluated(self) -> bool:
         """False for a screened trial: the oracle put it over budget, so its accuracy (NaN) was never asked."""
-        return self.accuracy == self.accuracy
+        return not math.isnan(self.accuracy)
 
 
 class Strategy(ABC):

@@ -10,11 +10,10 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from hwnas import device_store, devices
-from hwnas.commands.measure import choose_archs
+from hwnas.commands.measure import choose_archs, settings_from
 from hwnas.config import instantiate
 from hwnas.errors import HwnasError
 from hwnas.ledger import CostLedger
-from hwnas.measure_backend import BackendSettings
 from hwnas.oracle import LatencyOracle
 from hwnas.search import run_search
 from hwnas.space import SearchSpace
@@ -33,8 +32,7 @@ def run(cfg) -> dict:
     space: SearchSpace = instantiate(cfg.space, "search space")
     device = device_store.check_name(str(cfg.device))
     budget_ms = float(cfg.budget_ms)
-    settings = BackendSettings(**{key: cfg[key] for key in BackendSettings.__dataclass_fields__
-                                  if key != "batch_size"}, batch_size=cfg.measure_batch_size)
+    settings = settings_from(cfg, batch_size_key="measure_batch_size")
     meter = MeasuredOracle(space, device, **{k: v for k, v in settings.to_dict().items()}, reuse=bool(cfg.reuse))
     ledger = CostLedger()
 

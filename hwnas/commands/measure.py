@@ -18,9 +18,11 @@ CONFIG_NAME = "measure"
 OUT_COLUMNS = ("index", "arch", "latency_ms", "spread_ms", "rel_spread", "min_ms", "repeats", "stable", "status", "note")
 
 
-def settings_from(cfg) -> BackendSettings:
-    """The measurement settings given as top-level keys of a command's config."""
-    return BackendSettings(**{key: cfg[key] for key in BackendSettings.__dataclass_fields__}).resolved()
+def settings_from(cfg, batch_size_key: str = "batch_size") -> BackendSettings:
+    """The measurement settings given as top-level keys of a command's config (`calibrate` names the
+    measured batch size `measure_batch_size`: its `batch_size` is the search's ask size)."""
+    values = {key: cfg[key] for key in BackendSettings.__dataclass_fields__ if key != "batch_size"}
+    return BackendSettings(**values, batch_size=cfg[batch_size_key]).resolved()
 
 
 def choose_archs(space: SearchSpace, n: int, seed: int, indices=None, exclude_rows=()) -> list[Arch]:

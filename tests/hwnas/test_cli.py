@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from cli_runner import hwnas
 from hwnas import data
-
-
-def hwnas(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    import os
-
-    return subprocess.run([sys.executable, "-m", "hwnas.cli", *args], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="module")

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 
+from cli_runner import hwnas
 from hwnas.commands.report import main as report
 from hwnas.errors import HwnasError
-
-
-def hwnas(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hwnas.cli", *args], capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")

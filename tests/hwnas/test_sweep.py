@@ -1,26 +1,19 @@
 """Hydra multirun sweeps through the launcher presets: local (joblib) and Ray against a local instance.
 
-Each launcher test is skipped only when its optional extra is not installed.
+The joblib launcher is a core dependency; the Ray test is skipped only when the `[ray]` extra is not installed.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
+from cli_runner import hwnas
 
-HAS_JOBLIB = importlib.util.find_spec("hydra_plugins.hydra_joblib_launcher") is not None
 HAS_RAY = (importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is not None
            and importlib.util.find_spec("ray") is not None)
-
-
-def hwnas(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hwnas.cli", *args], capture_output=True, text=True,
-                          timeout=timeout)
 
 
 def _sweep(tmp_path, launcher: str | None):
@@ -51,8 +44,6 @@ def test_unknown_launcher_is_refused(tmp_path):
     assert "local" in result.stderr and "ray" in result.stderr
 
 
-@pytest.mark.skipif(not HAS_JOBLIB, reason="optional extra not installed: hydra-joblib-launcher (pip install "
-                                           "'hwnas[sweep]')")
 def test_local_launcher_runs_the_sweep_in_parallel_and_survives_a_failed_job(tmp_path, sequential):
     result = _sweep(tmp_path, "local")
     assert "Joblib" in result.stdout + result.stderr

@@ -17,9 +17,6 @@ _TINY_HELP = dict(train_if_missing=True, episodes=200, inner_tasks=2, query=20, 
                   valid_query_rows=100)  # ~10 s a member; adapts to Spearman ~0.84
 TINY_TRAINING = {"help": _TINY_HELP, "help_ensemble": {**_TINY_HELP, "ensemble": 2}}
 ORACLE_FILES = sorted((conf_dir() / "oracle").glob("*.yaml"))
-# Known contract failures in files this test does not own, reported to their owners; strict, so a fix
-# turns the xfail into a failure that asks for the entry to be removed.
-KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 # Oracles with no tabled device to check against: they time real networks on this machine (minutes per
 # contract run, noisy by nature), so only the checks that need no table and no timing apply.
 TABLE_FREE = {"measured": ("nasbench201", "local-cpu", ("unsupported_space", "unknown_device"))}
@@ -60,10 +57,7 @@ def test_every_oracle_file_is_found():
 
 
 @pytest.mark.parametrize("yaml_path, check", list(_cases()))
-def test_oracle_contract(yaml_path, check, request, nb201):
-    reason = KNOWN_FAILURES.get((yaml_path.stem, check))
-    if reason:
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=True, raises=AssertionError))
+def test_oracle_contract(yaml_path, check, nb201):
     if yaml_path.stem in TABLE_FREE:
         space, device = nb201, TABLE_FREE[yaml_path.stem][1]
     else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ from hwnas import data
 from hwnas.errors import HwnasError
 from hwnas.model_stats import flop_count, parameter_count
 from search_spaces.ofa_mbv3 import OfaMobileNetV3
+from space_checks import fastest_build_and_forward_s
 
 HELP_PICKS = sorted((data.data_dir() / "help" / "ofa" / "architecture_config" / "gpu_titan_rtx_64").glob("*.json"))
 
@@ -191,13 +191,5 @@ def test_operators_add_up_to_the_network(ofa, rng):
 
 
 def test_largest_subnet_builds_and_runs_under_one_second(ofa):
-    torch.set_num_threads(1)
     arch = ofa.from_string("r224:" + "|".join([",".join(["k7e6"] * 4)] * 5))
-    best = float("inf")
-    for _ in range(2):  # the machine is shared: take the better of two tries
-        start = time.perf_counter()
-        net = ofa.build(arch).eval()
-        with torch.inference_mode():
-            net(torch.randn(ofa.input_shape(arch)))
-        best = min(best, time.perf_counter() - start)
-    assert best < 1.0
+    assert fastest_build_and_forward_s(ofa, arch) < 1.0
