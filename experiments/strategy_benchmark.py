@@ -53,11 +53,14 @@ def setting(device: str, percentile: int) -> tuple[float, float]:
     return budget_ms, float(accuracy[latency <= budget_ms].max())
 
 
-def run_one(strategy: str, device: str, percentile: int, seed: int, max_evals: int, screen: bool = True) -> dict:
-    """One search; returns the best feasible accuracy after each distinct evaluation."""
+def run_one(strategy: str, device: str, percentile: int, seed: int, max_evals: int, screen: bool = True,
+            overrides: tuple[str, ...] = ()) -> dict:
+    """One search; returns the best feasible accuracy after each distinct evaluation. `overrides`
+    (dotlist, e.g. `sampler.max_trials=null`) change the shipped YAML: the run is a named variant."""
     space = NasBench201()
     budget_ms, _ = setting(device, percentile)
-    node = OmegaConf.load(conf_dir() / "strategy" / f"{strategy}.yaml")
+    node = OmegaConf.merge(OmegaConf.load(conf_dir() / "strategy" / f"{strategy}.yaml"),
+                           OmegaConf.from_dotlist(list(overrides)))
     search = instantiate(node, "strategy", space=space, budget_ms=budget_ms, seed=seed)
     started = time.perf_counter()
     ledger = CostLedger()
@@ -67,7 +70,7 @@ def run_one(strategy: str, device: str, percentile: int, seed: int, max_evals: i
     for record in result.records:
         if record["new"] and record["best_feasible_accuracy"] is not None:
             best[record["evaluations"] - 1] = record["best_feasible_accuracy"]
-    return {"strategy": strategy, "screen": screen, "device": device, "percentile": percentile, "budget_ms": budget_ms,
+    return {"strategy": strategy, "variant": " ".join(overrides), "screen": screen, "device": device, "percentile": percentile, "budget_ms": budget_ms,
             "seed": seed, "screened": ledger.screened, "max_evals": max_evals, "trials": len(result.records),
             "evaluations": ledger.evaluations, "seconds": time.perf_counter() - started,
             "best": [None if not np.isfinite(v) else float(v) for v in _forward_fill(best[:ledger.evaluations])]}
@@ -91,24 +94,36 @@ def regret_matrix(runs: list[dict], max_evals: int) -> np.ndarray:
         best = np.array([np.nan if v is None else v for v in run["best"]], dtype=float)[:max_evals]
         regret = optimum - np.where(np.isfinite(best), best, 0.0)
         out[i, : len(regret)] = regret
-        if 0 < len(regret) < max_evals:
-            out[i, len(regret):] = regret[-1]  # the strategy stopped early (patience ran out): its result stays
-    return out
+        if 0 < len(regret) < min(max_evals, run["max_evals"]):  # stopped early (patience ran out): its result stays
+            out[i, len(regret): run["max_evals"]] = regret[-1]
+    return out  # NaN beyond a run's own max_evals: medians at a checkpoint use the runs that reached it
 
 
 NO_SCREEN = " (no screen)"
 
 
 def label(run: dict) -> str:
-    """Strategy name, marked when every proposal was evaluated (runs from before screening had no flag)."""
-    return run["strategy"] + ("" if run.get("screen", False) else NO_SCREEN)
+    """Strategy name with its variant's overrides, marked when every proposal was evaluated (runs from
+    before screening had no flag)."""
+    variant = f" [{run['variant']}]" if run.get("variant") else ""
+    return run["strategy"] + variant + ("" if run.get("screen", False) else NO_SCREEN)
+
+
+def order(name: str) -> tuple:
+    """Table order: screened first, then by strategy as listed in STRATEGIES, shipped config before variants."""
+    strategy = name.split(" ")[0]
+    return (name.endswith(NO_SCREEN), STRATEGIES.index(strategy) if strategy in STRATEGIES else len(STRATEGIES), name)
 
 
 def load_runs() -> list[dict]:
-    runs = []
+    """Every finished run; of several runs of one (strategy, rule, setting, seed), the longest."""
+    longest: dict[tuple, dict] = {}
     for path in sorted(OUT.glob("curves_*.jsonl")):
-        runs.extend(Journal(path).read())
-    return runs
+        for run in Journal(path).read():
+            key = (label(run), run["device"], run["percentile"], run["seed"])
+            if key not in longest or run["max_evals"] > longest[key]["max_evals"]:
+                longest[key] = run
+    return list(longest.values())
 
 
 def report(runs: list[dict]) -> str:
@@ -121,7 +136,7 @@ def report(runs: list[dict]) -> str:
     groups: dict[tuple, list[dict]] = {}
     for run in runs:
         groups.setdefault((label(run), run["device"], run["percentile"]), []).append(run)
-    names = [f"{s}{suffix}" for suffix in ("", NO_SCREEN) for s in STRATEGIES if any(k[0] == f"{s}{suffix}" for k in groups)]
+    names = sorted({k[0] for k in groups}, key=order)
     lines = ["| device | budget | strategy | seeds | evals run | " + " | ".join(f"median regret @{c}" for c in CHECKPOINTS)
              + " | IQR @300 |", "|---|---|---|---|---|" + "---|" * len(CHECKPOINTS) + "---|"]
     for device in DEVICES:
@@ -141,7 +156,9 @@ def report(runs: list[dict]) -> str:
                                 linestyle=":" if name.endswith(NO_SCREEN) else "-")
                 if not name.endswith(NO_SCREEN):
                     ax.fill_between(x, low, high, alpha=0.2, color=line.get_color())
-                cells = [f"{median[c - 1]:.3f}" if c <= horizon else "-" for c in CHECKPOINTS]
+                reached = [int(np.isfinite(regret[:, c - 1]).sum()) if c <= horizon else 0 for c in CHECKPOINTS]
+                cells = [f"{median[c - 1]:.3f}" + ("" if n == len(group) else f" ({n} seeds)") if n else "-"
+                         for c, n in zip(CHECKPOINTS, reached)]
                 iqr = f"{low[299]:.3f}–{high[299]:.3f}" if horizon >= 300 else "-"
                 lines.append(f"| {device} | p{percentile} = {budget_ms:.3g} ms | {name} | {len(group)} | {horizon} | "
                              + " | ".join(cells) + f" | {iqr} |")
@@ -165,7 +182,8 @@ def targets(groups: dict[tuple, list[dict]], at: int = 300) -> str:
     for suffix in ("", NO_SCREEN):
         medians: dict[str, dict] = {}
         for (name, device, percentile), group in groups.items():
-            if name.endswith(NO_SCREEN) != bool(suffix) or max(r["max_evals"] for r in group) < at:
+            if (name.endswith(NO_SCREEN) != bool(suffix) or "[" in name  # targets: shipped configs only
+                    or max(r["max_evals"] for r in group) < at):
                 continue
             medians.setdefault(name, {})[(device, percentile)] = float(np.nanmedian(regret_matrix(group, at)[:, at - 1]))
         random = medians.get(f"random{suffix}", {})
@@ -186,8 +204,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
     parser.add_argument("--devices", nargs="+", default=list(DEVICES), choices=DEVICES)
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=0, help="run seeds first-seed .. seeds-1 (split a run)")
     parser.add_argument("--max-evals", type=int, default=500)
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--set", dest="overrides", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="a variant of the shipped strategy YAML, e.g. --set sampler.max_trials=null")
     parser.add_argument("--no-screen", dest="screen", action="store_false",
                         help="evaluate every proposal, also those the table puts over budget")
     args = parser.parse_args(argv)
@@ -196,13 +217,15 @@ def main(argv: list[str] | None = None) -> None:
         for strategy in args.strategies:
             journal = Journal(OUT / f"curves_{strategy}.jsonl")
             done = {(r["device"], r["percentile"], r["seed"]) for r in journal.read()
-                    if r["max_evals"] >= args.max_evals and r.get("screen", False) == args.screen}
-            for seed in range(args.seeds):
+                    if r["max_evals"] >= args.max_evals and r.get("screen", False) == args.screen
+                    and r.get("variant", "") == " ".join(args.overrides)}
+            for seed in range(args.first_seed, args.seeds):
                 for device in args.devices:
                     for percentile in PERCENTILES:
                         if (device, percentile, seed) in done:
                             continue
-                        run = run_one(strategy, device, percentile, seed, args.max_evals, args.screen)
+                        run = run_one(strategy, device, percentile, seed, args.max_evals, args.screen,
+                                      tuple(args.overrides))
                         journal.append([run])
                         print(f"{strategy:>9} {device:>6} p{percentile} seed {seed:2d}: regret@end "
                               f"{setting(device, percentile)[1] - (run['best'][-1] or 0):.3f} "

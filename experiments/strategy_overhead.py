@@ -5,6 +5,8 @@ next asks and tells; the oracle is not part of the time. Optuna strategies are t
 with the default SQLite storage, plus variants: the sampler call alone (`repeat_fallback=none`: a
 repeat proposal goes to the loop) and GP with a lighter acquisition optimiser. `sampler calls per ask`
 counts the study's trials per ask (a repeat proposal adds one closed trial and an unseen neighbour).
+GP's default fits on at most 200 trials (`sampler.max_trials`, strategies/gp_subset.py); `max_trials=null`
+is Optuna's GPSampler fitted on all of them.
 
     python experiments/strategy_overhead.py [--history 500] [--repeats 20] [--strategies tpe gp]
 """
@@ -35,6 +37,8 @@ GP_LIGHT = {"sampler_settings": {"n_preliminary_samples": 256, "n_local_search":
 VARIANTS = {  # extra in-memory rows per Optuna strategy: (label, options)
     "tpe": [("repeat_fallback=none", {"repeat_fallback": "none"})],
     "gp": [("repeat_fallback=none", {"repeat_fallback": "none"}),
+           ("max_trials=null (Optuna's GPSampler on all trials)", {"sampler": {"max_trials": None}}),
+           ("max_trials=100", {"sampler": {"max_trials": 100}}),
            ("n_preliminary_samples=256, n_local_search=2", GP_LIGHT)],
 }
 
