@@ -32,7 +32,7 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 CONSTRAINT = "latency_ms"        # the constraint key: violation_ms = latency_ms - budget_ms (<= 0 feasible)
 WORKER_ATTR, TRIAL_ATTR = "hwnas_worker", "hwnas_trial"
 FALLBACKS = ("neighbour", "random", "none")
-SCREENED = ("impute", "fail")
+SCREENED = ("fail", "impute", "nearest")
 
 
 class OptunaStrategy(Strategy):
@@ -43,8 +43,11 @@ class OptunaStrategy(Strategy):
     `resample_repeats` further sampler calls, `repeat_fallback` proposes instead an unseen neighbour
     of it (one choice changed), a uniformly random unseen architecture, or (`none`) the repeat itself.
     Screened trials (accuracy NaN: not evaluated, over budget by the cheap oracle) are recorded as FAIL
-    (`screened: fail`, better TPE regret in docs/strategies.md) or with the worst accuracy told so far
-    and their violation (`screened: impute`).
+    (`screened: fail`, better TPE regret in docs/strategies.md), or as complete with their violation and
+    an imputed accuracy: the worst told so far (`impute`), or the mean accuracy of the nearest evaluated
+    architectures by Hamming distance (`nearest`: a cheap "kriging believer", Ginsbourger et al. 2010,
+    so that a GP's constraint model learns where the budget ends without its accuracy model being dragged
+    down there).
     """
 
     def __init__(self, space: SearchSpace, budget_ms: float, seed: int = 0, *,
@@ -81,6 +84,8 @@ class OptunaStrategy(Strategy):
         self._known: dict[Arch, Trial] = {}   # results of every architecture this worker has told
         self._in_flight: set[Arch] = set()    # asked, not yet told
         self._worst = math.inf                # the lowest finite accuracy told (imputed for screened trials)
+        self._evaluated: list[Arch] = []      # evaluated architectures and their accuracies, in tell order
+        self._evaluated_accuracy: list[float] = []
         self._outstanding: deque = deque()    # optuna.trial.Trial handles awaiting tell, in ask order
         self._pending: deque = deque()        # RUNNING trials left by a kill, proposed again first
         # trials of this worker left by an earlier run: only resume() may continue them
@@ -196,6 +201,8 @@ class OptunaStrategy(Strategy):
         self._known.setdefault(self.space.canonical(trial.arch), trial)
         if math.isfinite(trial.accuracy):
             self._worst = min(self._worst, trial.accuracy)
+            self._evaluated.append(tuple(trial.arch))
+            self._evaluated_accuracy.append(float(trial.accuracy))
 
     # ------------------------------------------------------------------ resume
     def resume(self, history: list[Trial]) -> bool:
@@ -239,8 +246,20 @@ class OptunaStrategy(Strategy):
         if self._screened(trial):
             if self.objective != "constrained" or self.screened == "fail":
                 return None
-            accuracy = self._worst if math.isfinite(self._worst) else 0.0
+            if self.screened == "nearest":
+                accuracy = self._nearest_accuracy(trial.arch)
+                if not math.isfinite(accuracy):  # nothing evaluated yet to believe: FAIL
+                    return None
+            else:
+                accuracy = self._worst if math.isfinite(self._worst) else 0.0
         return [accuracy] if self.objective == "constrained" else [accuracy, trial.latency_ms]
+
+    def _nearest_accuracy(self, arch: Arch) -> float:
+        """Mean accuracy of the evaluated architectures at the smallest Hamming distance from `arch`."""
+        if not self._evaluated:
+            return math.nan
+        distance = (np.asarray(self._evaluated) != np.asarray(arch)).sum(axis=1)
+        return float(np.asarray(self._evaluated_accuracy)[distance == distance.min()].mean())
 
     def _constraints(self, trial: Trial) -> dict[str, float] | None:
         return {CONSTRAINT: trial.violation_ms} if self.objective == "constrained" else None

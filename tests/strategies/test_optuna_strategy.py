@@ -105,6 +105,21 @@ def test_imputed_value_is_the_worst_accuracy_told_before():
     assert last.state == TrialState.COMPLETE and last.value == 60.0 and last.constraints["latency_ms"] == 6.0
 
 
+def test_nearest_imputes_the_mean_accuracy_of_the_closest_evaluated_architectures():
+    space = ToySpace(3, 4)
+    strategy = make("gp", space, 3.0, screened="nearest")
+    strategy.ask(1)
+    strategy.tell([Trial((3, 3, 3), float("nan"), 9.0, 6.0)])   # nothing evaluated to believe yet: FAIL
+    strategy.ask(4)
+    strategy.tell([Trial((0, 0, 0), 70.0, 2.0, -1.0), Trial((2, 2, 1), 60.0, 2.5, -0.5),
+                   Trial((2, 1, 2), 50.0, 2.5, -0.5), Trial((2, 2, 2), float("nan"), 9.0, 6.0)])
+    trials = strategy.study.get_trials(deepcopy=False)
+    assert trials[0].state == TrialState.FAIL
+    # (2,2,2) is one choice from (2,2,1) and (2,1,2), three from (0,0,0): believed (60 + 50) / 2
+    assert trials[-1].state == TrialState.COMPLETE and trials[-1].value == 55.0
+    assert trials[-1].constraints["latency_ms"] == 6.0
+
+
 def test_sampler_settings_are_checked_and_applied():
     space = ToySpace(3, 3)
     strategy = make("gp", space, 3.0, sampler_settings={"n_preliminary_samples": 256, "n_local_search": 2})
@@ -118,7 +133,7 @@ def test_sampler_settings_are_checked_and_applied():
 def test_bad_repeat_and_screen_options_are_refused():
     with pytest.raises(HwnasError, match=r"unknown repeat_fallback 'nearest'; valid: neighbour, random, none"):
         make("tpe", ToySpace(), 3.0, repeat_fallback="nearest")
-    with pytest.raises(HwnasError, match=r"unknown screened 'drop'; valid: impute, fail"):
+    with pytest.raises(HwnasError, match=r"unknown screened 'drop'; valid: fail, impute, nearest"):
         make("tpe", ToySpace(), 3.0, screened="drop")
 
 
