@@ -104,3 +104,33 @@ def test_max_trials_above_the_history_is_optunas_gp(monkeypatch):
 def test_bad_max_trials_is_refused(bad):
     with pytest.raises(HwnasError, match="max_trials must be an integer >= 2 or null"):
         SubsetGPSampler(max_trials=bad)
+
+
+def test_a_small_subset_still_finds_the_toy_optimum():
+    from omegaconf import OmegaConf
+
+    from hwnas.config import conf_dir, instantiate
+    from hwnas.ledger import CostLedger
+    from hwnas.search import run_search
+    from toy_space import ToyEvaluator, ToyOracle, ToySpace
+
+    space = ToySpace(4, 4)   # 256 architectures: 40 random evaluations find the optimum ~20 % of the time
+    budget = space.budget_at(75)
+    optimum, _ = space.optimum(budget)
+    node = OmegaConf.merge(OmegaConf.load(conf_dir() / "strategy" / "gp.yaml"),
+                           {"sampler": {"max_trials": 12, "n_startup_trials": 6}})
+    for seed in (0, 1):
+        strategy = instantiate(node, "strategy", space=space, budget_ms=budget, seed=seed)
+        fits: list[int] = []
+        strategy._sampler.sample_relative = _counting(strategy._sampler.sample_relative, fits)
+        result = run_search(space, strategy, ToyOracle(space, "toy"), ToyEvaluator(space), budget, 40, CostLedger(),
+                            max_stale_trials=300, screen=True)
+        assert result.best["arch"] == space.to_string(optimum)
+        assert max(fits) > 12   # the subset was in use: more complete trials than the GP was fitted on
+
+
+def _counting(sample_relative, counts: list[int]):
+    def wrapped(study, trial, search_space):
+        counts.append(len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))))
+        return sample_relative(study, trial, search_space)
+    return wrapped
