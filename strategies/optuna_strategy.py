@@ -42,6 +42,9 @@ class OptunaStrategy(Strategy):
     closed as FAIL (the sampler learns nothing twice, a GP gets no duplicate point) and, after
     `resample_repeats` further sampler calls, `repeat_fallback` proposes instead an unseen neighbour
     of it (one choice changed), a uniformly random unseen architecture, or (`none`) the repeat itself.
+    `reask_unchanged: false` (GP) stops calling the sampler once it has repeated a proposal, until a
+    trial completes: a GP fitted on the same trials proposes the same point again, so such a call only
+    costs a fit; the fallback continues from that repeat instead.
     Screened trials (accuracy NaN: not evaluated, over budget by the cheap oracle) are recorded as FAIL
     (`screened: fail`, better TPE regret in docs/strategies.md), or as complete with their violation and
     an imputed accuracy: the worst told so far (`impute`), or the mean accuracy of the nearest evaluated
@@ -54,7 +57,7 @@ class OptunaStrategy(Strategy):
                  sampler: Mapping[str, Any] | None = None, sampler_settings: Mapping[str, Any] | None = None,
                  storage: str | None = None, study_name: str = "hwnas", worker: str = "main",
                  objective: str = "constrained", resample_repeats: int = 0, repeat_fallback: str = "neighbour",
-                 screened: str = "fail"):
+                 screened: str = "fail", reask_unchanged: bool = True):
         super().__init__(space, budget_ms, seed)
         self.objective = check_objective(objective)
         if repeat_fallback not in FALLBACKS:
@@ -64,6 +67,7 @@ class OptunaStrategy(Strategy):
         if int(resample_repeats) < 0:
             raise HwnasError(f"resample_repeats must be >= 0, got {resample_repeats}")
         self.resample_repeats, self.repeat_fallback, self.screened = int(resample_repeats), repeat_fallback, screened
+        self.reask_unchanged = bool(reask_unchanged)
         self._make_sampler = sampler_factory(sampler or {"_target_": "optuna.samplers.TPESampler"}, sampler_settings)
         self._names = [d.name for d in space.dimensions()]
         self._distributions = {d.name: CategoricalDistribution(list(range(len(d)))) for d in space.dimensions()}
@@ -88,6 +92,7 @@ class OptunaStrategy(Strategy):
         self._evaluated_accuracy: list[float] = []
         self._outstanding: deque = deque()    # optuna.trial.Trial handles awaiting tell, in ask order
         self._pending: deque = deque()        # RUNNING trials left by a kill, proposed again first
+        self._stale: tuple[int, Arch] | None = None  # (complete trials, the sampler's repeat with that data)
         # trials of this worker left by an earlier run: only resume() may continue them
         self._foreign = any(t.user_attrs.get(WORKER_ATTR) == self.worker for t in self.study.get_trials(deepcopy=False))
 
@@ -117,22 +122,30 @@ class OptunaStrategy(Strategy):
 
     def _propose(self) -> optuna.trial.Trial:
         """One proposal: the sampler's, unless it is a repeat (see the class docstring)."""
-        for attempt in range(self.resample_repeats + 1):
-            derived = derived_seed(self.seed, self._sampled)
-            reseed(self._sampler, derived)
-            self.study.sampler = self._sampler
-            handle = self._ask_sampler()
-            self._sampled += 1
-            arch = self._arch(handle)
-            if self.repeat_fallback == "none" or not self._seen(arch):
-                return self._visible(handle)
-            self.study.tell(handle, state=TrialState.FAIL)  # a repeat: closed at once, never seen by the loop
+        complete = None if self.reask_unchanged else self._complete_count()
+        if self._stale is not None and self._stale[0] == complete and self.repeat_fallback != "none":
+            arch = self._stale[1]  # the sampler's data has not changed since it repeated this: skip the call
+        else:
+            for attempt in range(self.resample_repeats + 1):
+                derived = derived_seed(self.seed, self._sampled)
+                reseed(self._sampler, derived)
+                self.study.sampler = self._sampler
+                handle = self._ask_sampler()
+                self._sampled += 1
+                arch = self._arch(handle)
+                if self.repeat_fallback == "none" or not self._seen(arch):
+                    return self._visible(handle)
+                self.study.tell(handle, state=TrialState.FAIL)  # a repeat: closed at once, never seen by the loop
+            self._stale = None if complete is None else (complete, arch)
         rng = np.random.default_rng(derived_seed(self.seed, self._sampled))
         alternative = self._unseen_near(arch, rng) if self.repeat_fallback == "neighbour" else None
         alternative = alternative or self._random_unseen(rng)
         if alternative is None:  # (almost) everything seen: let the loop answer the repeat from its cache
             alternative = arch
         return self._create(alternative)
+
+    def _complete_count(self) -> int:
+        return len(self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
     def _ask_sampler(self) -> optuna.trial.Trial:
         """`study.ask(fixed_distributions)`, but the trial carries this worker's name from its creation,

@@ -120,6 +120,31 @@ def test_nearest_imputes_the_mean_accuracy_of_the_closest_evaluated_architecture
     assert trials[-1].constraints["latency_ms"] == 6.0
 
 
+def test_gp_is_not_asked_again_until_a_trial_completes():
+    space = ToySpace(4, 4)
+    budget = space.budget_at(50)
+    strategy = make("gp", space, budget, seed=2, sampler={"n_startup_trials": 4})
+    assert strategy.reask_unchanged is False   # the shipped gp.yaml
+    calls = []
+    ask_sampler = strategy._ask_sampler
+    strategy._ask_sampler = lambda: calls.append(1) or ask_sampler()
+    archs = strategy.ask(8)
+    strategy.tell(told(space, archs, budget))           # 8 complete trials: the GP models them
+    calls.clear()
+    asked = []
+    for _ in range(12):                                   # every proposal screened: the data never changes
+        arch = strategy.ask(1)
+        asked += arch
+        strategy.tell([Trial(arch[0], float("nan"), budget + 1.0, 1.0)])
+    assert len(set(asked)) == 12                          # still 12 distinct proposals
+    assert len(calls) <= 3                                # a new one, its repeat; then neighbours without the GP
+    arch = strategy.ask(1)
+    strategy.tell(told(space, arch, budget))              # a trial completes: the next ask asks the GP again
+    before = len(calls)
+    strategy.ask(1)
+    assert len(calls) == before + 1
+
+
 def test_sampler_settings_are_checked_and_applied():
     space = ToySpace(3, 3)
     strategy = make("gp", space, 3.0, sampler_settings={"n_preliminary_samples": 256, "n_local_search": 2})
