@@ -67,7 +67,9 @@ class OptunaStrategy(Strategy):
         if int(resample_repeats) < 0:
             raise HwnasError(f"resample_repeats must be >= 0, got {resample_repeats}")
         self.resample_repeats, self.repeat_fallback, self.screened = int(resample_repeats), repeat_fallback, screened
-        self.reask_unchanged = bool(reask_unchanged)
+        if not isinstance(reask_unchanged, bool):
+            raise HwnasError(f"reask_unchanged must be true or false, got {reask_unchanged!r}")
+        self.reask_unchanged = reask_unchanged
         self._make_sampler = sampler_factory(sampler or {"_target_": "optuna.samplers.TPESampler"}, sampler_settings)
         self._names = [d.name for d in space.dimensions()]
         self._distributions = {d.name: CategoricalDistribution(list(range(len(d)))) for d in space.dimensions()}

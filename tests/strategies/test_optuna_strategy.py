@@ -160,6 +160,8 @@ def test_bad_repeat_and_screen_options_are_refused():
         make("tpe", ToySpace(), 3.0, repeat_fallback="nearest")
     with pytest.raises(HwnasError, match=r"unknown screened 'drop'; valid: fail, impute, nearest"):
         make("tpe", ToySpace(), 3.0, screened="drop")
+    with pytest.raises(HwnasError, match=r"reask_unchanged must be true or false, got 'maybe'"):
+        make("gp", ToySpace(), 3.0, reask_unchanged="maybe")
 
 
 def test_a_kill_inside_an_ask_resumes_with_the_proposal_it_had(tmp_path):
