@@ -32,7 +32,7 @@ class SubsetGPSampler(optuna.samplers.GPSampler):
         super().__init__(seed=seed, independent_sampler=independent_sampler, n_startup_trials=n_startup_trials,
                          deterministic_objective=deterministic_objective,
                          warn_independent_sampling=warn_independent_sampling)
-        self.max_trials = None if max_trials is None else int(max_trials)
+        self.max_trials = max_trials
 
     def sample_relative(self, study, trial: FrozenTrial, search_space: dict) -> dict[str, Any]:
         if self.max_trials is None:

@@ -89,7 +89,6 @@ class OptunaStrategy(Strategy):
         self._sampled = 0                     # this worker's trials in the study (seeds the sampler)
         self._known: dict[Arch, Trial] = {}   # results of every architecture this worker has told
         self._in_flight: set[Arch] = set()    # asked, not yet told
-        self._worst = math.inf                # the lowest finite accuracy told (imputed for screened trials)
         self._evaluated: list[Arch] = []      # evaluated architectures and their accuracies, in tell order
         self._evaluated_accuracy: list[float] = []
         self._outstanding: deque = deque()    # optuna.trial.Trial handles awaiting tell, in ask order
@@ -124,10 +123,10 @@ class OptunaStrategy(Strategy):
 
     def _propose(self) -> optuna.trial.Trial:
         """One proposal: the sampler's, unless it is a repeat (see the class docstring)."""
-        complete = None if self.reask_unchanged else self._complete_count()
-        if self._stale is not None and self._stale[0] == complete and self.repeat_fallback != "none":
+        if self._stale is not None and self._stale[0] == self._complete_count():
             arch = self._stale[1]  # the sampler's data has not changed since it repeated this: skip the call
         else:
+            self._stale = None
             for attempt in range(self.resample_repeats + 1):
                 derived = derived_seed(self.seed, self._sampled)
                 reseed(self._sampler, derived)
@@ -138,7 +137,8 @@ class OptunaStrategy(Strategy):
                 if self.repeat_fallback == "none" or not self._seen(arch):
                     return self._visible(handle)
                 self.study.tell(handle, state=TrialState.FAIL)  # a repeat: closed at once, never seen by the loop
-            self._stale = None if complete is None else (complete, arch)
+            if not self.reask_unchanged:
+                self._stale = (self._complete_count(), arch)
         rng = np.random.default_rng(derived_seed(self.seed, self._sampled))
         alternative = self._unseen_near(arch, rng) if self.repeat_fallback == "neighbour" else None
         alternative = alternative or self._random_unseen(rng)
@@ -214,8 +214,7 @@ class OptunaStrategy(Strategy):
 
     def _remember(self, trial: Trial) -> None:
         self._known.setdefault(self.space.canonical(trial.arch), trial)
-        if math.isfinite(trial.accuracy):
-            self._worst = min(self._worst, trial.accuracy)
+        if trial.evaluated:
             self._evaluated.append(tuple(trial.arch))
             self._evaluated_accuracy.append(float(trial.accuracy))
 
@@ -251,14 +250,10 @@ class OptunaStrategy(Strategy):
         return True
 
     # ------------------------------------------------------------------ helpers
-    def _screened(self, trial: Trial) -> bool:
-        """Not evaluated (the loop screened it out by latency): its accuracy is NaN."""
-        return not math.isfinite(trial.accuracy)
-
     def _values(self, trial: Trial) -> list[float] | None:
         """What the study records; None: the trial is recorded as FAIL."""
         accuracy = trial.accuracy
-        if self._screened(trial):
+        if not trial.evaluated:  # screened: the loop put it over budget by the oracle, accuracy NaN
             if self.objective != "constrained" or self.screened == "fail":
                 return None
             if self.screened == "nearest":
@@ -266,7 +261,7 @@ class OptunaStrategy(Strategy):
                 if not math.isfinite(accuracy):  # nothing evaluated yet to believe: FAIL
                     return None
             else:
-                accuracy = self._worst if math.isfinite(self._worst) else 0.0
+                accuracy = min(self._evaluated_accuracy, default=0.0)  # the worst told so far
         return [accuracy] if self.objective == "constrained" else [accuracy, trial.latency_ms]
 
     def _nearest_accuracy(self, arch: Arch) -> float:

@@ -10,11 +10,16 @@ import optuna
 import optuna.samplers._gp.sampler as optuna_gp_sampler
 import pytest
 from optuna.distributions import CategoricalDistribution
+from omegaconf import OmegaConf
 from optuna.study import StudyDirection
 
+from hwnas.config import conf_dir, instantiate
 from hwnas.errors import HwnasError
+from hwnas.ledger import CostLedger
+from hwnas.search import run_search
 from strategies import gp_subset
 from strategies.gp_subset import SubsetGPSampler, subset
+from toy_space import ToyEvaluator, ToyOracle, ToySpace
 
 MAXIMIZE, MINIMIZE = StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE
 SPACE = {f"x{i}": CategoricalDistribution(list(range(4))) for i in range(3)}
@@ -107,13 +112,6 @@ def test_bad_max_trials_is_refused(bad):
 
 
 def test_a_small_subset_still_finds_the_toy_optimum():
-    from omegaconf import OmegaConf
-
-    from hwnas.config import conf_dir, instantiate
-    from hwnas.ledger import CostLedger
-    from hwnas.search import run_search
-    from toy_space import ToyEvaluator, ToyOracle, ToySpace
-
     space = ToySpace(4, 4)   # 256 architectures: 40 random evaluations find the optimum ~20 % of the time
     budget = space.budget_at(75)
     optimum, _ = space.optimum(budget)
