@@ -16,13 +16,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hwnas.ledger import CostLedger  # noqa: E402
-from hwnas.search import run_search  # noqa: E402
-from predictors.lut import LookupTable  # noqa: E402
-from predictors.nb201_accuracy import NasBench201Accuracy  # noqa: E402
-from search_spaces.nasbench201 import NasBench201  # noqa: E402
-from strategies.evolution import RegularizedEvolution  # noqa: E402
-from strategies.random_search import RandomSearch  # noqa: E402
+from hwnas.engine.ledger import CostLedger  # noqa: E402
+from hwnas.engine.loop import run_search  # noqa: E402
+from hwnas.predictors.lut import LookupTable  # noqa: E402
+from hwnas.evaluators.nb201_accuracy import NasBench201Accuracy  # noqa: E402
+from hwnas.search_spaces.nasbench201 import NasBench201  # noqa: E402
+from hwnas.strategies.evolution import RegularizedEvolution  # noqa: E402
+from hwnas.strategies.random_search import RandomSearch  # noqa: E402
 
 
 def median_seconds(fn, repeats: int) -> float:

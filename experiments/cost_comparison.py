@@ -23,10 +23,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hwnas import devices  # noqa: E402
-from hwnas.cost_model import CostModel  # noqa: E402
-from hwnas.report_runs import load_runs  # noqa: E402
-from hwnas.report_tables import _markdown  # noqa: E402
+from hwnas.data import devices  # noqa: E402
+from hwnas.analysis.cost_model import CostModel  # noqa: E402
+from hwnas.report.runs import load_runs  # noqa: E402
+from hwnas.report.tables import _markdown  # noqa: E402
 
 META_TEST = ("titan_rtx_256", "gold_6226", "fpga", "pixel2", "raspi4", "eyeriss")  # HELP's NB201 split
 QUANTILES = (25, 50, 75)

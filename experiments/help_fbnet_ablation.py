@@ -25,7 +25,7 @@ from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from predictors.help_meta import (HELP_SPLITS, MetaConfig, MetaLearner, SpaceData, device_task,  # noqa: E402
+from hwnas.predictors.help_meta import (HELP_SPLITS, MetaConfig, MetaLearner, SpaceData, device_task,  # noqa: E402
                                   inlier_rows, meta_train)
 
 OUT = Path(__file__).resolve().parent / "results" / "help"
@@ -60,7 +60,7 @@ def main(argv=None) -> None:
     parser.add_argument("--rows", default="900,4000", help="meta-training rows per source device")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    from search_spaces.fbnet import FBNet
+    from hwnas.search_spaces.fbnet import FBNet
 
     space = FBNet()
     OUT.mkdir(parents=True, exist_ok=True)

@@ -27,10 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from help_reproduction import OUT, help_predict, load_learners, load_space  # noqa: E402
-from hwnas import data, devices  # noqa: E402
-from hwnas.errors import HwnasError  # noqa: E402
-from predictors.help_ensemble import select_members  # noqa: E402
-from predictors.help_meta import MetaConfig, SpaceData, device_task  # noqa: E402
+from hwnas import data  # noqa: E402
+from hwnas.data import devices  # noqa: E402
+from hwnas.core.errors import HwnasError  # noqa: E402
+from hwnas.predictors.help_ensemble import select_members  # noqa: E402
+from hwnas.predictors.help_meta import MetaConfig, SpaceData, device_task  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
 SPACES = {"nb201": "nasbench201", "fbnet": "fbnet"}

@@ -25,11 +25,11 @@ from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from predictors.help import ensure_meta_trained  # noqa: E402
-from predictors.help_ensemble import select_members  # noqa: E402
-from predictors.help_meta import (HELP_SPLITS, MetaConfig, MetaLearner, SpaceData, device_task,  # noqa: E402
+from hwnas.predictors.help import ensure_meta_trained  # noqa: E402
+from hwnas.predictors.help_ensemble import select_members  # noqa: E402
+from hwnas.predictors.help_meta import (HELP_SPLITS, MetaConfig, MetaLearner, SpaceData, device_task,  # noqa: E402
                                   hardware_embedding, normalise)
-from predictors.help_model import HelpNet  # noqa: E402
+from hwnas.predictors.help_model import HelpNet  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "help"
 PAPER = {"nasbench201": {"titan_rtx_256": 0.987, "gold_6226": 0.989, "fpga": 0.985, "pixel2": 0.802,
@@ -39,15 +39,15 @@ PAPER = {"nasbench201": {"titan_rtx_256": 0.987, "gold_6226": 0.989, "fpga": 0.9
 
 def load_space(name: str):
     if name == "nasbench201":
-        from search_spaces.nasbench201 import NasBench201
+        from hwnas.search_spaces.nasbench201 import NasBench201
 
         return NasBench201()
     try:
         if name == "fbnet":
-            from search_spaces.fbnet import FBNet
+            from hwnas.search_spaces.fbnet import FBNet
 
             return FBNet()
-        from search_spaces.ofa_mbv3 import OfaMobileNetV3
+        from hwnas.search_spaces.ofa_mbv3 import OfaMobileNetV3
 
         return OfaMobileNetV3()
     except ImportError:
@@ -59,7 +59,7 @@ def load_space(name: str):
 def _fbnet_table_stand_in():
     """Until search_spaces/fbnet.py lands: HELP's 5,000 FBNet rows with the agreed 22 x 9 one-hot."""
     from hwnas import data
-    from hwnas.space import Dimension, SearchSpace
+    from hwnas.core.space import Dimension, SearchSpace
 
     class FBNetRows(SearchSpace):
         name = "fbnet"
@@ -85,7 +85,7 @@ def _fbnet_table_stand_in():
 def nb201_cost_features(space) -> dict[str, np.ndarray]:
     """FLOPs and parameter count of every built NB201 network: both are additive over the six edges'
     operations (`none` costs nothing), so 1 + 6 x 4 built networks give all 15,625 exactly."""
-    from hwnas.model_stats import flop_count, parameter_count
+    from hwnas.measure.model_stats import flop_count, parameter_count
 
     def stats(arch):
         net = space.build(arch)

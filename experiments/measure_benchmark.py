@@ -24,9 +24,9 @@ import numpy as np
 from omegaconf import OmegaConf
 from scipy.stats import spearmanr
 
-from hwnas.commands.measure import choose_archs
+from hwnas.cli.commands.measure import choose_archs
 from hwnas.config import conf_dir, instantiate
-from hwnas.measure_backend import BackendSettings, measure_archs
+from hwnas.measure.backend import BackendSettings, measure_archs
 
 OUT = Path(__file__).resolve().parent / "results" / "measure"
 

@@ -20,10 +20,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hwnas import data, devices
-from hwnas.monotonicity import spearman
-from predictors.oneproxy import OneProxy
-from search_spaces.nasbench201 import NasBench201
+from hwnas import data
+
+from hwnas.data import devices
+from hwnas.analysis.monotonicity import spearman
+from hwnas.predictors.oneproxy import OneProxy
+from hwnas.search_spaces.nasbench201 import NasBench201
 
 HELP_TEST = ("titan_rtx_256", "gold_6226", "fpga", "pixel2", "raspi4", "eyeriss")
 MODES = ("scale", "adapt", "auto", "target_only")
@@ -50,7 +52,7 @@ def main() -> None:
     parser.add_argument("--proxy", default="pixel3")
     parser.add_argument("--proxy-archs", type=int, default=None, help="proxy measurements (default: its table)")
     args = parser.parse_args()
-    logging.getLogger("predictors.oneproxy").setLevel(logging.ERROR)
+    logging.getLogger("hwnas.predictors.oneproxy").setLevel(logging.ERROR)
     space = NasBench201()
     table = np.asarray(space.table_archs())
     oneproxy_targets = [d for d in data.nb201_oneproxy_latency().columns if d != f"rice_{args.proxy}"]

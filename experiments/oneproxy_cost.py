@@ -1,6 +1,6 @@
 """Cost of latency for N new NB201 target devices: per-device lookup tables, HELP, OneProxy.
 
-Counts target-device measurements and prices them in seconds with `hwnas.cost_model` (deployment
+Counts target-device measurements and prices them in seconds with `hwnas.analysis.cost_model` (deployment
 overhead by device kind + 60 timed inference runs; its defaults are assumptions, see
 conf/cost_model.yaml). LUT: every architecture on every target. HELP (Lee et al. 2021): 10 per
 target + shared meta-training (900 archs x 9 source devices, 7.2 min compute: DESIGN.md's numbers,
@@ -18,10 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hwnas import data, devices
-from hwnas.cost_model import CostModel
-from predictors.oneproxy import fit_proxy
-from search_spaces.nasbench201 import NasBench201
+from hwnas import data
+
+from hwnas.data import devices
+from hwnas.analysis.cost_model import CostModel
+from hwnas.predictors.oneproxy import fit_proxy
+from hwnas.search_spaces.nasbench201 import NasBench201
 
 HELP_TEST = ("titan_rtx_256", "gold_6226", "fpga", "pixel2", "raspi4", "eyeriss")
 HELP_TRAIN = ("1080ti_1", "1080ti_32", "1080ti_256", "silver_4114", "silver_4210r", "samsung_a50", "pixel3",

@@ -21,14 +21,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hwnas import data, devices
-from hwnas.ledger import CostLedger
-from hwnas.search import run_search
-from predictors.lut import LookupTable
-from predictors.nb201_accuracy import NasBench201Accuracy
-from predictors.oneproxy import OneProxy
-from search_spaces.nasbench201 import NasBench201
-from strategies.evolution import RegularizedEvolution
+from hwnas import data
+
+from hwnas.data import devices
+from hwnas.engine.ledger import CostLedger
+from hwnas.engine.loop import run_search
+from hwnas.predictors.lut import LookupTable
+from hwnas.evaluators.nb201_accuracy import NasBench201Accuracy
+from hwnas.predictors.oneproxy import OneProxy
+from hwnas.search_spaces.nasbench201 import NasBench201
+from hwnas.strategies.evolution import RegularizedEvolution
 
 HELP_TEST = ("titan_rtx_256", "gold_6226", "fpga", "pixel2", "raspi4", "eyeriss")
 QUANTILES = (0.10, 0.25, 0.50, 0.75)
@@ -59,7 +61,7 @@ def main() -> None:
     parser.add_argument("--evals", type=int, default=300)
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
-    logging.getLogger("predictors.oneproxy").setLevel(logging.ERROR)
+    logging.getLogger("hwnas.predictors.oneproxy").setLevel(logging.ERROR)
     start = time.perf_counter()
     space, everything = NasBench201(), np.arange(data.NB201_SIZE)
     evaluator = NasBench201Accuracy(space)

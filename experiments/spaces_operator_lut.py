@@ -20,9 +20,9 @@ import torch
 from omegaconf import OmegaConf
 from scipy.stats import spearmanr
 
-from hwnas import devices
+from hwnas.data import devices
 from hwnas.config import conf_dir, instantiate
-from hwnas.measurement import measure_latency_ms
+from hwnas.measure.timing import measure_latency_ms
 
 OUT = Path(__file__).resolve().parent / "results" / "spaces"
 

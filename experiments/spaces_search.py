@@ -20,12 +20,14 @@ import numpy as np
 import pandas as pd
 from hydra import compose, initialize_config_dir
 
-from hwnas import data, devices
+from hwnas import data
+
+from hwnas.data import devices
 from hwnas.config import conf_dir, instantiate
-from hwnas.pipeline import build_components
-from hwnas.results import best_summary, ground_truth
-from hwnas.search import run_search
-from hwnas.subspace import TableSubspace
+from hwnas.engine.session import build_components
+from hwnas.engine.results import best_summary, ground_truth
+from hwnas.engine.loop import run_search
+from hwnas.core.subspace import TableSubspace
 
 OUT = Path(__file__).resolve().parent / "results" / "spaces"
 HELP_PICKS = {20: "latency_20.3ms_accuracy_76.0.json", 23: "latency_23.1ms_accuracy_76.8.json",
@@ -62,8 +64,8 @@ def search(overrides: list[str]) -> dict:
 
 
 def ofa(seeds: list[int], max_evals: int) -> pd.DataFrame:
-    from predictors.ofa_accuracy import OfaAccuracyPredictor
-    from search_spaces.ofa_mbv3 import OfaMobileNetV3
+    from hwnas.evaluators.ofa_accuracy import OfaAccuracyPredictor
+    from hwnas.search_spaces.ofa_mbv3 import OfaMobileNetV3
 
     has_help = (conf_dir() / "oracle" / "help.yaml").is_file()
     oracle = ["oracle=help"] if has_help else ["oracle=lut", "restrict_to_table=true"]

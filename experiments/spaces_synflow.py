@@ -20,10 +20,10 @@ import pandas as pd
 from scipy.stats import kendalltau, spearmanr
 
 from hwnas import data
-from hwnas.model_stats import parameter_count
-from predictors.zero_cost import SynFlowProxy
-from search_spaces.fbnet import FBNet
-from search_spaces.nasbench201 import NasBench201
+from hwnas.measure.model_stats import parameter_count
+from hwnas.evaluators.zero_cost import SynFlowProxy
+from hwnas.search_spaces.fbnet import FBNet
+from hwnas.search_spaces.nasbench201 import NasBench201
 
 OUT = Path(__file__).resolve().parent / "results" / "spaces"
 

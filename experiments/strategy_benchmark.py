@@ -29,14 +29,16 @@ from omegaconf import OmegaConf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hwnas import data, devices  # noqa: E402
+from hwnas import data  # noqa: E402
+
+from hwnas.data import devices  # noqa: E402
 from hwnas.config import conf_dir, instantiate  # noqa: E402
-from hwnas.journal import Journal  # noqa: E402
-from hwnas.ledger import CostLedger  # noqa: E402
-from hwnas.search import run_search  # noqa: E402
-from predictors.lut import LookupTable  # noqa: E402
-from predictors.nb201_accuracy import NasBench201Accuracy  # noqa: E402
-from search_spaces.nasbench201 import NasBench201  # noqa: E402
+from hwnas.engine.journal import Journal  # noqa: E402
+from hwnas.engine.ledger import CostLedger  # noqa: E402
+from hwnas.engine.loop import run_search  # noqa: E402
+from hwnas.predictors.lut import LookupTable  # noqa: E402
+from hwnas.evaluators.nb201_accuracy import NasBench201Accuracy  # noqa: E402
+from hwnas.search_spaces.nasbench201 import NasBench201  # noqa: E402
 
 OUT = ROOT / "experiments" / "results" / "strategies"
 STRATEGIES = ("random", "evolution", "reinforce", "tpe", "gp")

@@ -27,10 +27,12 @@ from omegaconf import OmegaConf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hwnas import data, devices  # noqa: E402
+from hwnas import data  # noqa: E402
+
+from hwnas.data import devices  # noqa: E402
 from hwnas.config import conf_dir, instantiate  # noqa: E402
-from hwnas.strategy import Trial  # noqa: E402
-from search_spaces.nasbench201 import NasBench201  # noqa: E402
+from hwnas.core.strategy import Trial  # noqa: E402
+from hwnas.search_spaces.nasbench201 import NasBench201  # noqa: E402
 
 OUT = ROOT / "experiments" / "results" / "strategies"
 TARGET_MS = {"evolution": 2, "reinforce": 2, "tpe": 30, "gp": 300}

@@ -4,7 +4,7 @@ Part 1 reproduces the figure for HELP's own published NB201 picks (Lee et al. 20
 architectures are in the data, the budgets are the paper's): true latency from the device tables.
 Part 2, for any oracle in conf/oracle: adapt on the device (table lookups as measurements), search
 (regularized evolution) under budgets at latency quantiles of each device, over seeds; report the
-share of picks over budget and by how much, without and with the verify step (`hwnas.verify`).
+share of picks over budget and by how much, without and with the verify step (`hwnas.engine.verify`).
 
     nice -n 10 python experiments/violation_rate.py [--oracles lut,oneproxy,brpnas,help] [--seeds 0,1,2]
 """
@@ -19,12 +19,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hwnas import data, devices
+from hwnas import data
+
+from hwnas.data import devices
 from hwnas.config import conf_dir, instantiate
-from hwnas.ledger import CostLedger
-from hwnas.pipeline import build_components
-from hwnas.search import run_search
-from hwnas.verify import rank_candidates, table_measure, verify
+from hwnas.engine.ledger import CostLedger
+from hwnas.engine.session import build_components
+from hwnas.engine.loop import run_search
+from hwnas.engine.verify import rank_candidates, table_measure, verify
 
 OUT = Path(__file__).resolve().parent / "results" / "measure"
 # HELP's Table 4 (NB201, MetaD2A + HELP, 10 target samples): device -> budgets (ms), in the order of

@@ -11,10 +11,10 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from hwnas.errors import HwnasError
-from hwnas.space import Arch
+from hwnas.core.errors import HwnasError
+from hwnas.core.space import Arch
 
-# hwnas op (search_spaces.nasbench201.OPS order) -> NNI's primitive name
+# hwnas op (hwnas.search_spaces.nasbench201.OPS order) -> NNI's primitive name
 NNI_OPS = {"none": "none", "skip_connect": "skip_connect", "nor_conv_1x1": "conv_1x1",
            "nor_conv_3x3": "conv_3x3", "avg_pool_3x3": "avg_pool_3x3"}
 _HWNAS_OPS = tuple(NNI_OPS)
@@ -29,7 +29,7 @@ def _edge_keys(label: str) -> list[str]:
 def to_nni_sample(arch: Arch | str, label: str = "cell") -> dict[str, str]:
     """An hwnas arch (6 choice indices) or NB201 string as NNI's sample dict, e.g. {'cell/0_1': 'conv_3x3'}."""
     if isinstance(arch, str):
-        from search_spaces.nasbench201 import _parse
+        from hwnas.search_spaces.nasbench201 import _parse
 
         arch = _parse(arch)
     values = [int(v) for v in arch]

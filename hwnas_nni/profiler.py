@@ -1,6 +1,6 @@
 """An hwnas latency oracle as an NNI profiler, so an NNI search can be latency-constrained by it.
 
-    from hwnas_nni.profiler import HwnasLatencyProfiler, latency_filter
+    from hwnas.nni.profiler import HwnasLatencyProfiler, latency_filter
     profiler = HwnasLatencyProfiler.from_config(model_space, oracle="lut", device="raspi4")
     keep = latency_filter(profiler, budget_ms=25.0)       # NNI's RangeProfilerFilter(max=budget)
 
@@ -14,9 +14,9 @@ from typing import Iterable, Mapping
 import numpy as np
 from nni.nas.profiler import Profiler
 
-from hwnas.errors import HwnasError
-from hwnas.oracle import LatencyOracle
-from hwnas_nni.nb201 import from_nni_sample, from_nni_samples
+from hwnas.core.errors import HwnasError
+from hwnas.core.oracle import LatencyOracle
+from hwnas.nni.nb201 import from_nni_sample, from_nni_samples
 
 
 class HwnasLatencyProfiler(Profiler):
@@ -35,12 +35,12 @@ class HwnasLatencyProfiler(Profiler):
                     seed: int = 0, label: str = "cell") -> "HwnasLatencyProfiler":
         """Build `conf/oracle/<oracle>.yaml` for `device` and adapt it on its reference archs
         (measured from the device's table, as `hwnas search` does)."""
-        from hwnas import devices
+        from hwnas.data import devices
         from hwnas.config import conf_dir, group_choices
-        from hwnas.errors import unknown_choice
-        from hwnas.pipeline import measure_on_target
+        from hwnas.core.errors import unknown_choice
+        from hwnas.engine.session import measure_on_target
         from hwnas.testing import oracle_factory
-        from search_spaces.nasbench201 import NasBench201
+        from hwnas.search_spaces.nasbench201 import NasBench201
 
         if oracle not in group_choices("oracle"):
             raise unknown_choice("oracle", oracle, group_choices("oracle"))

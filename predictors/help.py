@@ -17,12 +17,12 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from hwnas import devices
-from hwnas.errors import HwnasError
-from hwnas.oracle import LatencyOracle, SetupCost
-from hwnas.space import Arch, SearchSpace, as_matrix
-from predictors import help_cache
-from predictors.help_meta import (HELP_DATA_DIR, MetaConfig, MetaLearner, SpaceData, encode, hardware_embedding,
+from hwnas.data import devices
+from hwnas.core.errors import HwnasError
+from hwnas.core.oracle import LatencyOracle, SetupCost
+from hwnas.core.space import Arch, SearchSpace, as_matrix
+from hwnas.predictors import help_cache
+from hwnas.predictors.help_meta import (HELP_DATA_DIR, MetaConfig, MetaLearner, SpaceData, encode, hardware_embedding,
                                   meta_train, normalise)
 
 N_REFERENCE = 10

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from hwnas import data
-from hwnas.errors import HwnasError
+from hwnas.core.errors import HwnasError
 
 CACHE_ENV = "HWNAS_CACHE_DIR"
 FORMAT_VERSION = 1
@@ -26,7 +26,7 @@ def cache_dir() -> Path:
 def code_version() -> str:
     """The model version (bumped with any change to the model or training math) and hwnas's version."""
     from hwnas import __version__
-    from predictors.help_meta import MODEL_VERSION
+    from hwnas.predictors.help_meta import MODEL_VERSION
 
     return f"help-{MODEL_VERSION}/hwnas-{__version__}"
 

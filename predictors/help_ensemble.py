@@ -18,11 +18,11 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from hwnas.errors import HwnasError
-from hwnas.space import SearchSpace
-from predictors import help_cache
-from predictors.help import N_REFERENCE, HelpOracle
-from predictors.help_meta import HELP_DATA_DIR, SpaceData, device_task
+from hwnas.core.errors import HwnasError
+from hwnas.core.space import SearchSpace
+from hwnas.predictors import help_cache
+from hwnas.predictors.help import N_REFERENCE, HelpOracle
+from hwnas.predictors.help_meta import HELP_DATA_DIR, SpaceData, device_task
 
 
 def member_scores(learners, sd: SpaceData, seeds: int) -> dict[tuple[int, ...], float]:
@@ -87,6 +87,6 @@ class HelpEnsembleOracle(HelpOracle):
 
 def meta_train_oracle(space: SearchSpace, force: bool = False, select_seeds: int = 3, **options) -> dict:
     """`hwnas meta-train oracle=help_ensemble`: train (and cache) every member, as for `help`."""
-    from predictors.help import meta_train_oracle as train_members
+    from hwnas.predictors.help import meta_train_oracle as train_members
 
     return train_members(space, force=force, **options)

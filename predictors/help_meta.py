@@ -19,9 +19,11 @@ import torch
 import torch.nn.functional as F
 from scipy.stats import spearmanr
 
-from hwnas import data, devices
-from hwnas.errors import HwnasError
-from predictors.help_model import HelpNet, ZModulator, nb201_graph_features
+from hwnas import data
+
+from hwnas.data import devices
+from hwnas.core.errors import HwnasError
+from hwnas.predictors.help_model import HelpNet, ZModulator, nb201_graph_features
 
 # Bump when the model or training math changes: cached predictors of another version are not used.
 # 2: FBNet uses HELP's factorised kernel/expansion encoding and HELP's FBNet row split and episodes.
@@ -139,7 +141,7 @@ def encode(space, archs, encoding: str | None = None):
 def factorised_blocks(space, archs) -> np.ndarray:
     """HELP's FBNet encoding: per layer a kernel one-hot (k3, k5) and a block-type one-hot (e1, e1_g2,
     e3, e6); `skip` is all zeros. Blocks sharing a kernel or expansion share features (22 x 6 = 132)."""
-    from hwnas.space import as_matrix
+    from hwnas.core.space import as_matrix
 
     kernels, types = ("k3", "k5"), ("e1", "e1_g2", "e3", "e6")
     table = np.zeros((len(space.dimensions()[0].choices), len(kernels) + len(types)), dtype=np.float32)

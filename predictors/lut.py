@@ -6,10 +6,10 @@ from typing import Sequence
 
 import numpy as np
 
-from hwnas import devices
-from hwnas.errors import HwnasError
-from hwnas.oracle import LatencyOracle, SetupCost
-from hwnas.space import Arch, SearchSpace, as_matrix
+from hwnas.data import devices
+from hwnas.core.errors import HwnasError
+from hwnas.core.oracle import LatencyOracle, SetupCost
+from hwnas.core.space import Arch, SearchSpace, as_matrix
 
 
 class LookupTable(LatencyOracle):

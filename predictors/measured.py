@@ -1,7 +1,7 @@
 """The `measured` oracle: real measurements instead of predictions.
 
 On a local device (`local-cpu`, ...) every architecture asked about is built and timed on this
-machine (CPU threads or CUDA events, see `hwnas.measure_backend`) and appended to the local device
+machine (CPU threads or CUDA events, see `hwnas.measure.backend`) and appended to the local device
 store, so the device then works with every other oracle; stored medians are reused unless `reuse`
 is off. A shipped device cannot be reached from here: its measurements are its recorded table, and
 an architecture it never measured is refused (as `lut`).
@@ -13,11 +13,11 @@ from typing import Sequence
 
 import numpy as np
 
-from hwnas import device_store, devices
-from hwnas.errors import HwnasError
-from hwnas.measure_backend import ArchMeasurement, BackendSettings, measure_archs
-from hwnas.oracle import LatencyOracle
-from hwnas.space import Arch, SearchSpace
+from hwnas.data import device_store, devices
+from hwnas.core.errors import HwnasError
+from hwnas.measure.backend import ArchMeasurement, BackendSettings, measure_archs
+from hwnas.core.oracle import LatencyOracle
+from hwnas.core.space import Arch, SearchSpace
 
 
 class MeasuredOracle(LatencyOracle):

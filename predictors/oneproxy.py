@@ -22,12 +22,12 @@ from typing import Sequence
 
 import numpy as np
 
-from hwnas import devices
-from hwnas.errors import HwnasError, unknown_choice
-from hwnas.oracle import LatencyOracle, SetupCost
-from hwnas.space import Arch, SearchSpace, as_matrix
-from hwnas.monotonicity import CI_METHODS, MIN_PAIRS, spearman, spearman_ci
-from predictors.oneproxy_features import rich_features, transfer_features
+from hwnas.data import devices
+from hwnas.core.errors import HwnasError, unknown_choice
+from hwnas.core.oracle import LatencyOracle, SetupCost
+from hwnas.core.space import Arch, SearchSpace, as_matrix
+from hwnas.analysis.monotonicity import CI_METHODS, MIN_PAIRS, spearman, spearman_ci
+from hwnas.predictors.oneproxy_features import rich_features, transfer_features
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from hwnas.space import Arch, SearchSpace, as_matrix
+from hwnas.core.space import Arch, SearchSpace, as_matrix
 
 
 def _shared_choices(space: SearchSpace) -> tuple | None:
@@ -49,7 +49,7 @@ def _pairwise(archs: np.ndarray, n_choices: int) -> np.ndarray:
 def nb201_live_ops(archs: np.ndarray) -> np.ndarray:
     """NB201 archs with dead edges set to `none`: an edge is live when its op is not `none`, its
     source is reachable from the cell input and its target reaches the cell output."""
-    from search_spaces.nasbench201 import EDGES, OPS
+    from hwnas.search_spaces.nasbench201 import EDGES, OPS
 
     none = OPS.index("none")
     active = archs != none

@@ -19,11 +19,13 @@ from typing import Sequence
 
 import numpy as np
 
-from hwnas import data, devices
-from hwnas.errors import HwnasError
-from hwnas.measurement import MeasurementSettings, host_signature, measure_latency_ms
-from hwnas.oracle import LatencyOracle, SetupCost
-from hwnas.space import Arch, SearchSpace, as_matrix
+from hwnas import data
+
+from hwnas.data import devices
+from hwnas.core.errors import HwnasError
+from hwnas.measure.timing import MeasurementSettings, host_signature, measure_latency_ms
+from hwnas.core.oracle import LatencyOracle, SetupCost
+from hwnas.core.space import Arch, SearchSpace, as_matrix
 
 _HELP_DIR = {"fbnet": "fbnet", "ofa_mbv3": "ofa"}
 

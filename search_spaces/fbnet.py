@@ -13,8 +13,8 @@ from typing import Sequence
 import numpy as np
 
 from hwnas import data
-from hwnas.errors import HwnasError
-from hwnas.space import Arch, Dimension, SearchSpace, as_matrix, text_or_json_form
+from hwnas.core.errors import HwnasError
+from hwnas.core.space import Arch, Dimension, SearchSpace, as_matrix, text_or_json_form
 
 # The network module imports torch; keep these in sync with search_spaces/fbnet_network.py (a test checks).
 OPS = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")
@@ -110,7 +110,7 @@ class FBNet(SearchSpace):
 
     # ---------------------------------------------------------------- network
     def build(self, arch: Arch):
-        from search_spaces.fbnet_network import build_fbnet_network
+        from hwnas.search_spaces.fbnet_network import build_fbnet_network
 
         return build_fbnet_network([OPS[i] for i in self.validate(arch)], self.num_classes)
 
@@ -119,13 +119,13 @@ class FBNet(SearchSpace):
 
     def layer_specs(self, arch: Arch) -> list:
         """The network's operators with their input shapes (for per-operator latency tables)."""
-        from search_spaces.fbnet_network import layer_specs
+        from hwnas.search_spaces.fbnet_network import layer_specs
 
         return layer_specs([OPS[i] for i in self.validate(arch)], self.num_classes)
 
     def build_operator(self, spec):
         """The module of one operator of `operators()` (torch imported lazily)."""
-        from search_spaces.fbnet_network import build_layer
+        from hwnas.search_spaces.fbnet_network import build_layer
 
         return build_layer(spec)
 
@@ -147,7 +147,7 @@ class FBNet(SearchSpace):
 @functools.lru_cache(maxsize=None)
 def _operator_ids(num_classes: int) -> tuple[tuple, np.ndarray]:
     """(distinct operator specs, (22, 9) spec index of block op at layer position)."""
-    from search_spaces.fbnet_network import head_spec, layer_spec, stem_spec
+    from hwnas.search_spaces.fbnet_network import head_spec, layer_spec, stem_spec
 
     specs: dict = {stem_spec(): 0}
     ids = np.empty((NUM_LAYERS, len(OPS)), dtype=np.int64)

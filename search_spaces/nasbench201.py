@@ -13,8 +13,8 @@ from typing import Sequence
 import numpy as np
 
 from hwnas import data
-from hwnas.errors import HwnasError
-from hwnas.space import Arch, Dimension, SearchSpace, as_matrix
+from hwnas.core.errors import HwnasError
+from hwnas.core.space import Arch, Dimension, SearchSpace, as_matrix
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))  # (from node, to node), string order
@@ -148,7 +148,7 @@ class NasBench201(SearchSpace):
 
     # ---------------------------------------------------------------- network
     def build(self, arch: Arch):
-        from search_spaces.nb201_network import build_nb201_network
+        from hwnas.search_spaces.nb201_network import build_nb201_network
 
         return build_nb201_network([OPS[i] for i in self.validate(arch)], C=self.channels,
                                    N=self.cells_per_stage, num_classes=self.num_classes)

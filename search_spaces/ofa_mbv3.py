@@ -16,8 +16,8 @@ from typing import Sequence
 import numpy as np
 
 from hwnas import data
-from hwnas.errors import HwnasError
-from hwnas.space import Arch, Dimension, SearchSpace, as_matrix, text_or_json_form
+from hwnas.core.errors import HwnasError
+from hwnas.core.space import Arch, Dimension, SearchSpace, as_matrix, text_or_json_form
 
 KERNELS = (3, 5, 7)
 EXPANDS = (3, 4, 6)
@@ -197,7 +197,7 @@ class OfaMobileNetV3(SearchSpace):
 
     # ---------------------------------------------------------------- network
     def build(self, arch: Arch):
-        from search_spaces.ofa_network import build_ofa_subnet
+        from hwnas.search_spaces.ofa_network import build_ofa_subnet
 
         form = self.to_data_form(self.validate(arch))
         return build_ofa_subnet(form["ks"], form["e"], form["d"], form["r"], self.num_classes)
@@ -208,14 +208,14 @@ class OfaMobileNetV3(SearchSpace):
 
     def layer_specs(self, arch: Arch) -> list:
         """The subnet's operators with their input shapes (for per-operator latency tables)."""
-        from search_spaces.ofa_network import layer_specs
+        from hwnas.search_spaces.ofa_network import layer_specs
 
         form = self.to_data_form(self.validate(arch))
         return layer_specs(form["ks"], form["e"], form["d"], form["r"], self.num_classes)
 
     def build_operator(self, spec):
         """The module of one operator of `operators()` (torch imported lazily)."""
-        from search_spaces.ofa_network import build_layer
+        from hwnas.search_spaces.ofa_network import build_layer
 
         return build_layer(spec)
 
@@ -236,7 +236,7 @@ class OfaMobileNetV3(SearchSpace):
 @functools.lru_cache(maxsize=None)
 def _operator_ids(num_classes: int) -> tuple[tuple, np.ndarray, np.ndarray, np.ndarray]:
     """Distinct operator specs; spec index of the stem per resolution, of each (r, slot, ks, e), of the head."""
-    from search_spaces.ofa_network import block_spec, head_spec, stem_spec
+    from hwnas.search_spaces.ofa_network import block_spec, head_spec, stem_spec
 
     specs: dict = {}
     stem_ids = np.empty(len(RESOLUTIONS), dtype=np.int64)

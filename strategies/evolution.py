@@ -15,9 +15,9 @@ from collections import deque
 
 import numpy as np
 
-from hwnas.errors import HwnasError
-from hwnas.space import Arch, SearchSpace
-from hwnas.strategy import Strategy, Trial, constrained_key
+from hwnas.core.errors import HwnasError
+from hwnas.core.space import Arch, SearchSpace
+from hwnas.core.strategy import Strategy, Trial, constrained_key
 
 
 class RegularizedEvolution(Strategy):

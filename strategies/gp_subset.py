@@ -18,7 +18,7 @@ import optuna
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from hwnas.errors import HwnasError
+from hwnas.core.errors import HwnasError
 
 
 class SubsetGPSampler(optuna.samplers.GPSampler):

@@ -22,10 +22,10 @@ import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from hwnas.errors import HwnasError
-from hwnas.space import Arch, SearchSpace
-from hwnas.strategy import Strategy, Trial, check_objective
-from strategies.optuna_support import derived_seed, open_storage, reseed, sampler_factory
+from hwnas.core.errors import HwnasError
+from hwnas.core.space import Arch, SearchSpace
+from hwnas.core.strategy import Strategy, Trial, check_objective
+from hwnas.strategies.optuna_support import derived_seed, open_storage, reseed, sampler_factory
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

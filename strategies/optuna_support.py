@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import optuna
 
-from hwnas.errors import HwnasError, unknown_choice
+from hwnas.core.errors import HwnasError, unknown_choice
 
 
 def sampler_factory(sampler: Mapping[str, Any],

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwnas.space import Arch, SearchSpace
-from hwnas.strategy import Strategy, Trial, check_objective
+from hwnas.core.space import Arch, SearchSpace
+from hwnas.core.strategy import Strategy, Trial, check_objective
 
 
 class RandomSearch(Strategy):

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwnas.errors import HwnasError
-from hwnas.space import Arch, SearchSpace
-from hwnas.strategy import Strategy, Trial
+from hwnas.core.errors import HwnasError
+from hwnas.core.space import Arch, SearchSpace
+from hwnas.core.strategy import Strategy, Trial
 
 PENALTIES = ("soft", "hard")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from search_spaces.nasbench201 import NasBench201
+from hwnas.search_spaces.nasbench201 import NasBench201
 
 
 @pytest.fixture(scope="session")

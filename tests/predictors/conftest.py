@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from predictors import help_cache
+from hwnas.predictors import help_cache
 
 
 @pytest.fixture(scope="module")

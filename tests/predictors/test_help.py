@@ -7,12 +7,12 @@ import pytest
 import torch
 from scipy.stats import spearmanr
 
-from hwnas import devices
-from hwnas.errors import HwnasError
-from predictors import help_cache
-from predictors.help import HelpOracle, ensure_meta_trained
-from predictors.help_meta import MetaConfig, hardware_embedding, normalise
-from predictors.help_model import HelpNet, ZModulator, nb201_graph_features
+from hwnas.data import devices
+from hwnas.core.errors import HwnasError
+from hwnas.predictors import help_cache
+from hwnas.predictors.help import HelpOracle, ensure_meta_trained
+from hwnas.predictors.help_meta import MetaConfig, hardware_embedding, normalise
+from hwnas.predictors.help_model import HelpNet, ZModulator, nb201_graph_features
 
 TINY = dict(episodes=4, inner_tasks=2, query=20, valid_every=2, mc_samples=2, layer_size=16,
             valid_query_rows=100)
@@ -117,7 +117,7 @@ def test_cache_reused_and_foreign_or_corrupt_cache_rejected(nb201, cache):
 
 
 def test_unsupported_space_is_refused(cache):
-    from hwnas.space import SearchSpace
+    from hwnas.core.space import SearchSpace
 
     class Toy(SearchSpace):
         name = "toy"
@@ -138,8 +138,8 @@ def test_unsupported_space_is_refused(cache):
         HelpOracle(Toy(), "pixel2", **TINY)
 
 
-@pytest.mark.parametrize("module, cls, device", [("search_spaces.fbnet", "FBNet", "raspi4"),
-                                                 ("search_spaces.ofa_mbv3", "OfaMobileNetV3", "titan_rtx_64")])
+@pytest.mark.parametrize("module, cls, device", [("hwnas.search_spaces.fbnet", "FBNet", "raspi4"),
+                                                 ("hwnas.search_spaces.ofa_mbv3", "OfaMobileNetV3", "titan_rtx_64")])
 def test_mlp_spaces_predict_their_5000_rows(module, cls, device, cache):
     import importlib
 

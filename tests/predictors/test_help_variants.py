@@ -9,14 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwnas import data, devices
+from hwnas import data
+
+from hwnas.data import devices
 from hwnas.config import conf_dir
-from hwnas.errors import HwnasError
+from hwnas.core.errors import HwnasError
 from hwnas.testing import ORACLE_CHECKS, oracle_factory
-from predictors import help_cache
-from predictors.help import HelpOracle
-from predictors.help_ensemble import HelpEnsembleOracle
-from predictors.help_meta import MetaConfig, SpaceData, factorised_blocks
+from hwnas.predictors import help_cache
+from hwnas.predictors.help import HelpOracle
+from hwnas.predictors.help_ensemble import HelpEnsembleOracle
+from hwnas.predictors.help_meta import MetaConfig, SpaceData, factorised_blocks
 
 TINY = dict(episodes=4, inner_tasks=2, query=20, valid_every=2, mc_samples=2, layer_size=16, valid_query_rows=100)
 
@@ -26,7 +28,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture(scope="module")
 def fbnet():
-    from search_spaces.fbnet import FBNet
+    from hwnas.search_spaces.fbnet import FBNet
 
     return FBNet()
 
@@ -116,7 +118,7 @@ def test_help_ensemble_passes_the_oracle_contract(check, nb201, contract_cache):
 def test_nasflat_coverage_matches_the_data():
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "experiments"))
     from help_nasflat import plan
-    from search_spaces.nasbench201 import NasBench201
+    from hwnas.search_spaces.nasbench201 import NasBench201
 
     tasks = json.loads(data.data_file("nasflat/tasks.json").read_text())
     nb = {p["task"]: p for p in plan(tasks, "nb201", SpaceData(NasBench201()))}

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from hwnas import data
-from hwnas.errors import HwnasError
-from predictors.lut import LookupTable
+from hwnas.core.errors import HwnasError
+from hwnas.predictors.lut import LookupTable
 
 
 def test_predictions_are_the_table(nb201, rng):

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from hwnas import device_store
-from hwnas.errors import HwnasError
-from hwnas.measure_backend import BackendSettings, cell_note, measure_archs, select_backend
-from predictors.measured import MeasuredOracle
-from search_spaces.nasbench201 import NasBench201
+from hwnas.data import device_store
+from hwnas.core.errors import HwnasError
+from hwnas.measure.backend import BackendSettings, cell_note, measure_archs, select_backend
+from hwnas.predictors.measured import MeasuredOracle
+from hwnas.search_spaces.nasbench201 import NasBench201
 
 FAST = dict(backend="cpu", warmup=1, min_repeats=3, max_repeats=20, check_every=2, time_cap_s=0.2)
 CONV3, CUT_OFF = (3, 3, 3, 3, 3, 3), (0, 0, 0, 0, 0, 0)

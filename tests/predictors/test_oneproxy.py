@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from hwnas import devices
-from hwnas.errors import HwnasError
-from predictors.oneproxy import OneProxy, fit_proxy
-from predictors.oneproxy_features import nb201_live_ops, transfer_features
+from hwnas.data import devices
+from hwnas.core.errors import HwnasError
+from hwnas.predictors.oneproxy import OneProxy, fit_proxy
+from hwnas.predictors.oneproxy_features import nb201_live_ops, transfer_features
 
 
 def adapted(space, device, **kwargs) -> OneProxy:
@@ -125,7 +125,7 @@ def test_probes_without_ranking_or_with_nan_are_refused(nb201):
 
 
 def test_same_data_under_two_names_warns(nb201, caplog):
-    with caplog.at_level(logging.WARNING, logger="predictors.oneproxy"):
+    with caplog.at_level(logging.WARNING, logger="hwnas.predictors.oneproxy"):
         OneProxy(nb201, "rice_pixel3")
     assert "same measurements as proxy pixel3" in caplog.text
 

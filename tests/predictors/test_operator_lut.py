@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from hwnas import data
-from hwnas.errors import HwnasError
-from predictors.operator_lut import OperatorLUT
-from search_spaces.fbnet import FBNet
+from hwnas.core.errors import HwnasError
+from hwnas.predictors.operator_lut import OperatorLUT
+from hwnas.search_spaces.fbnet import FBNet
 
 FAST = dict(warmup=0, min_repeats=1, time_cap_s=0.01)
 

@@ -7,7 +7,7 @@ import functools
 import pytest
 
 from hwnas.config import conf_dir
-from hwnas.errors import HwnasError
+from hwnas.core.errors import HwnasError
 from hwnas.testing import ORACLE_CHECKS, UnsupportedToySpace, check_units, oracle_factory, supported_target
 
 # Never start minutes of one-off training inside the test suite. The contract is about the interface, so

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from hwnas import data
-from hwnas.errors import HwnasError
-from hwnas.model_stats import flop_count, parameter_count
-from search_spaces import fbnet_network
-from search_spaces.fbnet import OPS, FBNet
+from hwnas.core.errors import HwnasError
+from hwnas.measure.model_stats import flop_count, parameter_count
+from hwnas.search_spaces import fbnet_network
+from hwnas.search_spaces.fbnet import OPS, FBNet
 from space_checks import fastest_build_and_forward_s
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from hwnas import data
-from hwnas.errors import HwnasError
-from search_spaces.nasbench201 import OPS
+from hwnas.core.errors import HwnasError
+from hwnas.search_spaces.nasbench201 import OPS
 
 BEST_CIFAR10 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 
@@ -91,7 +91,7 @@ def test_unknown_encoding(nb201):
 
 def test_build_gives_the_real_network(nb201):
     torch = pytest.importorskip("torch")
-    from hwnas.model_stats import parameter_count
+    from hwnas.measure.model_stats import parameter_count
 
     arch = nb201.from_string(BEST_CIFAR10)
     net = nb201.build(arch).eval()

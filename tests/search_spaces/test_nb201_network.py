@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from hwnas.model_stats import flop_count, parameter_count
-from search_spaces.nb201_network import NB201_OPS, build_nb201_network
+from hwnas.measure.model_stats import flop_count, parameter_count
+from hwnas.search_spaces.nb201_network import NB201_OPS, build_nb201_network
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -162,5 +162,5 @@ def test_flop_count_restores_training_mode():
 
 
 def test_model_stats_import_does_not_import_torch():
-    code = "import sys, hwnas.model_stats; assert 'torch' not in sys.modules, 'torch imported'"
+    code = "import sys, hwnas.measure.model_stats; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True)

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from hwnas import data
-from hwnas.errors import HwnasError
-from hwnas.model_stats import flop_count, parameter_count
-from search_spaces.ofa_mbv3 import OfaMobileNetV3
+from hwnas.core.errors import HwnasError
+from hwnas.measure.model_stats import flop_count, parameter_count
+from hwnas.search_spaces.ofa_mbv3 import OfaMobileNetV3
 from space_checks import fastest_build_and_forward_s
 
 HELP_PICKS = sorted((data.data_dir() / "help" / "ofa" / "architecture_config" / "gpu_titan_rtx_64").glob("*.json"))

@@ -14,11 +14,11 @@ from omegaconf import OmegaConf
 from optuna.study import StudyDirection
 
 from hwnas.config import conf_dir, instantiate
-from hwnas.errors import HwnasError
-from hwnas.ledger import CostLedger
-from hwnas.search import run_search
-from strategies import gp_subset
-from strategies.gp_subset import SubsetGPSampler, subset
+from hwnas.core.errors import HwnasError
+from hwnas.engine.ledger import CostLedger
+from hwnas.engine.loop import run_search
+from hwnas.strategies import gp_subset
+from hwnas.strategies.gp_subset import SubsetGPSampler, subset
 from toy_space import ToyEvaluator, ToyOracle, ToySpace
 
 MAXIMIZE, MINIMIZE = StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE

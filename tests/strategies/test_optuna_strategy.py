@@ -12,10 +12,10 @@ from omegaconf import OmegaConf
 from optuna.trial import TrialState
 
 from hwnas.config import conf_dir, instantiate
-from hwnas.errors import HwnasError
-from hwnas.strategy import Trial
-from strategies.optuna_strategy import TRIAL_ATTR
-from strategies.optuna_support import derived_seed, reseed
+from hwnas.core.errors import HwnasError
+from hwnas.core.strategy import Trial
+from hwnas.strategies.optuna_strategy import TRIAL_ATTR
+from hwnas.strategies.optuna_support import derived_seed, reseed
 from toy_space import ToySpace
 
 

@@ -10,10 +10,10 @@ import pytest
 from omegaconf import OmegaConf
 
 from hwnas.config import conf_dir, group_choices, instantiate
-from hwnas.errors import HwnasError
-from hwnas.ledger import CostLedger
-from hwnas.search import run_search
-from hwnas.strategy import Trial, constrained_key
+from hwnas.core.errors import HwnasError
+from hwnas.engine.ledger import CostLedger
+from hwnas.engine.loop import run_search
+from hwnas.core.strategy import Trial, constrained_key
 from toy_space import ToyEvaluator, ToyOracle, ToySpace
 
 STRATEGIES = group_choices("strategy")

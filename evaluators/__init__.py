@@ -1,0 +1,1 @@
+"""Accuracy sources: benchmark tables, accuracy predictors and labelled proxies."""

@@ -1,0 +1,247 @@
+"""The one search loop: ask -> de-duplicate -> batched oracle (-> screen) + evaluator -> journal -> tell.
+
+With `screen`, an architecture the oracle puts over budget is not evaluated for accuracy (the cheap
+latency query filters the costly evaluation, as OFA's constrained evolution does, Cai et al. 2020):
+it is told to the strategy with accuracy NaN and counts as an oracle query, not an evaluation.
+
+A run can be resumed from its journal: either the strategy restores itself (`Strategy.resume`,
+Optuna's RDB storage) and the loop only re-reads the records, or the loop replays the seeded
+strategy from the start, answering its asks from the journal without a single oracle query.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from hwnas.core.evaluator import Evaluator
+from hwnas.engine.journal import Journal
+from hwnas.engine.ledger import CostLedger, MeteredOracle
+from hwnas.core.oracle import LatencyOracle
+from hwnas.core.space import Arch, SearchSpace
+from hwnas.core.strategy import Strategy, Trial, constrained_key
+
+
+@dataclass
+class SearchResult:
+    records: list[dict] = field(default_factory=list)
+    best: dict | None = None
+    stop_reason: str = ""
+    resumed_trials: int = 0          # trials taken from the journal of an interrupted run
+    resume_mode: str = ""            # "", "replayed" or "restored by the strategy"
+
+
+def record_accuracy(record: dict) -> float:
+    """A record's accuracy; NaN for a screened architecture (stored as null: never evaluated)."""
+    value = record.get("accuracy")
+    return float("nan") if value is None else float(value)
+
+
+def best_record(records: list[dict]) -> dict | None:
+    """The best trial by the constrained rule (feasible first, then accuracy; else least violation)."""
+    if not records:
+        return None
+    return max(records, key=lambda r: constrained_key(
+        Trial((), record_accuracy(r), r["latency_ms"], r["violation_ms"])))
+
+
+def trials_of(space: SearchSpace, records: list[dict], budget_ms: float) -> list[Trial]:
+    """Journal records as the `Trial`s a strategy was told (violation recomputed from `budget_ms`)."""
+    return [Trial(space.canonical(space.from_string(r["arch"])), record_accuracy(r), float(r["latency_ms"]),
+                  float(r["latency_ms"]) - budget_ms) for r in records]
+
+
+class _Loop:
+    """The loop's state: evaluation cache, records, best so far, and the ledger's counters."""
+
+    def __init__(self, space, oracle, evaluator, budget_ms, ledger, true_latency_ms, journal, wall_offset_s,
+                 screen=False):
+        self.space, self.evaluator, self.budget_ms, self.screen = space, evaluator, budget_ms, screen
+        self.metered = MeteredOracle(oracle, ledger)
+        self.ledger, self.true_latency_ms, self.journal = ledger, true_latency_ms, journal
+        self.cache: dict[Arch, tuple[float, float]] = {}
+        self.records: list[dict] = []
+        self.best_so_far = -np.inf
+        self.batches = 0
+        self.start = time.perf_counter() - wall_offset_s
+
+    def step(self, archs: list[Arch], known: list[dict | None]) -> list[Trial]:
+        """Evaluate one asked batch (journaled results in `known` are reused) and record it."""
+        new = list(dict.fromkeys(a for a in archs if a not in self.cache))
+        from_journal = {self.space.canonical(self.space.from_string(r["arch"])): r for r in known
+                        if r is not None and r.get("new")}
+        to_query = [a for a in new if a not in from_journal]
+        if new:
+            if to_query:
+                latency = self.metered.predict_ms(to_query)
+                keep = latency <= self.budget_ms if self.screen else np.ones(len(to_query), dtype=bool)
+                accuracy = np.full(len(to_query), np.nan)
+                if keep.any():
+                    accuracy[keep] = np.asarray(self.evaluator.accuracy([a for a, k in zip(to_query, keep) if k]),
+                                                dtype=float)
+                for arch, acc, lat in zip(to_query, accuracy, latency):
+                    self.cache[arch] = (float(acc), float(lat))
+            if len(to_query) < len(new):  # answered from the journal: counted as the interrupted run did
+                self.ledger.oracle_queries += len(new) - len(to_query)
+                self.ledger.oracle_calls += int(not to_query)
+            for arch in new:
+                if arch in from_journal:
+                    self.cache[arch] = (record_accuracy(from_journal[arch]), float(from_journal[arch]["latency_ms"]))
+            self.ledger.accuracy_queries += sum(not np.isnan(self.cache[a][0]) for a in new)
+        trials = [Trial(a, self.cache[a][0], self.cache[a][1], self.cache[a][1] - self.budget_ms) for a in archs]
+        self._record(trials, set(new), known)
+        return trials
+
+    def absorb(self, records: list[dict]) -> list[Trial]:
+        """Take journaled records as they are (no evaluation): cache, counters, records."""
+        trials = trials_of(self.space, records, self.budget_ms)
+        for trial in trials:
+            self.cache.setdefault(trial.arch, (trial.accuracy, trial.latency_ms))
+        fresh = [r for r in records if r.get("new")]
+        if fresh:
+            self.ledger.oracle_calls += len({r.get("batch") for r in fresh})
+            self.ledger.oracle_queries = max(self.ledger.oracle_queries, int(records[-1].get("oracle_queries", 0)))
+            self.ledger.accuracy_queries += sum(not r.get("screened") for r in fresh)
+        self._record(trials, set(), records)
+        return trials
+
+    def _record(self, trials: list[Trial], fresh: set, known: list[dict | None]) -> None:
+        rows = (np.asarray(self.space.table_index([t.arch for t in trials]), dtype=np.int64)
+                if self.true_latency_ms is not None else None)
+        batch_records, to_write = [], []
+        for i, trial in enumerate(trials):
+            self.ledger.trials += 1
+            is_new = trial.arch in fresh
+            fresh.discard(trial.arch)
+            screened = not trial.evaluated
+            old = known[i]
+            if old is not None:
+                is_new = bool(old.get("new"))
+            self.ledger.evaluations += int(is_new and not screened)
+            self.ledger.screened += int(is_new and screened)
+            if trial.feasible:
+                self.best_so_far = max(self.best_so_far, trial.accuracy)
+            if old is not None:  # a journaled record is kept verbatim: a resumed run equals an uninterrupted one
+                batch_records.append(old)
+                continue
+            record = {
+                "trial": self.ledger.trials - 1,
+                "batch": self.batches,
+                "evaluations": self.ledger.evaluations,
+                "arch": self.space.to_string(trial.arch),
+                "accuracy": None if screened else trial.accuracy,
+                "latency_ms": trial.latency_ms,
+                "violation_ms": trial.violation_ms,
+                "feasible": trial.feasible,
+                "new": is_new,
+                "screened": screened,
+                "best_feasible_accuracy": float(self.best_so_far) if np.isfinite(self.best_so_far) else None,
+                "oracle_queries": self.ledger.oracle_queries,
+                "target_measurements": self.ledger.total_target_measurements,
+                "wall_s": time.perf_counter() - self.start,
+            }
+            if rows is not None:
+                true_ms = float(self.true_latency_ms[rows[i]]) if rows[i] >= 0 else float("nan")
+                record["table_index"] = int(rows[i])
+                record["true_latency_ms"] = true_ms
+                record["true_feasible"] = bool(true_ms <= self.budget_ms)
+            batch_records.append(record)
+            to_write.append(record)
+        self.batches += 1
+        self.records.extend(batch_records)
+        if self.journal is not None:
+            self.journal.append(to_write)
+
+
+def run_search(
+    space: SearchSpace,
+    strategy: Strategy,
+    oracle: LatencyOracle,
+    evaluator: Evaluator,
+    budget_ms: float,
+    max_evals: int,
+    ledger: CostLedger,
+    *,
+    batch_size: int = 1,
+    true_latency_ms: np.ndarray | None = None,
+    journal: Journal | None = None,
+    progress: Callable[[int], None] | None = None,
+    max_stale_trials: int = 1000,
+    history: list[dict] | None = None,
+    screen: bool = False,
+) -> SearchResult:
+    """Run until `max_evals` distinct architectures are evaluated (or the space is exhausted).
+
+    Repeats are answered from a cache (no oracle query) but still told to the strategy. Each batch
+    is journaled (one flushed write) before the strategy is told. `history` (the journal of an
+    interrupted run) resumes it. With `screen`, architectures the oracle puts over `budget_ms` skip
+    the evaluator (accuracy NaN) and do not count towards `max_evals` (the ledger's `screened`). `true_latency_ms` (a vector over the space's table rows) adds the
+    device's true latency to each record where the device is tabled.
+    """
+    history = list(history or [])
+    loop = _Loop(space, oracle, evaluator, budget_ms, ledger, true_latency_ms, journal,
+                 float(history[-1].get("wall_s", 0.0)) if history else 0.0, screen=screen)
+    result = SearchResult(resumed_trials=len(history))
+    replay: dict[int, dict] = {}
+    if history:
+        if strategy.resume(trials_of(space, history, budget_ms)):
+            result.resume_mode = "restored by the strategy"
+            for batch in _by_batch(history):
+                loop.absorb(batch)
+        else:
+            result.resume_mode = "replayed"
+            replay = {int(r["trial"]): r for r in history}
+    stale = 0
+    space_size = space.size
+    with ledger.phase("search"):
+        while True:
+            if ledger.evaluations >= max_evals:
+                result.stop_reason = f"reached max_evals={max_evals}"
+                break
+            if space_size is not None and len(loop.cache) >= space_size:
+                result.stop_reason = "evaluated every architecture of the space"
+                break
+            if stale >= max_stale_trials:
+                result.stop_reason = (f"{stale} trials in a row brought no new evaluation (repeats"
+                                      + (", or screened over budget)" if screen else ")"))
+                break
+            n = min(batch_size, max_evals - ledger.evaluations)
+            first = ledger.trials
+            archs = [space.canonical(a) for a in strategy.ask(n)]
+            known = [replay.pop(first + i, None) for i in range(len(archs))]
+            if any(r is not None and r["arch"] != space.to_string(a) for r, a in zip(known, archs)):
+                rest = sorted([r for r in known if r is not None] + list(replay.values()), key=lambda r: r["trial"])
+                warnings.warn(f"the strategy did not reproduce its journaled proposals at trial {first}; its "
+                              f"remaining {len(rest)} journaled trials are told to it as history, so the run "
+                              "continues but will differ from an uninterrupted one", stacklevel=2)
+                replay = {}
+                for batch in _by_batch(rest):
+                    strategy.tell(loop.absorb(batch))
+                continue
+            evaluations_before = ledger.evaluations
+            trials = loop.step(archs, known)
+            stale = 0 if ledger.evaluations > evaluations_before else stale + len(archs)
+            strategy.tell(trials)
+            if progress is not None:
+                progress(ledger.evaluations)
+    result.records = loop.records
+    taken, seconds = oracle.measurements_taken()
+    if taken:  # an oracle that measures on the target during the search (oracle=measured)
+        ledger.add_measurements("search", taken, seconds)
+    result.best = best_record(result.records)
+    return result
+
+
+def _by_batch(records: list[dict]) -> list[list[dict]]:
+    """Journal records grouped by the batch they were asked in (one group per record if unmarked)."""
+    groups: list[list[dict]] = []
+    for record in records:
+        if groups and record.get("batch") is not None and groups[-1][-1].get("batch") == record["batch"]:
+            groups[-1].append(record)
+        else:
+            groups.append([record])
+    return groups

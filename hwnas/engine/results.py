@@ -1,0 +1,70 @@
+"""Run outputs: ground truth where the space is tabled, the summary, and the files of a run folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hwnas.core.evaluator import Evaluator
+from hwnas.core.space import SearchSpace
+from hwnas.core.subspace import TableSubspace
+
+
+def ground_truth(space: SearchSpace, evaluator: Evaluator, true_latency_ms: np.ndarray,
+                 budget_ms: float) -> dict | None:
+    """The true constrained optimum over the table, where the table holds the whole (searched) space."""
+    if not space.exhaustively_tabled:
+        return None
+    rows = space.rows if isinstance(space, TableSubspace) else np.arange(len(true_latency_ms))
+    rows = rows[np.isfinite(true_latency_ms[rows])]
+    archs = np.asarray(space.table_archs())[rows]
+    accuracy = np.asarray(evaluator.accuracy(archs), dtype=float)
+    feasible = true_latency_ms[rows] <= budget_ms
+    if not feasible.any():
+        return {"optimum_accuracy": None, "n_feasible": 0, "n_tabled": int(len(rows))}
+    best = int(np.flatnonzero(feasible)[np.argmax(accuracy[feasible])])
+    return {
+        "optimum_accuracy": float(accuracy[best]),
+        "optimum_arch": space.to_string(tuple(int(v) for v in archs[best])),
+        "optimum_table_index": int(rows[best]),
+        "optimum_latency_ms": float(true_latency_ms[rows[best]]),
+        "n_feasible": int(feasible.sum()),
+        "n_tabled": int(len(rows)),
+    }
+
+
+def best_summary(space: SearchSpace, best: dict, budget_ms: float) -> dict:
+    """The best record, with latency and feasibility from the device's table where there is one."""
+    true_ms = best.get("true_latency_ms")
+    tabled = true_ms is not None and np.isfinite(true_ms)
+    arch = space.from_string(best["arch"])
+    return {
+        "arch": best["arch"],
+        "data_form": space.to_data_form(arch),
+        "table_index": best.get("table_index"),
+        "accuracy": best["accuracy"],
+        "latency_ms": float(true_ms) if tabled else best["latency_ms"],
+        "predicted_latency_ms": best["latency_ms"],
+        "latency_source": "device table" if tabled else "oracle",
+        "feasible": bool(true_ms <= budget_ms) if tabled else bool(best["feasible"]),
+        "feasible_by_oracle": bool(best["feasible"]),
+        "found_at_evaluation": best["evaluations"],
+    }
+
+
+def write_run(run_dir: Path, records: list[dict], summary: dict) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if records:
+        pd.DataFrame.from_records(records).to_parquet(run_dir / "trials.parquet", index=False)
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=_jsonable) + "\n")
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
