@@ -42,6 +42,7 @@ class FBNet(SearchSpace):
     """HW-NAS-Bench's FBNet space with the CIFAR-100 network (32x32 input, 100 classes)."""
 
     name = "fbnet"
+    contract_device = "raspi4"   # HELP meta-test device (unseen by meta-trained oracles): the contract suites run here
 
     def __init__(self, num_classes: int = 100):
         self.num_classes = int(num_classes)

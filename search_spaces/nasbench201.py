@@ -69,6 +69,7 @@ class NasBench201(SearchSpace):
     """The NAS-Bench-201 cell space; every arch is tabled (official index)."""
 
     name = "nasbench201"
+    contract_device = "raspi4"   # HELP meta-test device (unseen by meta-trained oracles): the contract suites run here
 
     def __init__(self, num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5):
         self.num_classes = num_classes

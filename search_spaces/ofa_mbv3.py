@@ -87,6 +87,7 @@ class OfaMobileNetV3(SearchSpace):
     """OFA-MobileNetV3 subnets at width 1.2 (ImageNet, 1000 classes)."""
 
     name = "ofa_mbv3"
+    contract_device = "titan_rtx_64"   # HELP meta-test device (unseen by meta-trained oracles): the contract suites run here
 
     def __init__(self, num_classes: int = 1000):
         self.num_classes = int(num_classes)

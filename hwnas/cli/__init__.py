@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
             _fail(command, str(exc))
         return
 
-    from hwnas.config import check_overrides, conf_dir
+    from hwnas.config import check_overrides, conf_dir, hydra_searchpath_override
 
     try:
         check_overrides(overrides)
@@ -71,6 +71,6 @@ def main(argv: list[str] | None = None) -> None:
                 return
             _fail(command, str(exc))
 
-    sys.argv = [f"hwnas {command}", *overrides]
+    sys.argv = [f"hwnas {command}", *overrides, *hydra_searchpath_override()]
     hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name=module.CONFIG_NAME)(task)()
 

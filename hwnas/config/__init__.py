@@ -4,10 +4,14 @@ that turns a constructor's complaint into a one-line HwnasError."""
 from __future__ import annotations
 
 import inspect
+import os
 from pathlib import Path
 from typing import Any
 
 from hwnas.core.errors import HwnasError, unknown_choice
+
+
+ENV_CONFIG_PATH = "HWNAS_CONFIG_PATH"
 
 
 def conf_dir() -> Path:
@@ -20,14 +24,40 @@ def conf_dir() -> Path:
         return Path(__file__).resolve().parents[2] / "conf"
 
 
+def conf_dirs() -> list[Path]:
+    """Every config folder, shipped first: a user's own plug-in configs join through `$HWNAS_CONFIG_PATH`
+    (folders separated by the OS path separator, each laid out like `conf/`, e.g. `space/tiny.yaml`)."""
+    extra = [Path(p).expanduser().resolve() for p in os.environ.get(ENV_CONFIG_PATH, "").split(os.pathsep) if p]
+    for path in extra:
+        if not path.is_dir():
+            raise HwnasError(f"{ENV_CONFIG_PATH} names {path}, which is not a folder")
+    return [conf_dir(), *extra]
+
+
+def hydra_searchpath_override() -> list[str]:
+    """The Hydra override that adds the user's config folders to the search path (none without them)."""
+    extra = conf_dirs()[1:]
+    return [f"hydra.searchpath=[{','.join(f'file://{p}' for p in extra)}]"] if extra else []
+
+
 def group_choices(group: str) -> list[str]:
-    """Names of the YAML files of a config group (the registry is the folder)."""
-    folder = conf_dir() / group
-    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+    """Names of the YAML files of a config group over every config folder (the registry is the folder)."""
+    return sorted({p.stem for folder in conf_dirs() if (folder / group).is_dir()
+                   for p in (folder / group).glob("*.yaml")})
+
+
+def group_file(group: str, name: str) -> Path:
+    """The YAML file of one choice of a config group (the first config folder that has it)."""
+    for folder in conf_dirs():
+        path = folder / group / f"{name}.yaml"
+        if path.is_file():
+            return path
+    raise unknown_choice(group.replace("_", " "), name, group_choices(group))
 
 
 def groups() -> list[str]:
-    return sorted(p.name for p in conf_dir().iterdir() if p.is_dir() and not p.name.startswith("_"))
+    return sorted({p.name for folder in conf_dirs() for p in folder.iterdir()
+                   if p.is_dir() and not p.name.startswith(("_", "."))})
 
 
 def check_overrides(overrides: list[str]) -> None:

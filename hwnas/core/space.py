@@ -59,6 +59,8 @@ class SearchSpace(ABC):
     """A categorical search space with text form, batched encodings and a buildable network."""
 
     name: str
+    #: a tabled device of this space that the contract suites of `hwnas.testing` run oracles on (None: no data)
+    contract_device: str | None = None
 
     # ------------------------------------------------------------------ required
     @abstractmethod

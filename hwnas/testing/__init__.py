@@ -62,25 +62,22 @@ def oracle_factory(yaml_path: str | Path, samples: int = 10, seed: int = 0,
     return make
 
 
-#: the device each space's contract runs on (HELP meta-test devices: unseen by meta-trained oracles)
-CONTRACT_DEVICES = {"nasbench201": "raspi4", "fbnet": "raspi4", "ofa_mbv3": "titan_rtx_64"}
-
-
 def supported_target(make: OracleFactory) -> tuple[SearchSpace, str]:
-    """The first space of `conf/space/` (NB201 first) the oracle accepts, with its contract device.
+    """The first space of the config registry (NB201 first) the oracle accepts, on its `contract_device`.
 
     An oracle serves some spaces and refuses the others with HwnasError; one that refuses all fails.
     """
     from omegaconf import OmegaConf
 
-    from hwnas.config import conf_dir, instantiate
+    from hwnas.config import group_choices, group_file, instantiate
 
+    names = sorted(group_choices("space"), key=lambda n: n != "nasbench201")
     refusals = []
-    for name, device in CONTRACT_DEVICES.items():
-        path = conf_dir() / "space" / f"{name}.yaml"
-        if not path.is_file():
+    for name in names:
+        space = instantiate(OmegaConf.load(group_file("space", name)), "search space")
+        device = space.contract_device
+        if device is None:
             continue
-        space = instantiate(OmegaConf.load(path), "search space")
         try:
             make(space, device)
         except HwnasError as exc:

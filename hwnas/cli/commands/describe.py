@@ -16,7 +16,7 @@ import time
 import numpy as np
 from omegaconf import OmegaConf
 
-from hwnas.config import conf_dir, group_choices, instantiate
+from hwnas.config import conf_dir, group_choices, group_file, instantiate
 from hwnas.core.errors import HwnasError, unknown_choice
 
 CONFIG_NAME = "describe"
@@ -44,7 +44,7 @@ def describe(cfg: dict) -> dict:
 
     if cfg["space"] not in group_choices("space"):
         raise unknown_choice("search space", cfg["space"], group_choices("space"))
-    space = instantiate(OmegaConf.load(conf_dir() / "space" / f"{cfg['space']}.yaml"), "search space")
+    space = instantiate(OmegaConf.load(group_file("space", cfg["space"])), "search space")
     if (cfg.get("arch") is None) == (cfg.get("row") is None):
         raise HwnasError("give exactly one of arch=<text or data JSON form> or row=<table row>")
     if cfg.get("row") is not None:

@@ -10,7 +10,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from hwnas.engine import resume
-from hwnas.config import conf_dir, group_choices, instantiate
+from hwnas.config import group_choices, group_file, instantiate
 from hwnas.core.errors import HwnasError
 from hwnas.engine.journal import Journal
 from hwnas.engine.pareto import front_of_records
@@ -80,7 +80,7 @@ def _make_strategy(cfg, space, budget_ms: float, objective: str, name: str | Non
     if objective == "pareto":
         if "objective" not in _parameters(cfg.strategy):
             able = [c for c in group_choices("strategy")
-                    if "objective" in _parameters(OmegaConf.load(conf_dir() / "strategy" / f"{c}.yaml"))]
+                    if "objective" in _parameters(OmegaConf.load(group_file("strategy", c)))]
             raise HwnasError(f"strategy {name} optimises one objective; objective=pareto needs one of: "
                              f"{', '.join(able)}")
         extra["objective"] = objective
