@@ -33,7 +33,7 @@ RUNS = {
                      "seed=0"],
 }
 DROP = {"wall_s", "wall_seconds", "command_seconds", "seconds", "shared_seconds", "measurement_seconds",
-        "config", "optuna_storage", "setup_seconds"}
+        "config", "optuna_storage", "setup_seconds", "wall_seconds_total"}
 
 
 def clean(value):
