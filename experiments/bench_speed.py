@@ -45,7 +45,7 @@ def main() -> dict:
     for name, strategy_cls in (("random", RandomSearch), ("evolution", RegularizedEvolution)):
         def loop(cls=strategy_cls):
             strategy = cls(space, budget_ms=6.5, seed=0)
-            run_search(space, strategy, oracle, evaluator, 6.5, 1000, CostLedger(), true_latency_ms=oracle._latency_ms)
+            run_search(space, strategy, oracle, evaluator, 6.5, 1000, CostLedger(), true_latency_ms=oracle._latency_ms, screen=False)
         results[f"search_1000_evals_{name}_s"] = median_seconds(loop, 5)
 
     def cli_help():

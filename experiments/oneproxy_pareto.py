@@ -51,7 +51,7 @@ def best_under(accuracy, latency_ms, rows, budget_ms) -> float:
 
 def evolution_rows(space, oracle, evaluator, budget_ms, evals, seed) -> np.ndarray:
     result = run_search(space, RegularizedEvolution(space, budget_ms, seed=seed), oracle, evaluator,
-                        budget_ms, evals, CostLedger())
+                        budget_ms, evals, CostLedger(), screen=False)
     return np.unique(space.index([space.from_string(r["arch"]) for r in result.records]))
 
 

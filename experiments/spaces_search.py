@@ -18,13 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from hydra import compose, initialize_config_dir
 
 from hwnas import data
 
 from hwnas.data import devices
 from hwnas.config import conf_dir, instantiate
-from hwnas.engine.session import build_components
+from hwnas.engine.session import Session
 from hwnas.engine.results import best_summary, ground_truth
 from hwnas.engine.loop import run_search
 from hwnas.core.subspace import TableSubspace
@@ -36,19 +35,18 @@ HELP_PICKS = {20: "latency_20.3ms_accuracy_76.0.json", 23: "latency_23.1ms_accur
 
 def search(overrides: list[str]) -> dict:
     """One `hwnas search` run (no run folder), restricted to the table when the oracle is a table."""
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        cfg = compose("search", overrides=overrides)
     start = time.perf_counter()
-    parts = build_components(cfg)
+    parts = Session.compose("search", overrides)
+    cfg = parts.cfg
     space = parts.space
     if cfg.get("restrict_to_table") and not space.exhaustively_tabled:
         # predictors/lut.py reports no coverage when the device has all 5,000 rows; restrict here as
-        # build_components would (see docs/spaces.md, "needed change").
+        # the Session would (see docs/spaces.md, "needed change").
         space = TableSubspace(space, devices.coverage(space.name, str(cfg.device)))
     budget = float(cfg.budget_ms)
     strategy = instantiate(cfg.strategy, "strategy", space=space, budget_ms=budget, seed=int(cfg.seed))
     result = run_search(space, strategy, parts.oracle, parts.evaluator, budget, int(cfg.max_evals), parts.ledger,
-                        true_latency_ms=parts.true_latency_ms)
+                        true_latency_ms=parts.true_latency_ms, screen=False)
     best = best_summary(space, result.best, budget)
     truth = ground_truth(space, parts.evaluator, parts.true_latency_ms, budget) or {}
     return {"space": space.name, "device": str(cfg.device), "oracle": parts.oracle.name, "budget_ms": budget,

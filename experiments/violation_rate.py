@@ -24,7 +24,7 @@ from hwnas import data
 from hwnas.data import devices
 from hwnas.config import conf_dir, instantiate
 from hwnas.engine.ledger import CostLedger
-from hwnas.engine.session import build_components
+from hwnas.engine.session import Session
 from hwnas.engine.loop import run_search
 from hwnas.engine.verify import rank_candidates, table_measure, verify
 
@@ -56,12 +56,9 @@ def help_published_picks() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def compose(oracle: str, device: str, seed: int, samples: int):
-    from hydra import compose as hydra_compose, initialize_config_dir
-
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        return hydra_compose(config_name="search", overrides=[
-            f"oracle={oracle}", f"device={device}", f"seed={seed}", f"samples={samples}", "progress=false"])
+def session(oracle: str, device: str, seed: int, samples: int) -> Session:
+    return Session.compose("search", [f"oracle={oracle}", f"device={device}", f"seed={seed}", f"samples={samples}",
+                                      "progress=false"], check_budget=False)
 
 
 def search_runs(oracle: str, seeds, max_evals: int, verify_max: int, samples: int) -> list[dict]:
@@ -70,15 +67,16 @@ def search_runs(oracle: str, seeds, max_evals: int, verify_max: int, samples: in
         table = devices.latency_ms("nasbench201", device)
         budgets = [float(np.quantile(table, q)) for q in QUANTILES]
         for seed in seeds:
-            cfg = compose(oracle, device, seed, samples)
             started = time.perf_counter()
-            parts = build_components(cfg, check_budget=False)
+            parts = session(oracle, device, seed, samples)
+            cfg = parts.cfg
+            parts.oracle  # noqa: B018 - built and adapted now, inside setup_s
             setup_s = time.perf_counter() - started
             measure = table_measure(parts.space, parts.true_latency_ms)
             for q, budget in zip(QUANTILES, budgets):
                 strategy = instantiate(cfg.strategy, "strategy", space=parts.space, budget_ms=budget, seed=seed)
                 result = run_search(parts.space, strategy, parts.oracle, parts.evaluator, budget, max_evals,
-                                    CostLedger(), batch_size=10)
+                                    CostLedger(), batch_size=10, screen=False)
                 checked = verify(parts.space, rank_candidates(result.records), budget, measure, verify_max)
                 first, chosen = checked.first, checked.chosen
                 rows.append({

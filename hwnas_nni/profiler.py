@@ -38,7 +38,7 @@ class HwnasLatencyProfiler(Profiler):
         from hwnas.data import devices
         from hwnas.config import conf_dir, group_choices
         from hwnas.core.errors import unknown_choice
-        from hwnas.engine.session import measure_on_target
+        from hwnas.engine.target import measure_on_target
         from hwnas.testing import oracle_factory
         from hwnas.search_spaces.nasbench201 import NasBench201
 

@@ -25,7 +25,7 @@ def cache_dir() -> Path:
 
 def code_version() -> str:
     """The model version (bumped with any change to the model or training math) and hwnas's version."""
-    from hwnas import __version__
+    from hwnas.core.version import __version__
     from hwnas.predictors.help_meta import MODEL_VERSION
 
     return f"help-{MODEL_VERSION}/hwnas-{__version__}"

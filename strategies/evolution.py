@@ -17,7 +17,8 @@ import numpy as np
 
 from hwnas.core.errors import HwnasError
 from hwnas.core.space import Arch, SearchSpace
-from hwnas.core.strategy import Strategy, Trial, constrained_key
+from hwnas.core.constraint import constrained_key
+from hwnas.core.strategy import Strategy, Trial
 
 
 class RegularizedEvolution(Strategy):

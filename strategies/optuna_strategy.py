@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import math
 from collections import deque
+from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
@@ -57,8 +58,10 @@ class OptunaStrategy(Strategy):
                  sampler: Mapping[str, Any] | None = None, sampler_settings: Mapping[str, Any] | None = None,
                  storage: str | None = None, study_name: str = "hwnas", worker: str = "main",
                  objective: str = "constrained", resample_repeats: int = 0, repeat_fallback: str = "neighbour",
-                 screened: str = "fail", reask_unchanged: bool = True):
+                 screened: str = "fail", reask_unchanged: bool = True, workdir: str | None = None):
         super().__init__(space, budget_ms, seed)
+        if storage is None and workdir is not None:  # the study lives in the run folder, next to the journal
+            storage = f"sqlite:///{Path(workdir) / 'optuna.db'}"
         self.objective = check_objective(objective)
         if repeat_fallback not in FALLBACKS:
             raise HwnasError(f"unknown repeat_fallback {repeat_fallback!r}; valid: {', '.join(FALLBACKS)}")
@@ -102,7 +105,7 @@ class OptunaStrategy(Strategy):
         if self._foreign:
             raise HwnasError(f"Optuna study {self.study.study_name!r} already holds trials of worker "
                              f"{self.worker!r}; pass resume=true to continue them, or name this worker "
-                             "differently (optuna_worker=...)")
+                             "differently (strategy.worker=...)")
         out = []
         for _ in range(n):
             if self._pending:

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 import sys
+from pathlib import Path
 
 from hwnas.core.errors import HwnasError, unknown_choice
 
@@ -60,10 +62,14 @@ def main(argv: list[str] | None = None) -> None:
     import hydra
 
     def task(cfg) -> None:
+        from hydra.core.hydra_config import HydraConfig
+
+        runtime = HydraConfig.get().runtime  # the only place Hydra's globals are read: commands get plain values
+        wants = inspect.signature(module.run).parameters
+        extra = {"run_dir": Path(runtime.output_dir), "choices": dict(runtime.choices)}
         try:
-            module.run(cfg)
+            module.run(cfg, **{k: v for k, v in extra.items() if k in wants})
         except HwnasError as exc:
-            from hydra.core.hydra_config import HydraConfig
             from hydra.types import RunMode
 
             if HydraConfig.get().mode == RunMode.MULTIRUN:  # one failed job must not stop a sweep

@@ -16,6 +16,7 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from hwnas.core.constraint import Constraint, is_feasible
 from hwnas.core.errors import HwnasError
 from hwnas.core.space import Arch, SearchSpace
 
@@ -33,7 +34,7 @@ class Trial:
 
     @property
     def feasible(self) -> bool:
-        return self.violation_ms <= 0.0
+        return bool(is_feasible(self.violation_ms))
 
     @property
     def evaluated(self) -> bool:
@@ -49,7 +50,8 @@ class Strategy(ABC):
 
     def __init__(self, space: SearchSpace, budget_ms: float, seed: int = 0):
         self.space = space
-        self.budget_ms = float(budget_ms)
+        self.constraint = Constraint(budget_ms)
+        self.budget_ms = self.constraint.budget_ms
         self.seed = int(seed)
 
     @abstractmethod
@@ -78,9 +80,3 @@ def check_objective(objective: str) -> str:
         raise HwnasError(f"unknown objective {objective!r}; valid: {', '.join(OBJECTIVES)}")
     return objective
 
-
-def constrained_key(trial: Trial) -> tuple:
-    """Sort key, larger is better: feasible first, then accuracy; infeasible by smaller violation."""
-    if trial.feasible:
-        return (1, trial.accuracy, -trial.latency_ms)
-    return (0, -trial.violation_ms, trial.accuracy if trial.evaluated else float("-inf"))

@@ -19,6 +19,7 @@ import numpy as np
 from hwnas import data
 
 from hwnas.data import device_store
+from hwnas.core.constraint import Constraint
 from hwnas.core.errors import HwnasError, unknown_choice
 
 # (pattern, kind, source-suffix). First match wins; the batch size is the `_N` suffix of GPU names.
@@ -189,7 +190,7 @@ def check_budget(space: str, device: str, budget_ms: float) -> None:
     if device_store.is_local(device):
         return
     fastest = int(np.nanargmin(vector))
-    if not budget_ms >= vector[fastest]:
+    if not Constraint(budget_ms).feasible(float(vector[fastest])):
         raise HwnasError(
             f"budget_ms={budget_ms} is infeasible on {device}: the fastest {space} architecture "
             f"(table row {fastest}) takes {vector[fastest]:.4g} ms"

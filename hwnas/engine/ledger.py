@@ -25,7 +25,7 @@ class CostLedger:
     configured seconds per measurement where the device is only a table here.
     """
 
-    seconds_per_measurement: float = 0.0
+    seconds_per_measurement: float = 1.0     # the cost model for a tabled device: conf/search.yaml's default
     trials: int = 0
     evaluations: int = 0
     screened: int = 0

@@ -18,12 +18,13 @@ from typing import Callable
 
 import numpy as np
 
+from hwnas.core.constraint import Constraint, constrained_key
 from hwnas.core.evaluator import Evaluator
 from hwnas.engine.journal import Journal
 from hwnas.engine.ledger import CostLedger, MeteredOracle
 from hwnas.core.oracle import LatencyOracle
 from hwnas.core.space import Arch, SearchSpace
-from hwnas.core.strategy import Strategy, Trial, constrained_key
+from hwnas.core.strategy import Strategy, Trial
 
 
 @dataclass
@@ -49,18 +50,18 @@ def best_record(records: list[dict]) -> dict | None:
         Trial((), record_accuracy(r), r["latency_ms"], r["violation_ms"])))
 
 
-def trials_of(space: SearchSpace, records: list[dict], budget_ms: float) -> list[Trial]:
-    """Journal records as the `Trial`s a strategy was told (violation recomputed from `budget_ms`)."""
+def trials_of(space: SearchSpace, records: list[dict], constraint: Constraint) -> list[Trial]:
+    """Journal records as the `Trial`s a strategy was told (violation recomputed from the constraint)."""
     return [Trial(space.canonical(space.from_string(r["arch"])), record_accuracy(r), float(r["latency_ms"]),
-                  float(r["latency_ms"]) - budget_ms) for r in records]
+                  constraint.violation_ms(float(r["latency_ms"]))) for r in records]
 
 
 class _Loop:
     """The loop's state: evaluation cache, records, best so far, and the ledger's counters."""
 
-    def __init__(self, space, oracle, evaluator, budget_ms, ledger, true_latency_ms, journal, wall_offset_s,
-                 screen=False):
-        self.space, self.evaluator, self.budget_ms, self.screen = space, evaluator, budget_ms, screen
+    def __init__(self, space, oracle, evaluator, constraint: Constraint, ledger, true_latency_ms, journal,
+                 wall_offset_s, screen: bool):
+        self.space, self.evaluator, self.constraint, self.screen = space, evaluator, constraint, screen
         self.metered = MeteredOracle(oracle, ledger)
         self.ledger, self.true_latency_ms, self.journal = ledger, true_latency_ms, journal
         self.cache: dict[Arch, tuple[float, float]] = {}
@@ -78,7 +79,7 @@ class _Loop:
         if new:
             if to_query:
                 latency = self.metered.predict_ms(to_query)
-                keep = latency <= self.budget_ms if self.screen else np.ones(len(to_query), dtype=bool)
+                keep = self.constraint.feasible(latency) if self.screen else np.ones(len(to_query), dtype=bool)
                 accuracy = np.full(len(to_query), np.nan)
                 if keep.any():
                     accuracy[keep] = np.asarray(self.evaluator.accuracy([a for a, k in zip(to_query, keep) if k]),
@@ -92,13 +93,13 @@ class _Loop:
                 if arch in from_journal:
                     self.cache[arch] = (record_accuracy(from_journal[arch]), float(from_journal[arch]["latency_ms"]))
             self.ledger.accuracy_queries += sum(not np.isnan(self.cache[a][0]) for a in new)
-        trials = [Trial(a, self.cache[a][0], self.cache[a][1], self.cache[a][1] - self.budget_ms) for a in archs]
+        trials = [Trial(a, *self.cache[a], self.constraint.violation_ms(self.cache[a][1])) for a in archs]
         self._record(trials, set(new), known)
         return trials
 
     def absorb(self, records: list[dict]) -> list[Trial]:
         """Take journaled records as they are (no evaluation): cache, counters, records."""
-        trials = trials_of(self.space, records, self.budget_ms)
+        trials = trials_of(self.space, records, self.constraint)
         for trial in trials:
             self.cache.setdefault(trial.arch, (trial.accuracy, trial.latency_ms))
         fresh = [r for r in records if r.get("new")]
@@ -148,7 +149,7 @@ class _Loop:
                 true_ms = float(self.true_latency_ms[rows[i]]) if rows[i] >= 0 else float("nan")
                 record["table_index"] = int(rows[i])
                 record["true_latency_ms"] = true_ms
-                record["true_feasible"] = bool(true_ms <= self.budget_ms)
+                record["true_feasible"] = self.constraint.feasible(true_ms)
             batch_records.append(record)
             to_write.append(record)
         self.batches += 1
@@ -162,7 +163,7 @@ def run_search(
     strategy: Strategy,
     oracle: LatencyOracle,
     evaluator: Evaluator,
-    budget_ms: float,
+    constraint: Constraint | float,
     max_evals: int,
     ledger: CostLedger,
     *,
@@ -172,23 +173,25 @@ def run_search(
     progress: Callable[[int], None] | None = None,
     max_stale_trials: int = 1000,
     history: list[dict] | None = None,
-    screen: bool = False,
+    screen: bool = True,
 ) -> SearchResult:
     """Run until `max_evals` distinct architectures are evaluated (or the space is exhausted).
 
     Repeats are answered from a cache (no oracle query) but still told to the strategy. Each batch
     is journaled (one flushed write) before the strategy is told. `history` (the journal of an
     interrupted run) resumes it. With `screen`, architectures the oracle puts over `budget_ms` skip
-    the evaluator (accuracy NaN) and do not count towards `max_evals` (the ledger's `screened`). `true_latency_ms` (a vector over the space's table rows) adds the
-    device's true latency to each record where the device is tabled.
+    the evaluator (accuracy NaN) and do not count towards `max_evals` (the ledger's `screened`).
+    `constraint` is a `Constraint` (or its budget in ms). `true_latency_ms` (a vector over the space's
+    table rows) adds the device's true latency to each record where the device is tabled.
     """
+    constraint = constraint if isinstance(constraint, Constraint) else Constraint(constraint)
     history = list(history or [])
-    loop = _Loop(space, oracle, evaluator, budget_ms, ledger, true_latency_ms, journal,
+    loop = _Loop(space, oracle, evaluator, constraint, ledger, true_latency_ms, journal,
                  float(history[-1].get("wall_s", 0.0)) if history else 0.0, screen=screen)
     result = SearchResult(resumed_trials=len(history))
     replay: dict[int, dict] = {}
     if history:
-        if strategy.resume(trials_of(space, history, budget_ms)):
+        if strategy.resume(trials_of(space, history, constraint)):
             result.resume_mode = "restored by the strategy"
             for batch in _by_batch(history):
                 loop.absorb(batch)

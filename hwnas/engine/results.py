@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hwnas.core.constraint import Constraint
 from hwnas.core.evaluator import Evaluator
 from hwnas.core.space import SearchSpace
 from hwnas.core.subspace import TableSubspace
@@ -22,7 +23,7 @@ def ground_truth(space: SearchSpace, evaluator: Evaluator, true_latency_ms: np.n
     rows = rows[np.isfinite(true_latency_ms[rows])]
     archs = np.asarray(space.table_archs())[rows]
     accuracy = np.asarray(evaluator.accuracy(archs), dtype=float)
-    feasible = true_latency_ms[rows] <= budget_ms
+    feasible = Constraint(budget_ms).feasible(true_latency_ms[rows])
     if not feasible.any():
         return {"optimum_accuracy": None, "n_feasible": 0, "n_tabled": int(len(rows))}
     best = int(np.flatnonzero(feasible)[np.argmax(accuracy[feasible])])
@@ -49,7 +50,7 @@ def best_summary(space: SearchSpace, best: dict, budget_ms: float) -> dict:
         "latency_ms": float(true_ms) if tabled else best["latency_ms"],
         "predicted_latency_ms": best["latency_ms"],
         "latency_source": "device table" if tabled else "oracle",
-        "feasible": bool(true_ms <= budget_ms) if tabled else bool(best["feasible"]),
+        "feasible": Constraint(budget_ms).feasible(float(true_ms)) if tabled else bool(best["feasible"]),
         "feasible_by_oracle": bool(best["feasible"]),
         "found_at_evaluation": best["evaluations"],
     }

@@ -1,71 +1,131 @@
-"""Shared set-up of a run from its config: space, device data, oracle (adapted), evaluator, ledger.
-
-Every command (search, predict, ...) builds its parts here, so set-up and adaptation are counted
-the same way everywhere.
+"""One `Session` builds a run from its config and runs it: space, device data, oracle (adapted on the
+target), evaluator, strategy, ledger and journal. Every command, `calibrate` and the experiment scripts
+use it, so set-up and adaptation are counted one way; it reads no Hydra globals, so a notebook can use it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 
-from hwnas.data import devices
 from hwnas.config import instantiate
+from hwnas.core.constraint import Constraint
 from hwnas.core.errors import HwnasError
 from hwnas.core.evaluator import Evaluator
-from hwnas.engine.ledger import CostLedger
 from hwnas.core.oracle import LatencyOracle
-from hwnas.core.space import Arch, SearchSpace, as_matrix
+from hwnas.core.space import Arch, SearchSpace
+from hwnas.core.strategy import Strategy
 from hwnas.core.subspace import TableSubspace
+from hwnas.data import devices
+from hwnas.engine.ledger import CostLedger
+from hwnas.engine.runs import constructor_parameters, make_strategy, predict_table, run_configured_search
+from hwnas.engine.target import TableTarget, Target, measure_on_target  # noqa: F401 - re-exported
+
+Progress = Callable[[int], None]
 
 
-@dataclass
-class Components:
-    space: SearchSpace              # the space searched (restricted to a table where configured)
-    oracle: LatencyOracle
-    ledger: CostLedger
-    true_latency_ms: np.ndarray     # the device's table over the space's rows (NaN = not measured)
-    evaluator: Evaluator | None = None
+class Session:
+    """A run built from a composed config (`Session.compose("search", ["device=raspi4"])` or Hydra's `cfg`).
+
+    Parts are built on first use and kept: `space` (the searched space: restricted to the oracle's table
+    coverage where it has one), `oracle` (adapted on the target's measurements of its reference archs),
+    `evaluator`, `ledger`. `target` measures on the device (its table by default; `calibrate` times this
+    machine). `choices` names the chosen config-group entries (`{"strategy": "evolution"}`) for summaries.
+    """
+
+    def __init__(self, cfg, *, run_dir: str | Path | None = None, choices: dict[str, str] | None = None,
+                 target: Target | None = None, check_budget: bool = True):
+        self.cfg = cfg
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.choices = dict(choices or {})
+        self.base_space: SearchSpace = instantiate(cfg.space, "search space")
+        self.device = str(cfg.device)
+        self.ledger = CostLedger(seconds_per_measurement=float(cfg.seconds_per_measurement)
+                                 if "seconds_per_measurement" in cfg else CostLedger.seconds_per_measurement)
+        self.target = target if target is not None else TableTarget(self.base_space, self.device)
+        self.true_latency_ms = self.target.table_ms()
+        self.constraint = Constraint(cfg.budget_ms) if "budget_ms" in cfg else None
+        if check_budget and self.constraint is not None:
+            devices.check_budget(self.base_space.name, self.device, self.constraint.budget_ms)
+
+    @classmethod
+    def compose(cls, command: str = "search", overrides: Sequence[str] = (), **kwargs) -> "Session":
+        """Compose `conf/<command>.yaml` with Hydra overrides (as on the command line) and build a Session."""
+        cfg, choices = compose_config(command, list(overrides))
+        return cls(cfg, choices=choices, **kwargs)
+
+    # ------------------------------------------------------------------ parts
+    @cached_property
+    def _built(self) -> tuple[SearchSpace, LatencyOracle]:
+        """Build the oracle (setup phase), restrict the space to its coverage, adapt it on the target."""
+        with self.ledger.phase("setup"):
+            oracle: LatencyOracle = self.target.build_oracle(self)
+        self.ledger.add_setup(oracle.setup_cost())
+        space = self.base_space
+        coverage = oracle.coverage()
+        if coverage is not None:
+            if not self.cfg.get("restrict_to_table", False):
+                raise HwnasError(
+                    f"oracle {oracle.name} on {self.device} covers {len(coverage):,} architectures of "
+                    f"{space.name}, not the whole space; add restrict_to_table=true to search only those")
+            space = TableSubspace(space, coverage)
+        references = oracle.reference_archs()
+        if references:
+            with self.ledger.phase("adapt"):
+                measured = self.measure("adapt", references)
+                oracle.adapt(references, measured)
+        return space, oracle
+
+    @property
+    def space(self) -> SearchSpace:
+        return self._built[0]
+
+    @property
+    def oracle(self) -> LatencyOracle:
+        return self._built[1]
+
+    @cached_property
+    def evaluator(self) -> Evaluator:
+        with self.ledger.phase("setup"):
+            return instantiate(self.cfg.evaluator, "evaluator", space=self.space)
+
+    def strategy(self, objective: str = "constrained", **extra) -> Strategy:
+        """A fresh strategy of the config over the searched space (`objective` passed only when not the default)."""
+        if self.run_dir is not None and "workdir" in constructor_parameters(self.cfg.strategy):
+            extra.setdefault("workdir", str(self.run_dir))
+        return make_strategy(self.cfg, self.space, self.constraint, objective, self.choices.get("strategy"),
+                             **extra)
+
+    def measure(self, phase: str, archs: list[Arch]) -> np.ndarray:
+        """Measure `archs` on the target and count them in the ledger under `phase`."""
+        return self.target.measure(archs, self.ledger, phase)
+
+    # ------------------------------------------------------------------ runs
+    def search(self, progress: Progress | None = None) -> dict:
+        """Run the configured search (journaled and resumable when the session has a run folder); the summary."""
+        return run_configured_search(self, progress)
+
+    def predict(self) -> dict:
+        """The oracle's prediction for every tabled architecture of the searched space, and its rank correlation."""
+        return predict_table(self)
 
 
-def measure_on_target(space: SearchSpace, device: str, true_latency_ms: np.ndarray,
-                      archs: list[Arch]) -> np.ndarray:
-    """Latency of `archs` on a tabled target device (each lookup counts as one measurement)."""
-    latency = devices.table_lookup_ms(space, true_latency_ms, as_matrix(archs))
-    if np.isnan(latency).any():
-        bad = space.to_string(archs[int(np.flatnonzero(np.isnan(latency))[0])])
-        raise HwnasError(f"device {device} has no measurement of {bad}, which the oracle needs to adapt")
-    return latency
+def compose_config(command: str, overrides: list[str]):
+    """Hydra's composition of `conf/<command>.yaml` with `overrides`, without Hydra's globals: the config
+    (its `hydra` node removed) and the chosen entry of each config group."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import open_dict
 
+    from hwnas.config import check_overrides, conf_dir, hydra_searchpath_override
 
-def build_components(cfg, *, with_evaluator: bool = True, check_budget: bool = True) -> Components:
-    """Instantiate the run's parts from `cfg` and adapt the oracle to the target device."""
-    space: SearchSpace = instantiate(cfg.space, "search space")
-    device = str(cfg.device)
-    devices.require_device(space.name, device)
-    true_latency_ms = devices.latency_ms(space.name, device)
-    if check_budget:
-        devices.check_budget(space.name, device, float(cfg.budget_ms))
-    ledger = CostLedger(seconds_per_measurement=float(cfg.get("seconds_per_measurement", 0.0)))
-    with ledger.phase("setup"):
-        oracle: LatencyOracle = instantiate(cfg.oracle, "oracle", space=space, device=device)
-        evaluator = instantiate(cfg.evaluator, "evaluator", space=space) if with_evaluator else None
-    ledger.add_setup(oracle.setup_cost())
-
-    coverage = oracle.coverage()
-    if coverage is not None:
-        if not cfg.get("restrict_to_table", False):
-            raise HwnasError(
-                f"oracle {oracle.name} on {device} covers {len(coverage):,} architectures of {space.name}, "
-                "not the whole space; add restrict_to_table=true to search only those"
-            )
-        space = TableSubspace(space, coverage)
-
-    references = oracle.reference_archs()
-    if references:
-        with ledger.phase("adapt"):
-            measured = measure_on_target(space, device, true_latency_ms, references)
-            ledger.add_measurements("adapt", len(references))
-            oracle.adapt(references, measured)
-    return Components(space, oracle, ledger, true_latency_ms, evaluator)
+    check_overrides(overrides)
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = compose(config_name=command, overrides=[*overrides, *hydra_searchpath_override()],
+                      return_hydra_config=True)
+    choices = {k: v for k, v in cfg.hydra.runtime.choices.items() if not k.startswith("hydra")}
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg, choices

@@ -19,7 +19,8 @@ from hwnas.data import devices
 from hwnas.core.errors import HwnasError
 from hwnas.engine.ledger import CostLedger
 from hwnas.core.space import Arch, SearchSpace, as_matrix
-from hwnas.core.strategy import Trial, constrained_key
+from hwnas.core.constraint import Constraint, constrained_key
+from hwnas.core.strategy import Trial
 
 Measure = Callable[[list[Arch]], np.ndarray]  # archs -> measured latency (ms) on the target
 
@@ -87,7 +88,7 @@ def verify(space: SearchSpace, candidates: Sequence[Candidate], budget_ms: float
     start = time.perf_counter()
     for candidate in list(candidates)[:max_measurements]:
         measured = float(np.asarray(measure([space.from_string(candidate.arch)]), dtype=float)[0])
-        ok = bool(np.isfinite(measured) and measured <= budget_ms)
+        ok = bool(np.isfinite(measured) and Constraint(budget_ms).feasible(measured))
         result.steps.append(VerifyStep(candidate.arch, candidate.accuracy, candidate.predicted_ms, measured, ok))
         if ok:
             break

@@ -90,7 +90,7 @@ def supported_target(make: OracleFactory) -> tuple[SearchSpace, str]:
 def adapted(make: OracleFactory, space: SearchSpace, device: str) -> LatencyOracle:
     """Build an oracle and adapt it on its reference archs, measured from the device's table."""
     from hwnas.data import devices
-    from hwnas.engine.session import measure_on_target
+    from hwnas.engine.target import measure_on_target
 
     oracle = make(space, device)
     references = oracle.reference_archs()

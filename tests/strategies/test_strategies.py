@@ -13,7 +13,8 @@ from hwnas.config import conf_dir, group_choices, instantiate
 from hwnas.core.errors import HwnasError
 from hwnas.engine.ledger import CostLedger
 from hwnas.engine.loop import run_search
-from hwnas.core.strategy import Trial, constrained_key
+from hwnas.core.constraint import constrained_key
+from hwnas.core.strategy import Trial
 from toy_space import ToyEvaluator, ToyOracle, ToySpace
 
 STRATEGIES = group_choices("strategy")

@@ -9,70 +9,50 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
-from hwnas.data import device_store, devices
 from hwnas.cli.commands.measure import choose_archs, settings_from
 from hwnas.config import instantiate
-from hwnas.core.errors import HwnasError
-from hwnas.engine.ledger import CostLedger
-from hwnas.core.oracle import LatencyOracle
-from hwnas.engine.loop import run_search
 from hwnas.core.space import SearchSpace
-from hwnas.core.subspace import TableSubspace
+from hwnas.data import device_store
+from hwnas.engine.loop import run_search
+from hwnas.engine.session import Session
+from hwnas.engine.target import MeterTarget
 from hwnas.engine.verify import rank_candidates, verify
 
 CONFIG_NAME = "calibrate"
 
 
-def run(cfg) -> dict:
-    from hydra.core.hydra_config import HydraConfig
-
+def run(cfg, run_dir: Path, choices: dict[str, str]) -> dict:
     started = time.perf_counter()
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
     space: SearchSpace = instantiate(cfg.space, "search space")
     device = device_store.check_name(str(cfg.device))
-    budget_ms = float(cfg.budget_ms)
     settings = settings_from(cfg, batch_size_key="measure_batch_size")
     meter = instantiate(cfg.meter, "meter", space=space, device=device, **settings.to_dict(), reuse=bool(cfg.reuse))
-    ledger = CostLedger()
-
-    with ledger.phase("setup"):
-        oracle, bootstrap = _oracle_for(cfg, space, device, meter)
-    ledger.add_setup(oracle.setup_cost())
-    ledger.add_measurements("setup", bootstrap["fresh"], bootstrap["seconds"])
-
-    searched = space
-    coverage = oracle.coverage()
-    if coverage is not None:
-        searched = TableSubspace(space, coverage)
+    target = MeterTarget(space, device, meter, bootstrap=bool(cfg.bootstrap), samples=int(cfg.samples),
+                         seed=int(cfg.seed), choose_archs=choose_archs)
+    session = Session(cfg, run_dir=run_dir, choices=choices, target=target, check_budget=False)
+    ledger, oracle = session.ledger, session.oracle
     references = oracle.reference_archs()
-    adapt = {"references": len(references), "fresh": 0, "seconds": 0.0}
+    adapt = {"references": len(references), "fresh": ledger.target_measurements["adapt"],
+             "seconds": target.seconds.get("adapt", 0.0)}
     if references:
-        with ledger.phase("adapt"):
-            before, seconds = meter.fresh_measurements, meter.measurement_seconds
-            measured = meter.predict_ms(references)
-            adapt.update(fresh=meter.fresh_measurements - before, seconds=meter.measurement_seconds - seconds)
-            ledger.add_measurements("adapt", adapt["fresh"], adapt["seconds"])
-            _refuse_failures(meter)
-            oracle.adapt(references, measured)
-            adapt["predicted_ms"] = np.asarray(oracle.predict_ms(references), dtype=float).tolist()
-            adapt["measured_ms"] = measured.tolist()
+        adapt["predicted_ms"] = np.asarray(oracle.predict_ms(references), dtype=float).tolist()
+        adapt["measured_ms"] = np.asarray(meter.predict_ms(references), dtype=float).tolist()
 
-    evaluator = instantiate(cfg.evaluator, "evaluator", space=searched)
-    strategy = instantiate(cfg.strategy, "strategy", space=searched, budget_ms=budget_ms, seed=int(cfg.seed))
-    result = run_search(searched, strategy, oracle, evaluator, budget_ms, int(cfg.max_evals), ledger,
-                        batch_size=int(cfg.batch_size), max_stale_trials=int(cfg.max_stale_trials))
-
+    budget_ms = session.constraint.budget_ms
+    strategy = session.strategy()
+    result = run_search(session.space, strategy, oracle, session.evaluator, session.constraint, int(cfg.max_evals),
+                        ledger, batch_size=int(cfg.batch_size), max_stale_trials=int(cfg.max_stale_trials),
+                        screen=bool(cfg.screen))
+    strategy.close()
     with ledger.phase("verify"):
-        before, seconds = meter.fresh_measurements, meter.measurement_seconds
-        checked = verify(space, rank_candidates(result.records), budget_ms, meter.predict_ms,
-                         max_measurements=int(cfg.verify_max))
-        ledger.add_measurements("verify", meter.fresh_measurements - before, meter.measurement_seconds - seconds)
+        checked = verify(space, rank_candidates(result.records), budget_ms,
+                         lambda archs: session.measure("verify", archs), max_measurements=int(cfg.verify_max))
 
     summary = {
         "space": space.name, "device": device, "oracle": oracle.name,
-        "strategy": HydraConfig.get().runtime.choices.get("strategy"), "budget_ms": budget_ms, "seed": int(cfg.seed),
-        "settings": meter.settings.to_dict(), "bootstrap": bootstrap, "adapt": adapt,
-        "search": {"evaluations": ledger.evaluations, "stop_reason": result.stop_reason,
+        "strategy": choices.get("strategy"), "budget_ms": budget_ms, "seed": int(cfg.seed),
+        "settings": meter.settings.to_dict(), "bootstrap": target.bootstrapped, "adapt": adapt,
+        "search": {"evaluations": ledger.evaluations, "screened": ledger.screened, "stop_reason": result.stop_reason,
                    "pick": result.best["arch"] if result.best else None},
         "verify": checked.to_dict(),
         "cost": ledger.to_dict(),
@@ -84,44 +64,6 @@ def run(cfg) -> dict:
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
     _print(summary, checked, run_dir)
     return summary
-
-
-def _oracle_for(cfg, space: SearchSpace, device: str, meter: LatencyOracle) -> tuple[LatencyOracle, dict]:
-    """The oracle for the device; one that needs device data first (OneProxy draws its probes from the
-    device's measured rows) gets `samples` seeded measurements when `bootstrap` is on."""
-    bootstrap = {"fresh": 0, "seconds": 0.0, "archs": 0}
-    try:
-        return instantiate(cfg.oracle, "oracle", space=space, device=device), bootstrap
-    except HwnasError as exc:
-        stored = devices.require_device(space.name, device).n_archs if _known(space, device) else 0
-        if not cfg.bootstrap or stored >= int(cfg.samples):
-            raise
-        first = str(exc)
-    exclude = np.flatnonzero(np.isfinite(devices.latency_ms(space.name, device))) if _known(space, device) else ()
-    archs = choose_archs(space, int(cfg.samples) - stored, int(cfg.seed), exclude_rows=exclude)
-    before, seconds = meter.fresh_measurements, meter.measurement_seconds
-    meter.measure(archs)
-    _refuse_failures(meter)
-    bootstrap.update(fresh=meter.fresh_measurements - before, seconds=meter.measurement_seconds - seconds,
-                     archs=len(archs), reason=first)
-    try:
-        return instantiate(cfg.oracle, "oracle", space=space, device=device), bootstrap
-    except HwnasError as exc:
-        raise HwnasError(f"{exc} (after measuring {len(archs)} bootstrap architectures)") from None
-
-
-def _known(space: SearchSpace, device: str) -> bool:
-    try:
-        devices.require_device(space.name, device)
-        return True
-    except HwnasError:
-        return False
-
-
-def _refuse_failures(meter: LatencyOracle) -> None:
-    if meter.failures:
-        bad = meter.failures[0]
-        raise HwnasError(f"could not measure {meter.space.to_string(bad.arch)} for calibration: {bad.status}")
 
 
 def _print(summary: dict, checked, run_dir: Path) -> None:
@@ -145,8 +87,8 @@ def _print(summary: dict, checked, run_dir: Path) -> None:
                if chosen else f"[red]no candidate measured within budget after {checked.measurements} "
                               "measurements[/red] (raise verify_max or the budget)")
     console.print(verdict)
-    console.print(f"target measurements: {cost['setup']} bootstrap + {cost['adapt']} adaptation + "
-                  f"{cost['verify']} verification = {summary['measurements_total']} "
+    phases = " + ".join(f"{n} {name}" for name, n in cost.items() if n)
+    console.print(f"target measurements: {phases or '0'} = {summary['measurements_total']} "
                   f"({summary['cost']['measurement_seconds']:.1f} s measuring); "
                   f"{summary['search']['evaluations']} oracle evaluations; {summary['command_seconds']:.1f} s in all")
     console.print(f"run folder: {run_dir}")

@@ -2,113 +2,21 @@
 
 from __future__ import annotations
 
-import inspect
-import time
 from pathlib import Path
 
 import numpy as np
-from omegaconf import OmegaConf
 
-from hwnas.engine import resume
-from hwnas.config import group_choices, group_file, instantiate
-from hwnas.core.errors import HwnasError
-from hwnas.engine.journal import Journal
-from hwnas.engine.pareto import front_of_records
-from hwnas.engine.session import build_components
-from hwnas.engine.results import best_summary, ground_truth, write_run
-from hwnas.engine.loop import run_search
-from hwnas.core.strategy import check_objective
+from hwnas.engine.session import Session
 
 CONFIG_NAME = "search"
 
 
-def run(cfg) -> dict:
-    from hydra.core.hydra_config import HydraConfig
-
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
-    started = time.perf_counter()
-    objective = check_objective(str(cfg.get("objective", "constrained")))
-    if "optuna_storage" in cfg and cfg.optuna_storage is None:  # the study lives next to the journal
-        cfg.optuna_storage = f"sqlite:///{run_dir / 'optuna.db'}"
-    history = resume.prepare(run_dir, OmegaConf.to_container(cfg, resolve=True), bool(cfg.get("resume", False)))
-    parts = build_components(cfg)
-    budget_ms = float(cfg.budget_ms)
-    strategy_name = HydraConfig.get().runtime.choices.get("strategy")
-    strategy = _make_strategy(cfg, parts.space, budget_ms, objective, strategy_name)
-    try:
-        with Journal(run_dir / resume.JOURNAL) as journal, \
-                _progress(bool(cfg.progress), int(cfg.max_evals)) as advance:
-            result = run_search(parts.space, strategy, parts.oracle, parts.evaluator, budget_ms, int(cfg.max_evals),
-                                parts.ledger, batch_size=int(cfg.batch_size), true_latency_ms=parts.true_latency_ms,
-                                journal=journal, progress=advance, max_stale_trials=int(cfg.max_stale_trials),
-                                history=history, screen=bool(cfg.get("screen", False)) and objective == "constrained")
-    finally:
-        strategy.close()
-
-    summary = {
-        "space": parts.space.name,
-        "device": str(cfg.device),
-        "oracle": parts.oracle.name,
-        "strategy": strategy_name,
-        "objective": objective,
-        "evaluator": parts.evaluator.metric,
-        "evaluator_is_proxy": parts.evaluator.is_proxy,
-        "budget_ms": budget_ms,
-        "seed": int(cfg.seed),
-        "stop_reason": result.stop_reason,
-        "resumed": {"trials": result.resumed_trials, "mode": result.resume_mode} if result.resumed_trials else None,
-        "best": best_summary(parts.space, result.best, budget_ms) if result.best else None,
-        "pareto": front_of_records(result.records, _budgets(cfg, parts.true_latency_ms, budget_ms)),
-        "cost": parts.ledger.to_dict(),
-        "config": OmegaConf.to_container(cfg, resolve=True),
-    }
-    truth = ground_truth(parts.space, parts.evaluator, parts.true_latency_ms, budget_ms)
-    if truth is not None:
-        found = summary["best"]["accuracy"] if summary["best"] and summary["best"]["feasible"] else None
-        truth["regret"] = (truth["optimum_accuracy"] - found
-                           if found is not None and truth["optimum_accuracy"] is not None else None)
-        summary["ground_truth"] = truth
-    write_run(run_dir, result.records, summary)
-    summary["cost"]["command_seconds"] = time.perf_counter() - started
+def run(cfg, run_dir: Path, choices: dict[str, str]) -> dict:
+    session = Session(cfg, run_dir=run_dir, choices=choices)
+    with _progress(bool(cfg.progress), int(cfg.max_evals)) as advance:
+        summary = session.search(progress=advance)
     _print_summary(summary, run_dir)
     return summary
-
-
-def _make_strategy(cfg, space, budget_ms: float, objective: str, name: str | None):
-    """The configured strategy; `objective=pareto` only for strategies that take an `objective`."""
-    extra = {}
-    if objective == "pareto":
-        if "objective" not in _parameters(cfg.strategy):
-            able = [c for c in group_choices("strategy")
-                    if "objective" in _parameters(OmegaConf.load(group_file("strategy", c)))]
-            raise HwnasError(f"strategy {name} optimises one objective; objective=pareto needs one of: "
-                             f"{', '.join(able)}")
-        extra["objective"] = objective
-    return instantiate(cfg.strategy, "strategy", space=space, budget_ms=budget_ms, seed=int(cfg.seed), **extra)
-
-
-def _parameters(node) -> list[str]:
-    from hydra.utils import get_class
-
-    try:
-        return list(inspect.signature(get_class(str(node["_target_"]))).parameters)
-    except Exception:  # noqa: BLE001 - an unknown target is reported by instantiate
-        return []
-
-
-def _budgets(cfg, true_latency_ms: np.ndarray, budget_ms: float) -> list[float]:
-    """Budgets to answer from the front: `budgets_ms`, or latency percentiles of the device's table."""
-    budgets = cfg.get("budgets_ms")
-    if budgets is None:
-        if cfg.get("objective", "constrained") != "pareto":
-            return [budget_ms]
-        return [float(f"{v:.3g}") for v in np.nanpercentile(true_latency_ms, [10, 25, 50, 75, 90])]
-    if isinstance(budgets, (int, float)):
-        budgets = [budgets]
-    try:
-        return sorted(float(b) for b in budgets)
-    except (TypeError, ValueError):
-        raise HwnasError(f"budgets_ms must be a list of numbers, got {budgets!r}") from None
 
 
 class _progress:

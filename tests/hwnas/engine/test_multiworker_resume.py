@@ -1,4 +1,4 @@
-"""Two worker processes share one Optuna study (one SQLite file, `optuna_worker=` names); one is killed
+"""Two worker processes share one Optuna study (one SQLite file, `strategy.worker=` names); one is killed
 with SIGKILL and resumed with `resume=true`. No finished trial of either worker may be lost or repeated:
 each journal numbers its trials 0..n-1 once, the study holds each journaled trial once under its
 worker's name with the journaled architecture and result, and no trial is left RUNNING."""
@@ -22,8 +22,8 @@ ARGS = ("search", "strategy=tpe", "device=pixel3", "budget_ms=6.5", f"max_evals=
 
 
 def worker(name: str, seed: int, run_dir, storage: str, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "hwnas.cli", *ARGS, f"seed={seed}", f"optuna_storage={storage}",
-                             f"optuna_worker={name}", f"hydra.run.dir={run_dir}", *extra],
+    return subprocess.Popen([sys.executable, "-m", "hwnas.cli", *ARGS, f"seed={seed}", f"strategy.storage={storage}",
+                             f"strategy.worker={name}", f"hydra.run.dir={run_dir}", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, OMP_NUM_THREADS="1"))
 

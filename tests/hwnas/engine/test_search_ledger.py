@@ -29,7 +29,7 @@ class CountingTable(LookupTable):
 def test_measuring_oracle_fills_the_search_phase(nb201):
     ledger = CostLedger()
     oracle = CountingTable(nb201, "fpga")
-    run_search(nb201, RandomSearch(nb201, 5.0, seed=0), oracle, NasBench201Accuracy(nb201), 5.0, 40, ledger)
+    run_search(nb201, RandomSearch(nb201, 5.0, seed=0), oracle, NasBench201Accuracy(nb201), 5.0, 40, ledger, screen=False)
     assert ledger.target_measurements["search"] == oracle.taken == ledger.evaluations == 40
     assert np.isclose(ledger.measurement_seconds, 20.0)
 
@@ -37,5 +37,5 @@ def test_measuring_oracle_fills_the_search_phase(nb201):
 def test_a_table_takes_no_measurements_during_search(nb201):
     ledger = CostLedger()
     run_search(nb201, RandomSearch(nb201, 5.0, seed=0), LookupTable(nb201, "fpga"), NasBench201Accuracy(nb201),
-               5.0, 40, ledger)
+               5.0, 40, ledger, screen=False)
     assert ledger.target_measurements["search"] == 0

@@ -35,7 +35,7 @@ def search(name, space, budget, journal=None, history=None, stop_after=None, sto
             raise Interrupted
 
     return run_search(space, strategy, ToyOracle(space, "toy"), ToyEvaluator(space), budget, max_evals,
-                      CostLedger(), journal=journal, history=history, progress=progress, batch_size=batch_size)
+                      CostLedger(), journal=journal, history=history, progress=progress, batch_size=batch_size, screen=False)
 
 
 def test_max_evals_counts_distinct_architectures_and_repeats_are_told():
