@@ -12,24 +12,19 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from omegaconf import OmegaConf
 from optuna.trial import TrialState
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hwnas.config import conf_dir, instantiate  # noqa: E402
-from hwnas.engine.ledger import CostLedger  # noqa: E402
 from hwnas.engine.loop import run_search  # noqa: E402
-from hwnas.predictors.lut import LookupTable  # noqa: E402
-from hwnas.evaluators.nb201_accuracy import NasBench201Accuracy  # noqa: E402
-from hwnas.search_spaces.nasbench201 import NasBench201  # noqa: E402
+from hwnas.engine.session import Session  # noqa: E402
 
 
 def run(device: str, budget_ms: float, evals: int, seed: int, reask_unchanged: bool) -> str:
-    space = NasBench201()
-    node = OmegaConf.merge(OmegaConf.load(conf_dir() / "strategy" / "gp.yaml"), {"reask_unchanged": reask_unchanged})
-    strategy = instantiate(node, "strategy", space=space, budget_ms=budget_ms, seed=seed)
+    session = Session.compose("search", ["strategy=gp", f"device={device}", f"budget_ms={budget_ms!r}",
+                                         f"seed={seed}", f"strategy.reask_unchanged={str(reask_unchanged).lower()}"])
+    strategy = session.strategy()
     calls: dict[int, list] = defaultdict(list)   # complete trials at the call -> proposals
     ask_sampler = strategy._ask_sampler
 
@@ -41,8 +36,8 @@ def run(device: str, budget_ms: float, evals: int, seed: int, reask_unchanged: b
 
     strategy._ask_sampler = counted
     started = time.perf_counter()
-    result = run_search(space, strategy, LookupTable(space, device), NasBench201Accuracy(space), budget_ms, evals,
-                        CostLedger(), max_stale_trials=5000, screen=True)
+    result = run_search(session.space, strategy, session.oracle, session.evaluator, session.constraint, evals,
+                        session.ledger, max_stale_trials=5000, screen=True)
     seconds = time.perf_counter() - started
     total = sum(len(v) for v in calls.values())
     repeated = sum(len(v) - len(set(v)) for v in calls.values())

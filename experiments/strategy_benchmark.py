@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from omegaconf import OmegaConf
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -32,13 +31,8 @@ sys.path.insert(0, str(ROOT))
 from hwnas import data  # noqa: E402
 
 from hwnas.data import devices  # noqa: E402
-from hwnas.config import conf_dir, instantiate  # noqa: E402
 from hwnas.engine.journal import Journal  # noqa: E402
-from hwnas.engine.ledger import CostLedger  # noqa: E402
-from hwnas.engine.loop import run_search  # noqa: E402
-from hwnas.predictors.lut import LookupTable  # noqa: E402
-from hwnas.evaluators.nb201_accuracy import NasBench201Accuracy  # noqa: E402
-from hwnas.search_spaces.nasbench201 import NasBench201  # noqa: E402
+from hwnas.engine.session import Session  # noqa: E402
 
 OUT = ROOT / "experiments" / "results" / "strategies"
 STRATEGIES = ("random", "evolution", "reinforce", "tpe", "gp")
@@ -59,21 +53,20 @@ def run_one(strategy: str, device: str, percentile: int, seed: int, max_evals: i
             overrides: tuple[str, ...] = ()) -> dict:
     """One search; returns the best feasible accuracy after each distinct evaluation. `overrides`
     (dotlist, e.g. `sampler.max_trials=null`) change the shipped YAML: the run is a named variant."""
-    space = NasBench201()
     budget_ms, _ = setting(device, percentile)
-    node = OmegaConf.merge(OmegaConf.load(conf_dir() / "strategy" / f"{strategy}.yaml"),
-                           OmegaConf.from_dotlist(list(overrides)))
-    search = instantiate(node, "strategy", space=space, budget_ms=budget_ms, seed=seed)
     started = time.perf_counter()
-    ledger = CostLedger()
-    result = run_search(space, search, LookupTable(space, device), NasBench201Accuracy(space), budget_ms,
-                        max_evals, ledger, max_stale_trials=5000, screen=screen)
+    session = Session.compose("search", [
+        f"strategy={strategy}", f"device={device}", f"budget_ms={budget_ms!r}", f"seed={seed}",
+        f"max_evals={max_evals}", f"screen={str(screen).lower()}", "max_stale_trials=5000", "progress=false",
+        *(f"strategy.{item}" for item in overrides)])
+    records = session.search()["records"]
+    ledger = session.ledger
     best = np.full(max_evals, np.nan)
-    for record in result.records:
+    for record in records:
         if record["new"] and record["best_feasible_accuracy"] is not None:
             best[record["evaluations"] - 1] = record["best_feasible_accuracy"]
     return {"strategy": strategy, "variant": " ".join(overrides), "screen": screen, "device": device, "percentile": percentile, "budget_ms": budget_ms,
-            "seed": seed, "screened": ledger.screened, "max_evals": max_evals, "trials": len(result.records),
+            "seed": seed, "screened": ledger.screened, "max_evals": max_evals, "trials": len(records),
             "evaluations": ledger.evaluations, "seconds": time.perf_counter() - started,
             "best": [None if not np.isfinite(v) else float(v) for v in _forward_fill(best[:ledger.evaluations])]}
 
