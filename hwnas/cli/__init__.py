@@ -58,11 +58,13 @@ def main(argv: list[str] | None = None) -> None:
         _fail("", str(unknown_choice("command", command, commands)))
     name = commands[command]
 
-    from hwnas.config import COMMANDS, PLAIN, check_overrides, command_help
+    from hwnas.config import COMMANDS, PLAIN, command_help
 
     if name in {**COMMANDS, **PLAIN} and any(arg in HELP_FLAGS for arg in overrides):
         print(command_help(name, summary(name)))
         return
+    if name in COMMANDS:  # checked before the command (and torch) is imported: a typo costs no time
+        _check(command, overrides, name)
     module = importlib.import_module(f"hwnas.cli.commands.{name}")
     if hasattr(module, "main"):  # commands that take plain arguments rather than Hydra overrides
         try:
@@ -70,12 +72,18 @@ def main(argv: list[str] | None = None) -> None:
         except HwnasError as exc:
             _fail(command, str(exc))
         return
+    if name not in COMMANDS:  # a Hydra command without a schema: group choices only
+        _check(command, overrides, None)
+    _run_hydra(command, module, overrides)
+
+
+def _check(command: str, overrides: list[str], schema: str | None) -> None:
+    from hwnas.config import check_overrides
 
     try:
-        check_overrides(overrides, module.CONFIG_NAME)
+        check_overrides(overrides, schema)
     except HwnasError as exc:
         _fail(command, str(exc))
-    _run_hydra(command, module, overrides)
 
 
 def _run_hydra(command: str, module, overrides: list[str]) -> None:

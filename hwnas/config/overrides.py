@@ -113,7 +113,7 @@ def _check_group_key(override: Any, node: str, rest: str, chosen: dict) -> None:
         if keys is None or sub in keys:
             continue
         label = group if node == group else f"{group}@{node}"
-        keys = [k for k in keys if k != "_target_"]
+        keys = [k for k in keys if not k.startswith("_")]
         close = difflib.get_close_matches(sub, keys, n=3, cutoff=0.5)
         hint = f" Did you mean: {', '.join(f'{node}.{k}' for k in close)}?" if close else ""
         valid = ", ".join(f"{node}.{k}" for k in keys) or "none"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typing
-from collections.abc import Mapping
 from typing import Any
 
 from hwnas.config.fields import Option, options
@@ -68,7 +67,7 @@ def validate(command: str, cfg: Any) -> None:
     """Refuse a config (a DictConfig or a mapping) with an unknown option, a value of the wrong type or
     one out of range. Config group nodes are left to their constructors."""
     opts = option_map(command)
-    keys = list(cfg.keys()) if isinstance(cfg, Mapping) or hasattr(cfg, "keys") else []
+    keys = list(cfg.keys())
     for key in keys:
         if key not in opts and key != "hydra":
             raise unknown_option(command, str(key))
