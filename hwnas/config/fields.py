@@ -16,9 +16,11 @@ NUMBERS = "numbers"  # `kind` of an option that takes a number or a list of numb
 
 
 def option(default: Any, help: str, *, ge: float | None = None, gt: float | None = None,
-           choices: Sequence[str] | None = None, kind: str | None = None) -> Any:
-    """A dataclass field for one option; `ge`/`gt`/`choices` apply to each element of a list value."""
-    metadata = {"help": help, "ge": ge, "gt": gt, "choices": tuple(choices) if choices else None, "kind": kind}
+           choices: Sequence[str] | None = None, kind: str | None = None, label: str | None = None) -> Any:
+    """A dataclass field for one option; `ge`/`gt`/`choices` apply to each element of a list value, and
+    `label` names a choice in errors ('unknown <label> ...', default: the option's name)."""
+    metadata = {"help": help, "ge": ge, "gt": gt, "choices": tuple(choices) if choices else None, "kind": kind,
+                "label": label}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: copy.deepcopy(default), metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -62,6 +64,7 @@ class Option:
     kind: str | None = None
     is_group: bool = False
     nullable: bool = False
+    label: str | None = None
     section: str = ""             # the shared set it comes from (e.g. the measurement settings)
 
     def limits(self) -> str:
@@ -83,7 +86,7 @@ class Option:
             if self.kind == NUMBERS and (isinstance(one, bool) or not isinstance(one, numbers.Real)):
                 raise HwnasError(f"{self.name} must be a number or a list of numbers, got {value!r}")
             if self.choices and one not in self.choices:
-                raise unknown_choice(self.name.replace("_", " ") + (" entry" if many else ""), one, self.choices)
+                raise unknown_choice(self.label or self.name.replace("_", " "), one, self.choices)
             if self.gt is not None and not one > self.gt:
                 raise HwnasError(f"{self.name} must be > {self.gt:g}, got {one!r}")
             if self.ge is not None and not one >= self.ge:
@@ -101,7 +104,8 @@ def options(schema: type) -> list[Option]:
             name=f.name, type="group" if meta.get("group") else type_name(hints[f.name], meta.get("kind")),
             default=None if default is MISSING else default, help=meta.get("help", ""), ge=meta.get("ge"),
             gt=meta.get("gt"), choices=meta.get("choices"), kind=meta.get("kind"),
-            is_group=bool(meta.get("group")), nullable=_nullable(hints[f.name]), section=meta.get("section", "")))
+            is_group=bool(meta.get("group")), nullable=_nullable(hints[f.name]), label=meta.get("label"),
+            section=meta.get("section", "")))
     return out
 
 

@@ -20,10 +20,11 @@ MONOTONICITY_TABLES = ("nb201_help", "nb201_oneproxy", "fbnet")
 class MeasurementOptions:
     """Measurement settings (recorded with every measurement; one local device = one set of them)."""
 
-    backend: str = option("auto", "where the network runs (auto picks cuda when torch sees a GPU)", choices=BACKENDS)
+    backend: str = option("auto", "where the network runs (auto picks cuda when torch sees a GPU)", choices=BACKENDS,
+                          label="measurement backend")
     threads: int = option(1, "CPU intra-op threads", ge=1)
     batch_size: int = option(1, "inference batch size when timing", ge=1)
-    dtype: str = option("float32", "tensor type of weights and input", choices=DTYPES)
+    dtype: str = option("float32", "tensor type of weights and input", choices=DTYPES, label="measurement dtype")
     channels_last: bool = option(False, "channels-last (NHWC) memory format")
     warmup: int = option(3, "untimed runs before timing", ge=0)
     min_repeats: int = option(10, "timed runs at least", ge=1)
@@ -33,7 +34,8 @@ class MeasurementOptions:
                                   gt=0)
     time_cap_s: float = option(2.0, "...or after this many seconds per architecture", gt=0)
     clock: str = option("wall", "wall: latency; thread_cpu: CPU time of the timing thread (steadier on a busy "
-                                "machine, needs threads=1)", choices=CLOCKS)
+                                "machine, needs threads=1)", choices=CLOCKS,
+                        label="measurement clock")
 
 
 def _seed(help: str = "random seed: same seed, same result") -> Any:
@@ -161,7 +163,7 @@ class MonotonicityConfig:
     """hwnas monotonicity: Spearman rank correlation of latency over every device pair (Lu et al. 2021)."""
 
     tables: List[str] = option(list(MONOTONICITY_TABLES), "data sets whose devices are compared",
-                               choices=MONOTONICITY_TABLES)
+                               choices=MONOTONICITY_TABLES, label="monotonicity table")
     out_dir: str = option("monotonicity", "folder for <table>_spearman.csv and <table>_spearman.png")
     proxy: str = option("pixel3", "device whose row is summarised (its correlation with every other device)")
     min_pairs: int = option(10, "fewer common architectures than this for a device pair is an error", ge=1)

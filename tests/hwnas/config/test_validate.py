@@ -42,12 +42,12 @@ from hwnas.core.errors import HwnasError
     ("calibrate", ["meter.thread=2"], "unknown option 'meter.thread' for oracle@meter=measured. "
                                       "Did you mean: meter.threads"),
     ("calibrate", ["meter=lut"], "oracle@meter=<choice>"),
-    ("calibrate", ["clock=cpu"], "unknown clock 'cpu'"),
+    ("calibrate", ["clock=cpu"], "unknown measurement clock 'cpu'"),
     ("measure", ["indices=5"], "indices must be a list of integers"),
     ("measure", ["indices=[3,-1]"], "indices must be >= 0, got -1"),
     ("measure", ["rel_tolerance=0"], "rel_tolerance must be > 0"),
-    ("measure", ["dtype=float64"], "unknown dtype 'float64'"),
-    ("monotonicity", ["tables=[fbnett]"], "unknown tables entry 'fbnett'. Did you mean: fbnet"),
+    ("measure", ["dtype=float64"], "unknown measurement dtype 'float64'"),
+    ("monotonicity", ["tables=[fbnett]"], "unknown monotonicity table 'fbnett'. Did you mean: fbnet"),
     ("meta_train", ["threads=0"], "threads must be >= 1"),
     ("predict", ["samples=-1"], "samples must be >= 0"),
 ])
