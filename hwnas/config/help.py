@@ -58,11 +58,23 @@ def command_help(command: str, summary: str = "") -> str:
         if "space" in {o.name for o in opts}:
             lines += ["", f"spaces: {', '.join(group_choices('space'))}"]
         return "\n".join(lines)
-    lines += ["", "config groups (group=choice; group.key=value sets a key of the chosen file, "
-                  "+group.key=value adds one):"]
+    rows = _group_rows(name, schema)
+    if rows:
+        lines += ["", "config groups (group=choice; group.key=value sets a key of the chosen file, "
+                      "+group.key=value adds one):", *_table(rows)]
+    lines += ["", "Hydra: -m runs a sweep (e.g. -m seed=0,1,2 budget_ms=5,6.5); --cfg job prints the composed config; "
+                  "--hydra-help lists Hydra's own flags.",
+              "Options and defaults are defined in hwnas/config/schema.py; the groups' choices are the YAML files of "
+              "conf/<group>/ (and $HWNAS_CONFIG_PATH)."]
+    return "\n".join(lines)
+
+
+def _group_rows(name: str, schema: type) -> list[tuple[str, ...]]:
+    """node, default choice, help and choices: the command's groups, then `+group=` ones (e.g. launcher)."""
     rows = []
     helps = {o.name: o.help for o in options(schema) if o.is_group}
-    for node, (group, default) in command_groups(name).items():
+    used = command_groups(name)
+    for node, (group, default) in used.items():
         prefix = "" if node == group else f"{group}@{node}=<choice> from "
         default = str(default)
         if default.startswith("${"):
@@ -70,11 +82,6 @@ def command_help(command: str, summary: str = "") -> str:
         rows.append((node, default, f"{helps.get(node, group)}: {prefix}{', '.join(group_choices(group))}"))
     for group in groups():
         global_choices = [c for c in group_choices(group) if is_global(group, c)]
-        if global_choices and group not in {g for g, _ in command_groups(name).values()}:
+        if global_choices and group not in {g for g, _ in used.values()}:
             rows.append((group, "(none)", f"+{group}=<choice> (e.g. for -m sweeps): {', '.join(global_choices)}"))
-    lines += _table(rows)
-    lines += ["", "Hydra: -m runs a sweep (e.g. -m seed=0,1,2 budget_ms=5,6.5); --cfg job prints the composed config; "
-                  "--hydra-help lists Hydra's own flags.",
-              "Options and defaults are defined in hwnas/config/schema.py; the groups' choices are the YAML files of "
-              "conf/<group>/ (and $HWNAS_CONFIG_PATH)."]
-    return "\n".join(lines)
+    return rows
