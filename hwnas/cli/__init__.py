@@ -1,15 +1,20 @@
 """`hwnas <command> [Hydra overrides]`: each command is a module in `hwnas.cli.commands` with a
-`CONFIG_NAME` (its YAML file in `conf/`) and a `run(cfg)` function."""
+`CONFIG_NAME` (its YAML file in `conf/`, typed by its schema in `hwnas.config.schema`) and a `run(cfg)`
+function; a command with a `main(argv)` takes plain arguments instead."""
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 import inspect
 import pkgutil
 import sys
 from pathlib import Path
 
 from hwnas.core.errors import HwnasError, unknown_choice
+
+HELP_FLAGS = ("-h", "--help")
 
 
 def available_commands() -> dict[str, str]:
@@ -20,12 +25,21 @@ def available_commands() -> dict[str, str]:
             if not m.name.startswith("_")}
 
 
+def summary(module: str) -> str:
+    """The first line of a command module's docstring, read without importing the module (no torch)."""
+    spec = importlib.util.find_spec(f"hwnas.cli.commands.{module}")
+    if spec is None or not spec.origin:
+        return ""
+    with open(spec.origin, encoding="utf-8") as fh:
+        doc = ast.get_docstring(ast.parse(fh.read())) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
 def _usage(commands: dict[str, str]) -> str:
     lines = ["usage: hwnas <command> [Hydra overrides, e.g. space=nasbench201 device=pixel3 budget_ms=6.5]",
              "", "commands:"]
     for name, module in sorted(commands.items()):
-        doc = (importlib.import_module(f"hwnas.cli.commands.{module}").__doc__ or "").strip().splitlines()
-        lines.append(f"  {name:<14} {doc[0] if doc else ''}")
+        lines.append(f"  {name:<14} {summary(module)}")
     lines.append("\n`hwnas <command> --help` lists the command's options and config groups.")
     return "\n".join(lines)
 
@@ -38,28 +52,46 @@ def _fail(command: str, message: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = available_commands()
-    if not argv or argv[0] in ("-h", "--help", "help"):
+    if not argv or argv[0] in (*HELP_FLAGS, "help"):
         print(_usage(commands))
         return
     command, overrides = argv[0], argv[1:]
     if command not in commands:
         _fail("", str(unknown_choice("command", command, commands)))
-    module = importlib.import_module(f"hwnas.cli.commands.{commands[command]}")
+    name = commands[command]
+
+    from hwnas.config import COMMANDS, PLAIN, command_help
+
+    if name in {**COMMANDS, **PLAIN} and any(arg in HELP_FLAGS for arg in overrides):
+        print(command_help(name, summary(name)))
+        return
+    if name in COMMANDS:  # checked before the command (and torch) is imported: a typo costs no time
+        _check(command, overrides, name)
+    module = importlib.import_module(f"hwnas.cli.commands.{name}")
     if hasattr(module, "main"):  # commands that take plain arguments rather than Hydra overrides
         try:
             module.main(overrides)
         except HwnasError as exc:
             _fail(command, str(exc))
         return
+    if name not in COMMANDS:  # a Hydra command without a schema: group choices only
+        _check(command, overrides, None)
+    _run_hydra(command, module, overrides)
 
-    from hwnas.config import check_overrides, conf_dir, hydra_searchpath_override
+
+def _check(command: str, overrides: list[str], schema: str | None) -> None:
+    from hwnas.config import check_overrides
 
     try:
-        check_overrides(overrides)
+        check_overrides(overrides, schema)
     except HwnasError as exc:
         _fail(command, str(exc))
 
+
+def _run_hydra(command: str, module, overrides: list[str]) -> None:
     import hydra
+
+    from hwnas.config import COMMANDS, conf_dir, hydra_searchpath_override, validate
 
     def task(cfg) -> None:
         from hydra.core.hydra_config import HydraConfig
@@ -68,6 +100,8 @@ def main(argv: list[str] | None = None) -> None:
         wants = inspect.signature(module.run).parameters
         extra = {"run_dir": Path(runtime.output_dir), "choices": dict(runtime.choices)}
         try:
+            if module.CONFIG_NAME in COMMANDS:
+                validate(module.CONFIG_NAME, cfg)
             module.run(cfg, **{k: v for k, v in extra.items() if k in wants})
         except HwnasError as exc:
             from hydra.types import RunMode
@@ -79,4 +113,3 @@ def main(argv: list[str] | None = None) -> None:
 
     sys.argv = [f"hwnas {command}", *overrides, *hydra_searchpath_override()]
     hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name=module.CONFIG_NAME)(task)()
-

@@ -1,76 +1,59 @@
-"""Configuration: where `conf/` is, which choices each config group offers, and instantiation
-that turns a constructor's complaint into a one-line HwnasError."""
+"""Configuration: the config folders and their groups, the typed schema of every command's options
+(`hwnas.config.schema`), checks that turn a bad option into a one-line HwnasError, and instantiation."""
 
 from __future__ import annotations
 
 import inspect
-import os
-from pathlib import Path
 from typing import Any
 
-from hwnas.core.errors import HwnasError, unknown_choice
+from hwnas.config.folders import (ENV_CONFIG_PATH, command_groups, conf_dir, conf_dirs, group_choices, group_file,
+                                  group_keys, groups, hydra_searchpath_override)
+from hwnas.config.schema import COMMANDS, PLAIN, MeasurementOptions, register as register_schemas
+from hwnas.config.validate import check_value, parse_plain, schema_for, validate
+from hwnas.core.errors import HwnasError
+
+__all__ = [
+    "COMMANDS", "ENV_CONFIG_PATH", "PLAIN", "MeasurementOptions", "check_overrides", "check_value", "command_groups",
+    "command_help", "compose", "conf_dir", "conf_dirs", "group_choices", "group_file", "group_keys", "groups",
+    "hydra_searchpath_override", "instantiate", "parse_plain", "register_schemas", "schema_for", "validate",
+]
+
+register_schemas()  # so every composition of conf/<command>.yaml (CLI, tests, scripts) finds its schema
 
 
-ENV_CONFIG_PATH = "HWNAS_CONFIG_PATH"
+def check_overrides(overrides: list[str], command: str | None = None) -> None:
+    """Refuse a bad command line before Hydra composes: an unknown group choice (`strategy=evolutoin`) and,
+    for a command, an unknown key, a value of the wrong type or out of range (one-line HwnasError)."""
+    from hwnas.config.overrides import check_command_line
+
+    check_command_line(command.replace("-", "_") if command else None, list(overrides))
 
 
-def conf_dir() -> Path:
-    """The shipped config folder (package data `hwnas.conf` when installed, `conf/` in a checkout)."""
-    try:
-        import hwnas.conf as shipped  # mapped from conf/ by pyproject.toml
+def command_help(command: str, summary: str = "") -> str:
+    """`hwnas <command> --help`: options with type, default, range and help, and the config groups."""
+    from hwnas.config.help import command_help as render
 
-        return Path(shipped.__file__).resolve().parent
-    except ImportError:
-        return Path(__file__).resolve().parents[2] / "conf"
+    return render(command, summary)
 
 
-def conf_dirs() -> list[Path]:
-    """Every config folder, shipped first: a user's own plug-in configs join through `$HWNAS_CONFIG_PATH`
-    (folders separated by the OS path separator, each laid out like `conf/`, e.g. `space/tiny.yaml`)."""
-    extra = [Path(p).expanduser().resolve() for p in os.environ.get(ENV_CONFIG_PATH, "").split(os.pathsep) if p]
-    for path in extra:
-        if not path.is_dir():
-            raise HwnasError(f"{ENV_CONFIG_PATH} names {path}, which is not a folder")
-    return [conf_dir(), *extra]
+def compose(command: str, overrides: list[str] | tuple[str, ...] = (), *, with_choices: bool = False) -> Any:
+    """A command's config as `hwnas <command> overrides...` composes it, checked the same way (no run folder,
+    no `HydraConfig`; for the Session, tests and scripts). `with_choices`: also the chosen entry of each
+    config group (`{"strategy": "evolution", ...}`), as a pair."""
+    from hydra import compose as hydra_compose, initialize_config_dir
+    from omegaconf import open_dict
 
-
-def hydra_searchpath_override() -> list[str]:
-    """The Hydra override that adds the user's config folders to the search path (none without them)."""
-    extra = conf_dirs()[1:]
-    return [f"hydra.searchpath=[{','.join(f'file://{p}' for p in extra)}]"] if extra else []
-
-
-def group_choices(group: str) -> list[str]:
-    """Names of the YAML files of a config group over every config folder (the registry is the folder)."""
-    return sorted({p.stem for folder in conf_dirs() if (folder / group).is_dir()
-                   for p in (folder / group).glob("*.yaml")})
-
-
-def group_file(group: str, name: str) -> Path:
-    """The YAML file of one choice of a config group (the first config folder that has it)."""
-    for folder in conf_dirs():
-        path = folder / group / f"{name}.yaml"
-        if path.is_file():
-            return path
-    raise unknown_choice(group.replace("_", " "), name, group_choices(group))
-
-
-def groups() -> list[str]:
-    return sorted({p.name for folder in conf_dirs() for p in folder.iterdir()
-                   if p.is_dir() and not p.name.startswith(("_", "."))})
-
-
-def check_overrides(overrides: list[str]) -> None:
-    """Refuse an unknown choice for a config group (`strategy=evolutoin`) before Hydra composes."""
-    known = set(groups())
-    for item in overrides:
-        key, sep, value = item.lstrip("+~").partition("=")
-        if not sep or key not in known or value.startswith(("choice(", "range(", "glob(")):
-            continue
-        choices = group_choices(key)
-        for one in value.split(","):
-            if one and one not in choices:
-                raise unknown_choice(key.replace("_", " "), one, choices)
+    name = command.replace("-", "_")
+    check_overrides(list(overrides), name)
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = hydra_compose(config_name=name, overrides=[*overrides, *hydra_searchpath_override()],
+                            return_hydra_config=with_choices)
+    if with_choices:
+        choices = {k: v for k, v in cfg.hydra.runtime.choices.items() if not k.startswith("hydra")}
+        with open_dict(cfg):
+            del cfg["hydra"]
+    validate(name, cfg)
+    return (cfg, choices) if with_choices else cfg
 
 
 def instantiate(node: Any, what: str, **kwargs: Any) -> Any:

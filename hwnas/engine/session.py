@@ -54,7 +54,9 @@ class Session:
     @classmethod
     def compose(cls, command: str = "search", overrides: Sequence[str] = (), **kwargs) -> "Session":
         """Compose `conf/<command>.yaml` with Hydra overrides (as on the command line) and build a Session."""
-        cfg, choices = compose_config(command, list(overrides))
+        from hwnas.config import compose
+
+        cfg, choices = compose(command, list(overrides), with_choices=True)
         return cls(cfg, choices=choices, **kwargs)
 
     # ------------------------------------------------------------------ parts
@@ -67,7 +69,7 @@ class Session:
         space = self.base_space
         coverage = oracle.coverage()
         if coverage is not None:
-            if not self.cfg.get("restrict_to_table", False):
+            if not self.cfg.restrict_to_table:
                 raise HwnasError(
                     f"oracle {oracle.name} on {self.device} covers {len(coverage):,} architectures of "
                     f"{space.name}, not the whole space; add restrict_to_table=true to search only those")
@@ -112,20 +114,3 @@ class Session:
         """The oracle's prediction for every tabled architecture of the searched space, and its rank correlation."""
         return predict_table(self)
 
-
-def compose_config(command: str, overrides: list[str]):
-    """Hydra's composition of `conf/<command>.yaml` with `overrides`, without Hydra's globals: the config
-    (its `hydra` node removed) and the chosen entry of each config group."""
-    from hydra import compose, initialize_config_dir
-    from omegaconf import open_dict
-
-    from hwnas.config import check_overrides, conf_dir, hydra_searchpath_override
-
-    check_overrides(overrides)
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        cfg = compose(config_name=command, overrides=[*overrides, *hydra_searchpath_override()],
-                      return_hydra_config=True)
-    choices = {k: v for k, v in cfg.hydra.runtime.choices.items() if not k.startswith("hydra")}
-    with open_dict(cfg):
-        del cfg["hydra"]
-    return cfg, choices

@@ -5,7 +5,7 @@
     hwnas describe space=fbnet arch='{"op_idx_list": [...]}'   (the data's JSON form works too)
 
 Arguments are key=value pairs read as plain text (arch strings hold ',', '|' and ':', which Hydra's
-override grammar would split); defaults are in conf/describe.yaml.
+override grammar would split); the options and their defaults are `DescribeOptions` in hwnas.config.schema.
 """
 
 from __future__ import annotations
@@ -16,25 +16,15 @@ import time
 import numpy as np
 from omegaconf import OmegaConf
 
-from hwnas.config import conf_dir, group_choices, group_file, instantiate
+from hwnas.config import group_choices, group_file, instantiate, parse_plain
 from hwnas.core.errors import HwnasError, unknown_choice
 
 CONFIG_NAME = "describe"
 
 
 def parse_args(argv: list[str]) -> dict:
-    """`key=value` pairs over the defaults of conf/describe.yaml; unknown keys name the valid ones."""
-    cfg = OmegaConf.to_container(OmegaConf.load(conf_dir() / f"{CONFIG_NAME}.yaml"))
-    cfg.pop("defaults", None)
-    cfg.setdefault("space", "nasbench201")
-    for item in argv:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise HwnasError(f"expected key=value, got {item!r}; keys: {', '.join(sorted(cfg))}")
-        if key not in cfg:
-            raise unknown_choice("describe option", key, cfg)
-        cfg[key] = value
-    return cfg
+    """`key=value` pairs over the schema's defaults, typed and range-checked; unknown keys name the valid ones."""
+    return parse_plain(CONFIG_NAME, argv)
 
 
 def describe(cfg: dict) -> dict:

@@ -52,6 +52,8 @@ def test_predict_from_python_is_a_table():
     (["strategy=evolutoin"], "unknown strategy 'evolutoin'"),
     (["device=pixel9"], "unknown device for space nasbench201 'pixel9'"),
     (["budget_ms=0.001", "device=raspi4"], "budget_ms=0.001 is infeasible on raspi4"),
+    (["max_evals=0"], "max_evals"),
+    (["max_eval=5"], "unknown search option 'max_eval'"),
 ])
 def test_bad_input_is_one_line(overrides, message):
     with pytest.raises(HwnasError) as info:
