@@ -7,6 +7,7 @@ fraction, reported here in percent. Its scale is its own, not the paper's fine-t
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import numpy as np
@@ -17,6 +18,18 @@ from hwnas.core.evaluator import Evaluator
 from hwnas.core.space import Arch, SearchSpace, as_matrix
 
 _LAYERS = (("0.weight", "0.bias"), ("2.weight", "2.bias"), ("4.weight", "4.bias"), ("6.weight", "6.bias"))
+WEIGHTS_FILE = "ofa-acc-predictor/acc_predictor.npz"
+
+
+@functools.lru_cache(maxsize=None)
+def predictor_weights() -> dict[str, np.ndarray]:
+    """Once-for-All's published MobileNetV3 ImageNet top-1 predictor (MLP 128-400-400-400-1) weights."""
+    path = data.data_file(WEIGHTS_FILE)
+    try:
+        with np.load(path) as npz:
+            return {key: npz[key].astype(np.float64) for key in npz.files}
+    except (OSError, ValueError) as exc:
+        raise HwnasError(f"corrupt data file {path}: {exc}") from None
 
 
 class OfaAccuracyPredictor(Evaluator):
@@ -28,14 +41,14 @@ class OfaAccuracyPredictor(Evaluator):
         super().__init__(space)
         if space.name != "ofa_mbv3":
             raise HwnasError(f"OFA's accuracy predictor covers space ofa_mbv3, not {space.name}")
-        weights = data.ofa_accuracy_predictor_weights()
+        weights = predictor_weights()
         try:
             self._layers = [(weights[w].T.copy(), weights[b].copy()) for w, b in _LAYERS]
         except KeyError as exc:
-            raise HwnasError(f"corrupt data file ofa-acc-predictor/acc_predictor.npz: no key {exc}") from None
+            raise HwnasError(f"corrupt data file {WEIGHTS_FILE}: no key {exc}") from None
         shapes = [w.shape for w, _ in self._layers]
         if shapes != [(128, 400), (400, 400), (400, 400), (400, 1)]:
-            raise HwnasError(f"corrupt data file ofa-acc-predictor/acc_predictor.npz: layer shapes {shapes}")
+            raise HwnasError(f"corrupt data file {WEIGHTS_FILE}: layer shapes {shapes}")
 
     def accuracy(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         matrix = as_matrix(archs)

@@ -58,7 +58,7 @@ def load_space(name: str):
 
 def _fbnet_table_stand_in():
     """Until search_spaces/fbnet.py lands: HELP's 5,000 FBNet rows with the agreed 22 x 9 one-hot."""
-    from hwnas import data
+    from hwnas.search_spaces import _help_data
     from hwnas.core.space import Dimension, SearchSpace
 
     class FBNetRows(SearchSpace):
@@ -77,7 +77,7 @@ def _fbnet_table_stand_in():
             raise NotImplementedError
 
         def table_archs(self):
-            return np.array([a["op_idx_list"] for a in data.help_archs("fbnet")["archs"]], dtype=np.int64)
+            return np.array([a["op_idx_list"] for a in _help_data.help_archs("fbnet")["archs"]], dtype=np.int64)
 
     return FBNetRows()
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hwnas import data
+from hwnas.search_spaces import _help_data
 
 from hwnas.data import devices
 from hwnas.analysis.monotonicity import spearman
@@ -55,7 +55,7 @@ def main() -> None:
     logging.getLogger("hwnas.predictors.oneproxy").setLevel(logging.ERROR)
     space = NasBench201()
     table = np.asarray(space.table_archs())
-    oneproxy_targets = [d for d in data.nb201_oneproxy_latency().columns if d != f"rice_{args.proxy}"]
+    oneproxy_targets = [d for d in _help_data.nb201_oneproxy_latency().columns if d != f"rice_{args.proxy}"]
     targets = [(d, "HELP meta-test") for d in HELP_TEST] + [(d, "OneProxy") for d in oneproxy_targets]
     rows_out = []
     start = time.perf_counter()

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hwnas import data
+from hwnas.search_spaces import _help_data
 
 from hwnas.data import devices
 from hwnas.analysis.cost_model import CostModel
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--proxy", default="pixel3")
     args = parser.parse_args()
     space, model = NasBench201(), CostModel.load()
-    per_s = {d: model.device_seconds_per_measurement(space.name, d) for d in data.nb201_help_latency().columns}
+    per_s = {d: model.device_seconds_per_measurement(space.name, d) for d in _help_data.nb201_help_latency().columns}
     order = list(HELP_TEST) + sorted(d for d in per_s if d not in HELP_TEST and d != args.proxy)
     proxy_fit = fit_proxy(space, args.proxy, 1.0)
     small_fit = fit_proxy(space, args.proxy, 1.0, 900)

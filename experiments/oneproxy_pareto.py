@@ -21,7 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hwnas import data
+from hwnas.evaluators.nb201_accuracy import nb201_accuracy
+from hwnas.search_spaces import _help_data
+from hwnas.search_spaces.nasbench201 import NB201_SIZE
 
 from hwnas.data import devices
 from hwnas.engine.ledger import CostLedger
@@ -63,9 +65,9 @@ def main() -> None:
     args = parser.parse_args()
     logging.getLogger("hwnas.predictors.oneproxy").setLevel(logging.ERROR)
     start = time.perf_counter()
-    space, everything = NasBench201(), np.arange(data.NB201_SIZE)
+    space, everything = NasBench201(), np.arange(NB201_SIZE)
     evaluator = NasBench201Accuracy(space)
-    accuracy = data.nb201_accuracy("cifar10")
+    accuracy = nb201_accuracy("cifar10")
     proxy_ms = devices.latency_ms(space.name, args.proxy)
     proxy_oracle = LookupTable(space, args.proxy)
     searched = np.unique(np.concatenate([
@@ -76,7 +78,7 @@ def main() -> None:
     print(f"proxy {args.proxy}: Pareto set of {len(proxy_sets['table'])} archs from the table, "
           f"{len(proxy_sets['search'])} from {len(searched)} archs evolution evaluated")
     table = np.asarray(space.table_archs())
-    targets = [d for d in data.nb201_help_latency().columns if d != args.proxy]
+    targets = [d for d in _help_data.nb201_help_latency().columns if d != args.proxy]
     front_rows, budget_rows = [], []
     for device in targets:
         truth = devices.latency_ms(space.name, device)

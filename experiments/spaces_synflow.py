@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau, spearmanr
 
-from hwnas import data
+from hwnas.evaluators.nb201_accuracy import DATASETS as NB201_DATASETS, nb201_accuracy
+from hwnas.search_spaces import _help_data
+from hwnas.search_spaces.nasbench201 import NB201_SIZE
 from hwnas.measure.model_stats import parameter_count
 from hwnas.evaluators.zero_cost import SynFlowProxy
 from hwnas.search_spaces.fbnet import FBNet
@@ -31,7 +33,7 @@ OUT = Path(__file__).resolve().parent / "results" / "spaces"
 def nb201_ranking(n: int, seed: int) -> dict:
     space = NasBench201()
     proxy = SynFlowProxy(space, seed=0)
-    rows = np.sort(np.random.default_rng(seed).choice(data.NB201_SIZE, size=n, replace=False))
+    rows = np.sort(np.random.default_rng(seed).choice(NB201_SIZE, size=n, replace=False))
     archs = space.table_archs()[rows]
     start = time.perf_counter()
     scores = proxy.accuracy(archs)
@@ -39,8 +41,8 @@ def nb201_ranking(n: int, seed: int) -> dict:
     params = np.array([parameter_count(space.build(tuple(int(v) for v in a))) for a in archs])
     proxy.save()
     result = {"n_archs": n, "sample_seed": seed, "synflow_seconds_per_arch": seconds / n, "datasets": {}}
-    for dataset in data.NB201_DATASETS:
-        accuracy = data.nb201_accuracy(dataset)[rows]
+    for dataset in NB201_DATASETS:
+        accuracy = nb201_accuracy(dataset)[rows]
         result["datasets"][dataset] = {
             "synflow_spearman": float(spearmanr(scores, accuracy).statistic),
             "synflow_kendall": float(kendalltau(scores, accuracy).statistic),
@@ -60,7 +62,7 @@ def fbnet_table() -> dict:
     proxy.save()
     pd.DataFrame({"index": np.arange(len(archs)), "arch": [space.to_string(tuple(a)) for a in archs],
                   "log10_synflow": scores}).to_csv(OUT / "synflow_fbnet_table.csv", index=False)
-    latency = {d: float(spearmanr(scores, data.help_latency("fbnet")[d]).statistic)
+    latency = {d: float(spearmanr(scores, _help_data.help_latency("fbnet")[d]).statistic)
                for d in ("raspi4", "pixel3", "gold_6226", "titan_rtx_1")}
     return {"n_archs": len(archs), "seconds": seconds, "cache_file": str(proxy.cache_file),
             "log10_synflow_range": [float(scores.min()), float(scores.max())],

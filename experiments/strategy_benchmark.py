@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hwnas import data  # noqa: E402
+from hwnas.evaluators.nb201_accuracy import nb201_accuracy  # noqa: E402
 
 from hwnas.data import devices  # noqa: E402
 from hwnas.engine.journal import Journal  # noqa: E402
@@ -45,7 +45,7 @@ def setting(device: str, percentile: int) -> tuple[float, float]:
     """(budget_ms, constrained optimum accuracy) for a device and latency percentile."""
     latency = devices.latency_ms("nasbench201", device)
     budget_ms = float(np.nanpercentile(latency, percentile))
-    accuracy = data.nb201_accuracy("cifar10", 200)
+    accuracy = nb201_accuracy("cifar10", 200)
     return budget_ms, float(accuracy[latency <= budget_ms].max())
 
 

@@ -27,7 +27,7 @@ from omegaconf import OmegaConf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hwnas import data  # noqa: E402
+from hwnas.evaluators.nb201_accuracy import nb201_accuracy  # noqa: E402
 
 from hwnas.data import devices  # noqa: E402
 from hwnas.config import conf_dir, instantiate  # noqa: E402
@@ -52,7 +52,7 @@ def measure(name: str, history: int, repeats: int, storage: str | None, **option
     """Median milliseconds of one ask(1) + tell(1) after `history` told trials (the first ask, which
     imports and warms up, is not timed), and the study's trials per ask (None: not an Optuna strategy)."""
     space = NasBench201()
-    latency, accuracy = devices.latency_ms("nasbench201", "pixel3"), data.nb201_accuracy("cifar10")
+    latency, accuracy = devices.latency_ms("nasbench201", "pixel3"), nb201_accuracy("cifar10")
     budget_ms = 6.5
     node = OmegaConf.load(conf_dir() / "strategy" / f"{name}.yaml")
     if "storage" in node:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from hwnas import data
+from hwnas.search_spaces import _help_data
 
 from hwnas.data import devices
 from hwnas.config import conf_dir, instantiate
@@ -40,7 +41,7 @@ QUANTILES = (0.1, 0.3, 0.5)
 
 def help_published_picks() -> pd.DataFrame:
     folder = data.data_dir() / "help" / "nasbench201" / "architecture_config"
-    index = {s: i for i, s in enumerate(data.nb201_arch_strings())}
+    index = {s: i for i, s in enumerate(_help_data.nb201_arch_strings())}
     rows = []
     for sub, (device, budgets) in HELP_TABLE4.items():
         files = sorted(folder.joinpath(sub).glob("latency_*ms_accuracy_*.txt"),

@@ -22,7 +22,7 @@ from hwnas.core.errors import HwnasError
 from hwnas.core.oracle import LatencyOracle, SetupCost
 from hwnas.core.space import Arch, SearchSpace, as_matrix
 from hwnas.predictors import help_cache
-from hwnas.predictors.help_meta import (HELP_DATA_DIR, MetaConfig, MetaLearner, SpaceData, encode, hardware_embedding,
+from hwnas.predictors.help_meta import (HELP_SPLITS, MetaConfig, MetaLearner, SpaceData, encode, hardware_embedding,
                                   meta_train, normalise)
 
 N_REFERENCE = 10
@@ -46,7 +46,7 @@ def _log(message: str) -> None:
 def ensure_meta_trained(space: SearchSpace, cfg: MetaConfig, *, train_if_missing: bool = True,
                         force: bool = False, log=_log) -> dict:
     """The cached meta-trained predictor for (space, cfg), training and caching it if needed."""
-    key = help_cache.cache_key(space.name, HELP_DATA_DIR[space.name], cfg.to_dict())
+    key = help_cache.cache_key(space, cfg)
     entry = None
     if not force:
         try:
@@ -86,8 +86,8 @@ class HelpOracle(LatencyOracle):
     def __init__(self, space: SearchSpace, device: str, samples: int = N_REFERENCE, seed: int = 0,
                  train_if_missing: bool = True, eval_steps: int | None = None, ensemble: int = 1, **meta):
         super().__init__(space, device)
-        if space.name not in HELP_DATA_DIR:
-            raise HwnasError(f"oracle help supports spaces {', '.join(HELP_DATA_DIR)}, not {space.name!r}")
+        if space.name not in HELP_SPLITS:
+            raise HwnasError(f"oracle help supports spaces {', '.join(HELP_SPLITS)}, not {space.name!r}")
         if int(samples) < N_REFERENCE:
             raise HwnasError(f"oracle help needs at least {N_REFERENCE} target samples (its hardware embedding is "
                              f"the latency of {N_REFERENCE} reference architectures); got samples={samples}")
@@ -196,12 +196,12 @@ def meta_train_oracle(space: SearchSpace, force: bool = False, samples: int = N_
                       train_if_missing: bool = True, eval_steps: int | None = None, ensemble: int = 1,
                       **meta) -> dict:
     """`hwnas meta-train`: make sure every ensemble member for `space` is in the cache; summarise them."""
-    if space.name not in HELP_DATA_DIR:
-        raise HwnasError(f"oracle help supports spaces {', '.join(HELP_DATA_DIR)}, not {space.name!r}")
+    if space.name not in HELP_SPLITS:
+        raise HwnasError(f"oracle help supports spaces {', '.join(HELP_SPLITS)}, not {space.name!r}")
     rows, measurements = [], 0
     for k in range(int(ensemble)):
         cfg = _meta_config(space.name, k, dict(meta))
-        key = help_cache.cache_key(space.name, HELP_DATA_DIR[space.name], cfg.to_dict())
+        key = help_cache.cache_key(space, cfg)
         entry = ensure_meta_trained(space, cfg, train_if_missing=True, force=force)
         measurements = max(measurements, int(entry["source_measurements"]))  # members share the source data
         rows.append({"meta_seed": cfg.meta_seed, "seconds": round(entry["seconds"], 1),

@@ -15,6 +15,7 @@ import torch
 
 from hwnas import data
 from hwnas.core.errors import HwnasError
+from hwnas.data import devices
 
 CACHE_ENV = "HWNAS_CACHE_DIR"
 FORMAT_VERSION = 1
@@ -31,17 +32,23 @@ def code_version() -> str:
     return f"help-{MODEL_VERSION}/hwnas-{__version__}"
 
 
-def data_identity(help_dir: str) -> dict:
-    """Content hashes of the data files the meta-training reads (latency table, reference rows)."""
-    out = {}
-    for rel in (f"help/{help_dir}/latency.csv.gz", f"help/{help_dir}/hardware_embedding_index.json"):
-        out[rel] = hashlib.sha256(data.data_file(rel).read_bytes()).hexdigest()[:16]
-    return out
+def data_files(space, cfg) -> list[str]:
+    """The data files meta-training on `space` with the resolved MetaConfig `cfg` reads: the tables of its
+    train and valid devices, then the file of the space's reference rows."""
+    shipped = devices.tables(space.name)
+    files = [shipped[d].table.file for d in (*cfg.train_devices, *cfg.valid_devices) if d in shipped]
+    return [f for f in dict.fromkeys([*files, space.reference_rows().file]) if f]
 
 
-def cache_key(space_name: str, help_dir: str, meta_config: dict) -> dict:
-    return {"format": FORMAT_VERSION, "code": code_version(), "space": space_name,
-            "data": data_identity(help_dir), "config": meta_config}
+def data_identity(files) -> dict:
+    """Content hashes of the data files the meta-training reads (latency tables, reference rows)."""
+    return {rel: hashlib.sha256(data.data_file(rel).read_bytes()).hexdigest()[:16] for rel in files}
+
+
+def cache_key(space, cfg) -> dict:
+    """The key of HELP meta-trained on `space` with the resolved MetaConfig `cfg`."""
+    return {"format": FORMAT_VERSION, "code": code_version(), "space": space.name,
+            "data": data_identity(data_files(space, cfg)), "config": cfg.to_dict()}
 
 
 def cache_path(key: dict) -> Path:

@@ -22,7 +22,7 @@ from hwnas.core.errors import HwnasError
 from hwnas.core.space import SearchSpace
 from hwnas.predictors import help_cache
 from hwnas.predictors.help import N_REFERENCE, HelpOracle
-from hwnas.predictors.help_meta import HELP_DATA_DIR, SpaceData, device_task
+from hwnas.predictors.help_meta import SpaceData, device_task
 
 
 def member_scores(learners, sd: SpaceData, seeds: int) -> dict[tuple[int, ...], float]:
@@ -48,7 +48,7 @@ def member_scores(learners, sd: SpaceData, seeds: int) -> dict[tuple[int, ...], 
 
 def select_members(space: SearchSpace, configs, learners, sd: SpaceData, seeds: int) -> tuple[list[int], dict]:
     """The validation-best subset of members (larger subsets win ties), cached beside the members' weights."""
-    keys = [help_cache.cache_key(space.name, HELP_DATA_DIR[space.name], c.to_dict()) for c in configs]
+    keys = [help_cache.cache_key(space, c) for c in configs]
     digest = hashlib.sha256(json.dumps({"members": keys, "seeds": seeds}, sort_keys=True).encode()).hexdigest()[:20]
     path = help_cache.cache_dir() / "help" / f"{space.name}-select-{digest}.json"
     if path.is_file():

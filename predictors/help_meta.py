@@ -19,8 +19,6 @@ import torch
 import torch.nn.functional as F
 from scipy.stats import spearmanr
 
-from hwnas import data
-
 from hwnas.data import devices
 from hwnas.core.errors import HwnasError
 from hwnas.predictors.help_model import HelpNet, ZModulator, nb201_graph_features
@@ -28,8 +26,6 @@ from hwnas.predictors.help_model import HelpNet, ZModulator, nb201_graph_feature
 # Bump when the model or training math changes: cached predictors of another version are not used.
 # 2: FBNet uses HELP's factorised kernel/expansion encoding and HELP's FBNet row split and episodes.
 MODEL_VERSION = 2
-
-HELP_DATA_DIR = {"nasbench201": "nasbench201", "fbnet": "fbnet", "ofa_mbv3": "ofa"}
 
 # HELP's device splits (its paper; MANIFEST.md): meta-train, meta-valid, meta-test.
 HELP_SPLITS = {
@@ -111,10 +107,13 @@ class SpaceData:
 
     def __init__(self, space, encoding: str | None = None):
         self.space = space
-        if space.name not in HELP_DATA_DIR:
-            raise HwnasError(f"HELP supports spaces {', '.join(HELP_DATA_DIR)}, not {space.name!r}")
+        if space.name not in HELP_SPLITS:
+            raise HwnasError(f"HELP supports spaces {', '.join(HELP_SPLITS)}, not {space.name!r}")
         self.encoding = encoding or SPACE_DEFAULTS[space.name]["encoding"]
-        self.reference_rows = np.asarray(data.hardware_embedding_index(HELP_DATA_DIR[space.name]), dtype=np.int64)
+        self.reference_rows = np.asarray(space.reference_rows().rows, dtype=np.int64)
+        if not len(self.reference_rows):
+            raise HwnasError(f"HELP needs the reference architectures of its hardware embedding; space "
+                             f"{space.name} declares none (SearchSpace.reference_rows)")
         self.archs = np.asarray(space.table_archs())
         self.encoder = "gcn" if space.name == "nasbench201" else "mlp"
         self.inputs = encode(space, self.archs, self.encoding)

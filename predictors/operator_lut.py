@@ -19,15 +19,11 @@ from typing import Sequence
 
 import numpy as np
 
-from hwnas import data
-
 from hwnas.data import devices
 from hwnas.core.errors import HwnasError
 from hwnas.measure.timing import MeasurementSettings, host_signature, measure_latency_ms
 from hwnas.core.oracle import LatencyOracle, SetupCost
 from hwnas.core.space import Arch, SearchSpace, as_matrix
-
-_HELP_DIR = {"fbnet": "fbnet", "ofa_mbv3": "ofa"}
 
 
 def default_cache_dir() -> Path:
@@ -106,10 +102,10 @@ class OperatorLUT(LatencyOracle):
         return self.scale * self.local_ms(archs) + self.offset_ms
 
     def reference_archs(self) -> list[Arch]:
-        """HELP's reference archs for the space, then seeded random table rows, `samples` in all."""
+        """The space's reference archs (HELP's), then seeded random table rows, `samples` in all."""
         if not self.calibrate or self.samples < 1:
             return []
-        rows = list(data.hardware_embedding_index(_HELP_DIR[self.space.name]))[: self.samples]
+        rows = [int(r) for r in self.space.reference_rows().rows][: self.samples]
         if len(rows) < self.samples:
             n_table = len(self.space.table_archs())
             extra = np.random.default_rng(self.seed).permutation(n_table)

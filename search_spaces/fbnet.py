@@ -8,13 +8,14 @@ HELP's data holds 5,000 sampled archs; `table_index` finds them by hash.
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
-from hwnas import data
 from hwnas.core.errors import HwnasError
+from hwnas.core.records import DeviceTable, ReferenceRows
 from hwnas.core.space import Arch, Dimension, SearchSpace, as_matrix, text_or_json_form
+from hwnas.search_spaces import _help_data
 
 # The network module imports torch; keep these in sync with search_spaces/fbnet_network.py (a test checks).
 OPS = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")
@@ -24,7 +25,7 @@ NUM_LAYERS = 22
 
 @functools.lru_cache(maxsize=1)
 def _table() -> tuple[np.ndarray, dict[Arch, int]]:
-    raw = data.help_archs("fbnet")
+    raw = _help_data.help_archs("fbnet")
     if tuple(raw.get("op_vocab", ())) != OPS:
         raise HwnasError(f"corrupt data file help/fbnet/archs.json.gz: op_vocab {raw.get('op_vocab')} is not "
                          f"{list(OPS)}")
@@ -108,6 +109,14 @@ class FBNet(SearchSpace):
         lookup = _table()[1]
         return np.fromiter((lookup.get(tuple(int(v) for v in row), -1) for row in as_matrix(archs)),
                            dtype=np.int64)
+
+    def latency_tables(self) -> Mapping[str, DeviceTable]:
+        """HELP's 27 devices on its 5,000 archs."""
+        return _help_data.help_tables("fbnet", _help_data.HELP_SAMPLES, "fbnet",
+                                      "FBNet, HELP's 27 devices on 5,000 sampled architectures")
+
+    def reference_rows(self) -> ReferenceRows:
+        return _help_data.reference_rows("fbnet")
 
     # ---------------------------------------------------------------- network
     def build(self, arch: Arch):

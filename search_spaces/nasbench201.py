@@ -8,13 +8,15 @@ The official index comes from the benchmark's own ordering (in the data), in bot
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
-from hwnas import data
 from hwnas.core.errors import HwnasError
+from hwnas.core.records import DeviceTable, ReferenceRows
 from hwnas.core.space import Arch, Dimension, SearchSpace, as_matrix
+from hwnas.search_spaces import _help_data
+from hwnas.search_spaces._help_data import NB201_SIZE
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))  # (from node, to node), string order
@@ -51,15 +53,20 @@ def _parse(text: str) -> Arch:
     return tuple(ops)
 
 
+def arch_strings() -> tuple[str, ...]:
+    """Official NAS-Bench-201 arch strings; position i is index i (the order of every NB201 table)."""
+    return _help_data.nb201_arch_strings()
+
+
 @functools.lru_cache(maxsize=1)
 def _index_tables() -> tuple[np.ndarray, np.ndarray]:
     """(index -> arch matrix (15625, 6), base-5 code -> official index)."""
-    index_to_arch = np.array([_parse(s) for s in data.nb201_arch_strings()], dtype=np.int64)
+    index_to_arch = np.array([_parse(s) for s in arch_strings()], dtype=np.int64)
     codes = index_to_arch @ _POWERS
-    if len(np.unique(codes)) != data.NB201_SIZE:
-        raise HwnasError("corrupt data file help/nasbench201/archs.txt.gz: duplicated architectures")
-    code_to_index = np.empty(data.NB201_SIZE, dtype=np.int64)
-    code_to_index[codes] = np.arange(data.NB201_SIZE)
+    if len(np.unique(codes)) != NB201_SIZE:
+        raise HwnasError(f"corrupt data file {_help_data.NB201_ARCHS_FILE}: duplicated architectures")
+    code_to_index = np.empty(NB201_SIZE, dtype=np.int64)
+    code_to_index[codes] = np.arange(NB201_SIZE)
     index_to_arch.setflags(write=False)
     code_to_index.setflags(write=False)
     return index_to_arch, code_to_index
@@ -82,7 +89,7 @@ class NasBench201(SearchSpace):
 
     @property
     def size(self) -> int:
-        return data.NB201_SIZE
+        return NB201_SIZE
 
     def to_string(self, arch: Arch) -> str:
         o = [OPS[i] for i in arch]
@@ -99,9 +106,9 @@ class NasBench201(SearchSpace):
 
     def from_index(self, indices: Sequence[int] | np.ndarray) -> list[Arch]:
         indices = np.asarray(indices, dtype=np.int64)
-        if indices.size and (indices.min() < 0 or indices.max() >= data.NB201_SIZE):
-            bad = indices[(indices < 0) | (indices >= data.NB201_SIZE)][0]
-            raise HwnasError(f"NAS-Bench-201 index {bad} out of range 0..{data.NB201_SIZE - 1}")
+        if indices.size and (indices.min() < 0 or indices.max() >= NB201_SIZE):
+            bad = indices[(indices < 0) | (indices >= NB201_SIZE)][0]
+            raise HwnasError(f"NAS-Bench-201 index {bad} out of range 0..{NB201_SIZE - 1}")
         return [tuple(int(v) for v in row) for row in _index_tables()[0][indices]]
 
     def table_index(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
@@ -113,6 +120,21 @@ class NasBench201(SearchSpace):
     @property
     def exhaustively_tabled(self) -> bool:
         return True
+
+    def latency_tables(self) -> Mapping[str, DeviceTable]:
+        """HELP's 27 devices on every cell, then OneProxy's 18 on its 1,999."""
+        return _help_data.nb201_tables()
+
+    def reference_rows(self) -> ReferenceRows:
+        return _help_data.reference_rows("nasbench201")
+
+    def arch_note(self, arch: Arch) -> str:
+        """Warns of a cell whose output is cut off from its input (every path has a `none` edge)."""
+        reached = {0}
+        for (src, dst), op in zip(EDGES, arch):
+            if op != 0 and src in reached:  # op 0 is `none`
+                reached.add(dst)
+        return "" if 3 in reached else "cell output cut off from its input (every path has a none edge)"
 
     # ---------------------------------------------------------------- encodings
     def encode(self, archs: Sequence[Arch] | np.ndarray, kind: str = "onehot") -> np.ndarray:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
-from hwnas import data
 from hwnas.core.errors import HwnasError
+from hwnas.core.records import DeviceTable, ReferenceRows
 from hwnas.core.space import Arch, Dimension, SearchSpace, as_matrix, text_or_json_form
+from hwnas.search_spaces import _help_data
 
 KERNELS = (3, 5, 7)
 EXPANDS = (3, 4, 6)
@@ -50,7 +51,7 @@ def canonical_matrix(matrix: np.ndarray) -> np.ndarray:
 @functools.lru_cache(maxsize=1)
 def _table() -> tuple[np.ndarray, dict[Arch, int]]:
     rows = []
-    for i, form in enumerate(data.help_archs("ofa")["archs"]):
+    for i, form in enumerate(_help_data.help_archs("ofa")["archs"]):
         try:
             rows.append(_from_data_form(form))
         except HwnasError as exc:
@@ -195,6 +196,14 @@ class OfaMobileNetV3(SearchSpace):
         lookup = _table()[1]
         return np.fromiter((lookup.get(tuple(int(v) for v in row), -1) for row in canonical_matrix(matrix)),
                            dtype=np.int64)
+
+    def latency_tables(self) -> Mapping[str, DeviceTable]:
+        """HELP's 12 GPU settings on its 5,000 subnets."""
+        return _help_data.help_tables("ofa", _help_data.HELP_SAMPLES, "ofa",
+                                      "OFA-MobileNetV3, HELP's 12 GPU settings on 5,000 sampled subnets")
+
+    def reference_rows(self) -> ReferenceRows:
+        return _help_data.reference_rows("ofa")
 
     # ---------------------------------------------------------------- network
     def build(self, arch: Arch):

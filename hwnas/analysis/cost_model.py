@@ -3,7 +3,7 @@
 Seconds per target measurement come from the device kind (deployment overhead) plus the runs of the
 timing loop, so "a full lookup table", "HELP: 10 samples + amortised meta-training" (Lee et al. 2021),
 "OneProxy: probes + amortised proxy table" (Lu et al. 2021) and "measure every candidate" compare in
-one currency, for 1 and for N new devices. Defaults live in `conf/cost_model.yaml`.
+one currency, for 1 and for N new devices. The methods and their costs live in `conf/cost_model.yaml`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from typing import Any, Mapping
 import numpy as np
 
 from hwnas.core.errors import HwnasError, unknown_choice
-
-METHODS = ("full_lut", "operator_lut", "help", "oneproxy", "brpnas", "measure_every_candidate")
 
 
 def _default_path() -> Path:
@@ -52,9 +50,12 @@ class CostModel:
         return model
 
     def _check(self) -> None:
-        for key in ("warmup_runs", "timed_runs", "overhead_s", "operator_lut_entries", "help", "oneproxy"):
+        for key in ("warmup_runs", "timed_runs", "overhead_s", "methods"):
             if key not in self.config:
                 raise HwnasError(f"cost model lacks {key!r}")
+        for method, spec in self.config["methods"].items():
+            if not isinstance(spec, Mapping) or "samples" not in spec:
+                raise HwnasError(f"cost model method {method!r} lacks 'samples' (target measurements per new device)")
         bad = {k: v for k, v in self.config["overhead_s"].items() if not float(v) >= 0}
         if bad:
             raise HwnasError(f"cost model overhead_s must be >= 0 seconds, got {bad}")
@@ -77,44 +78,29 @@ class CostModel:
         return float(self.seconds_per_measurement(kind, np.nanmean(devices.latency_ms(space, device))))
 
     # ------------------------------------------------------------------ methods compared
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The methods compared, in the YAML's order."""
+        return tuple(self.config["methods"])
+
     def method_cost(self, method: str, space: str, device: str, n_devices: int = 1,
                     evaluations: int | None = None) -> dict:
         """Cost of `method` for `n_devices` new devices like `device`: measurements and seconds.
 
         `per_device_*` is paid once per new device; `shared_s` once in all (amortised over N).
         """
-        if method not in METHODS:
-            raise unknown_choice("cost method", method, METHODS)
+        if method not in self.config["methods"]:
+            raise unknown_choice("cost method", method, self.methods)
         if int(n_devices) < 1:
             raise HwnasError(f"n_devices must be >= 1, got {n_devices}")
-        from hwnas.data import devices
-
-        cfg, per_s = self.config, self.device_seconds_per_measurement(space, device)
-        shared_s, compute_s = 0.0, 0.0
-        if method == "full_lut":
-            measurements = int(np.isfinite(devices.latency_ms(space, device)).sum())
-        elif method == "operator_lut":
-            entries = cfg["operator_lut_entries"]
-            if space not in entries:
-                raise unknown_choice("space in cost_model.operator_lut_entries", space, entries)
-            measurements = int(entries[space])
-        elif method == "help":
-            measurements = int(cfg["help"]["samples"])
-            shared_s = float(cfg["help"]["meta_train_compute_s"])
-            if cfg.get("count_public_data"):
-                shared_s += (cfg["help"]["meta_train_devices"] * cfg["help"]["meta_train_archs_per_device"]
-                             * per_s)
-        elif method == "oneproxy":
-            measurements = int(cfg["oneproxy"]["samples"])
-            compute_s = float(cfg["oneproxy"]["fit_compute_s"])
-            if cfg.get("count_public_data"):
-                proxy_s = self.seconds_per_measurement(cfg["oneproxy"]["proxy_device_kind"], 0.0)
-                shared_s = float(cfg["oneproxy"]["proxy_table_archs"] * proxy_s)
-        elif method == "brpnas":
-            measurements = int(cfg["brpnas"]["samples"])
-            compute_s = float(cfg["brpnas"]["train_compute_s"])
-        else:
-            measurements = int(evaluations if evaluations is not None else cfg["measure_every_candidate"]["evaluations"])
+        spec, per_s = self.config["methods"][method], self.device_seconds_per_measurement(space, device)
+        measurements = self._samples(method, spec, space, device, evaluations)
+        compute_s = float(spec.get("compute_s", 0.0))
+        shared_s = float(spec.get("shared_compute_s", 0.0))
+        if self.config.get("count_public_data") and spec.get("public_measurements"):
+            kind = spec.get("public_kind")
+            price_s = per_s if kind is None else self.seconds_per_measurement(kind, 0.0)
+            shared_s += spec["public_measurements"] * price_s
         per_device_s = measurements * per_s + compute_s
         n = int(n_devices)
         return {
@@ -124,10 +110,26 @@ class CostModel:
             "total_s": n * per_device_s + shared_s, "amortised_per_device_s": per_device_s + shared_s / n,
         }
 
+    @staticmethod
+    def _samples(method: str, spec: Mapping, space: str, device: str, evaluations: int | None) -> int:
+        """Target measurements per new device: a number, one per space, `table` or `evaluations`."""
+        samples = spec["samples"]
+        if samples == "table":
+            from hwnas.data import devices
+
+            return int(np.isfinite(devices.latency_ms(space, device)).sum())
+        if samples == "evaluations":
+            return int(evaluations if evaluations is not None else spec["evaluations"])
+        if isinstance(samples, Mapping):
+            if space not in samples:
+                raise unknown_choice(f"space in cost_model.methods.{method}.samples", space, samples)
+            return int(samples[space])
+        return int(samples)
+
     def compare(self, space: str, device: str, n_devices: list[int] | tuple[int, ...] = (1, 10),
                 evaluations: int | None = None) -> list[dict]:
         """Every method for 1 and for N devices, in one currency."""
-        return [self.method_cost(m, space, device, n, evaluations) for n in n_devices for m in METHODS]
+        return [self.method_cost(m, space, device, n, evaluations) for n in n_devices for m in self.methods]
 
     # ------------------------------------------------------------------ a run's ledger
     def run_seconds(self, cost: Mapping[str, Any], space: str, device: str, n_devices: int = 1) -> dict:

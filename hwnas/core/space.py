@@ -1,62 +1,26 @@
-"""The search-space interface.
+"""The search-space interface: categorical choices, text forms, a buildable network, and the data it ships.
 
-An architecture (`Arch`) is a tuple of choice indices, one per categorical dimension of the space:
-immutable, hashable, and directly usable by Optuna samplers and RL policies. Spaces where some
-choices are unused (OFA's slots past a stage's depth) map every arch to a canonical form first.
+An architecture (`Arch`) is a tuple of choice indices, one per dimension: immutable, hashable, usable by
+Optuna samplers and RL policies. Spaces where some choices can be unused map every arch to a canonical form.
 """
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
 from hwnas.core.errors import HwnasError
+from hwnas.core.records import (Arch, DeviceTable, Dimension, ReferenceRows, as_matrix,  # noqa: F401 - re-exported
+                                text_or_json_form)
 
 if TYPE_CHECKING:  # torch is imported lazily by build()
     import torch
 
-Arch = tuple[int, ...]
-
-
-def text_or_json_form(value: object, what: str) -> tuple[str, object | None]:
-    """A stripped architecture string, and its decoded JSON form when it is one (starts with '{');
-    a non-string or malformed JSON is a one-line error naming `what` (the space)."""
-    if not isinstance(value, str):
-        raise HwnasError(f"{what} architecture must be a string, got {type(value).__name__}")
-    text = value.strip()
-    if not text.startswith("{"):
-        return text, None
-    try:
-        return text, json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise HwnasError(f"malformed {what} JSON {text!r}: {exc}") from None
-
-
-@dataclass(frozen=True)
-class Dimension:
-    """One categorical decision of a space: a name and its ordered choices."""
-
-    name: str
-    choices: tuple
-
-    def __len__(self) -> int:
-        return len(self.choices)
-
-
-def as_matrix(archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
-    """Archs as an (n, dims) int array, the batched form every encoder and oracle works on."""
-    matrix = np.asarray(archs, dtype=np.int64)
-    if matrix.ndim == 1:
-        matrix = matrix.reshape(1, -1) if matrix.size else matrix.reshape(0, 0)
-    return matrix
-
 
 class SearchSpace(ABC):
-    """A categorical search space with text form, batched encodings and a buildable network."""
+    """A categorical search space with text form, batched encodings, a buildable network and its measured data."""
 
     name: str
     #: a tabled device of this space that the contract suites of `hwnas.testing` run oracles on (None: no data)
@@ -150,14 +114,14 @@ class SearchSpace(ABC):
             out[np.arange(len(matrix))[:, None], matrix + offsets] = 1.0
         return out
 
-    # ------------------------------------------------------------------ tabled data
+    # ------------------------------------------------------------------ the space's data (default: none)
     def table_index(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         """Row of each arch in the space's measured data set (-1 where it is not there)."""
-        raise HwnasError(f"search space {self.name} has no measured data set")
+        return np.full(len(as_matrix(archs)), -1, dtype=np.int64)
 
     def table_archs(self) -> np.ndarray:
         """All archs of the measured data set, row by row, as an (n, dims) int array."""
-        raise HwnasError(f"search space {self.name} has no measured data set")
+        return np.zeros((0, len(self.dimensions())), dtype=np.int64)
 
     @property
     def exhaustively_tabled(self) -> bool:
@@ -167,3 +131,15 @@ class SearchSpace(ABC):
     def to_data_form(self, arch: Arch) -> object:
         """The architecture in the data set's own form (for joining with the tables)."""
         return self.to_string(arch)
+
+    def latency_tables(self) -> Mapping[str, DeviceTable]:
+        """Each shipped device's measured latency over the table rows, by device name (read by hwnas.data.devices)."""
+        return {}
+
+    def reference_rows(self) -> ReferenceRows:
+        """Table rows of the space's reference architectures (HELP's hardware embedding), where it has them."""
+        return ReferenceRows()
+
+    def arch_note(self, arch: Arch) -> str:
+        """A plain-words warning for an arch that runs but is degenerate (stored with its measurement)."""
+        return ""

@@ -63,6 +63,15 @@ class TableSubspace(SearchSpace):
     def to_data_form(self, arch: Arch) -> object:
         return self.base.to_data_form(arch)
 
+    def latency_tables(self):
+        return self.base.latency_tables()
+
+    def reference_rows(self):
+        return self.base.reference_rows()
+
+    def arch_note(self, arch: Arch) -> str:
+        return self.base.arch_note(arch)
+
     def canonical(self, arch: Arch) -> Arch:
         arch = self.base.canonical(arch)
         if arch in self._position:

@@ -1,47 +1,29 @@
-"""The device catalogue: every device column in the data, its kind, batch size, source and coverage.
+"""The device catalogue: every device with latency data for a search space, its kind, batch size, source and coverage.
 
-A device is named per search space (the same name, e.g. `pixel3`, exists for NB201 and FBNet).
-Latencies come back as one vector over the space's table rows (NB201: the official index), with
-NaN where the device has no measurement, so that a lookup for many architectures is one indexing.
+A device is named per search space (the same name, e.g. `pixel3`, exists for NB201 and FBNet). The space
+plug-ins of the config registry (`conf/space/*.yaml`, plus `$HWNAS_CONFIG_PATH`) declare their shipped
+tables (`SearchSpace.latency_tables`), read here once per space: one latency vector over the space's table
+rows, NaN where the device has no measurement, so a lookup for many architectures is one indexing.
 Devices measured on the user's own machines (`local-*`, see `hwnas.data.device_store`) join the
 catalogue from the local store; `local-cpu` exists (empty) before its first measurement.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import re
 import sys
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 
-from hwnas import data
-
-from hwnas.data import device_store
+from hwnas.config import group_choices, group_file, instantiate
 from hwnas.core.constraint import Constraint
 from hwnas.core.errors import HwnasError, unknown_choice
-
-# (pattern, kind, source-suffix). First match wins; the batch size is the `_N` suffix of GPU names.
-_KIND_RULES: tuple[tuple[str, str], ...] = (
-    (r"^(1080ti|2080ti|titan_rtx|titanx|titanxp|titan_xp|v100)_\d+$", "GPU"),
-    (r"^(gold|silver)_\w+$", "CPU"),
-    (r"^(pixel2|pixel3|samsung_a50|samsung_s7|essential_ph_1|rice_pixel3)$", "phone"),
-    (r"^(rice_)?raspi4$", "embedded CPU"),
-    (r"^(rice_)?eyeriss$", "ASIC"),
-    (r"^(rice_)?fpga$", "FPGA"),
-    (r"^(rice_edgegpu|eagle_jetson|eagle_jetson_16)$", "edge GPU"),
-    (r"^(rice_edgetpu|eagle_tpu)$", "edge TPU"),
-    (r"^eagle_gtx$", "GPU"),
-    (r"^eagle_i7$", "CPU"),
-    (r"^(eagle_cpu_855|true_a76)$", "mobile CPU"),
-    (r"^(eagle_gpu_855|true_630|true_640)$", "mobile GPU"),
-    (r"^eagle_dsp_855$", "mobile DSP"),
-    (r"^true_vpu$", "VPU"),
-)
-
-SPACES = ("nasbench201", "fbnet", "ofa_mbv3")
-_HELP_DIR = {"nasbench201": "nasbench201", "fbnet": "fbnet", "ofa_mbv3": "ofa"}
+from hwnas.core.records import DeviceTable
+from hwnas.core.space import SearchSpace
+from hwnas.data import device_store
 
 
 @dataclass(frozen=True)
@@ -56,51 +38,61 @@ class Device:
     n_archs: int
 
 
-def device_kind(name: str) -> str:
-    for pattern, kind in _KIND_RULES:
-        if re.match(pattern, name):
-            return kind
-    return "other"
-
-
-def _batch_size(name: str, kind: str) -> int | None:
-    match = re.search(r"_(\d+)$", name)
-    return int(match.group(1)) if kind == "GPU" and match else None
-
-
-def _source(name: str, table: str) -> str:
-    if table == "help":
-        hw_nas_bench = name in ("eyeriss", "fpga", "pixel3", "raspi4")
-        return "HELP (Lee et al. 2021)" + (", from HW-NAS-Bench (Li et al. 2021)" if hw_nas_bench else "")
-    prefix = name.split("_")[0]
-    origin = {"rice": "HW-NAS-Bench (Li et al. 2021)", "eagle": "EAGLE/BRP-NAS (Dudziak et al. 2020)",
-              "true": "nn-Meter (Zhang et al. 2021)"}.get(prefix, "OneProxy")
-    return f"OneProxy (Lu et al. 2021), from {origin}"
+def _registered(space: str) -> str:
+    """The config file of the space plug-in registered as `space`; an unknown name lists close matches."""
+    choices = group_choices("space")
+    if space not in choices:
+        raise unknown_choice("search space", space, choices)
+    return str(group_file("space", space))
 
 
 @functools.lru_cache(maxsize=None)
-def _tables(space: str) -> dict[str, tuple[np.ndarray, str]]:
-    """device name -> (latency vector over the space's table rows, NaN = missing; table name)."""
-    if space not in SPACES:
-        raise unknown_choice("search space", space, SPACES)
-    out: dict[str, tuple[np.ndarray, str]] = {}
-    frame = data.nb201_help_latency() if space == "nasbench201" else data.help_latency(_HELP_DIR[space])
-    for column in frame.columns:
-        vector = frame[column].to_numpy(dtype=float).copy()
-        vector.setflags(write=False)
-        out[column] = (vector, "help")
-    if space == "nasbench201":
-        sub = data.nb201_oneproxy_latency()
-        for column in sub.columns:
-            vector = np.full(data.NB201_SIZE, np.nan)
-            vector[sub.index.to_numpy()] = sub[column].to_numpy(dtype=float)
+def _space_at(space: str, path: str) -> SearchSpace:
+    from omegaconf import OmegaConf
+
+    try:
+        node = OmegaConf.load(path)
+    except Exception as exc:  # noqa: BLE001 - any YAML error becomes one line
+        raise HwnasError(f"search space config {path} is not valid YAML: {exc}") from None
+    return instantiate(node, "search space")
+
+
+def search_space(space: str) -> SearchSpace:
+    """The space plug-in registered as `space` in the config registry (one instance per config file)."""
+    return _space_at(space, _registered(space))
+
+
+@functools.lru_cache(maxsize=None)
+def _tables_at(space: str, path: str) -> Mapping[str, DeviceTable]:
+    """The space's declared tables, checked: one read-only float vector per device, all of one length."""
+    out = {}
+    for name, table in _space_at(space, path).latency_tables().items():
+        vector = np.asarray(table.latency_ms, dtype=float)
+        if vector.ndim != 1:
+            raise HwnasError(f"search space {space}: latency table of device {name} is not one value per table row")
+        if vector.flags.writeable:
+            vector = vector.copy()
             vector.setflags(write=False)
-            out[column] = (vector, "oneproxy")
+        out[str(name)] = table if vector is table.latency_ms else dataclasses.replace(table, latency_ms=vector)
+    lengths = sorted({len(t.latency_ms) for t in out.values()})
+    if len(lengths) > 1:
+        raise HwnasError(f"search space {space}: its latency tables have {lengths} rows; each needs one value "
+                         "per table row")
     return out
 
 
+def tables(space: str) -> Mapping[str, DeviceTable]:
+    """The shipped latency tables `space` declares, by device name (checked, read once per process)."""
+    return _tables_at(space, _registered(space))
+
+
+
 def _n_rows(space: str) -> int:
-    return len(next(iter(_tables(space).values()))[0])
+    """Rows of the space's table: the length of its declared latency vectors, else of `table_archs()`."""
+    shipped = tables(space)
+    if shipped:
+        return len(next(iter(shipped.values())).latency_ms)
+    return len(search_space(space).table_archs())
 
 
 def _local_device(space: str, name: str) -> Device:
@@ -123,26 +115,31 @@ def default_local_devices() -> tuple[str, ...]:
 
 def devices(space: str) -> dict[str, Device]:
     """Every device with data for `space`, by name: the shipped tables, then the local store."""
-    out = {}
-    for name, (vector, table) in _tables(space).items():
-        kind = device_kind(name)
-        out[name] = Device(name, space, kind, _batch_size(name, kind), _source(name, table),
-                           int(np.isfinite(vector).sum()))
+    out = {name: Device(name, space, t.kind, t.batch_size, t.source, t.n_archs) for name, t in tables(space).items()}
     for name in device_store.local_device_names(space):
         out[name] = _local_device(space, name)
     return out
 
 
 def catalogue() -> list[Device]:
-    """All devices of all spaces."""
-    return [device for space in SPACES for device in devices(space).values()]
+    """All devices of all spaces of the config registry."""
+    return [device for space in group_choices("space") for device in devices(space).values()]
+
+
+def device_kind(name: str, space: str | None = None) -> str:
+    """The kind of device `name` (of `space`, else of the first space that has it); "other" when none has it."""
+    for each in [space] if space is not None else group_choices("space"):
+        table = tables(each).get(name)
+        if table is not None:
+            return table.kind
+    return "other"
 
 
 def latency_ms(space: str, device: str) -> np.ndarray:
     """The device's latency over the space's table rows (read-only; NaN where not measured)."""
-    tables = _tables(space)
-    if device in tables:
-        return tables[device][0]
+    shipped = tables(space)
+    if device in shipped:
+        return shipped[device].latency_ms
     if _known_local(space, device):
         return device_store.table(space, device, _n_rows(space)).latency_ms
     raise unknown_choice(f"device for space {space}", device, _all_names(space))
@@ -157,7 +154,7 @@ def _known_local(space: str, device: str) -> bool:
 
 
 def _all_names(space: str) -> list[str]:
-    return [*_tables(space), *device_store.local_device_names(space), *default_local_devices()]
+    return [*tables(space), *device_store.local_device_names(space), *default_local_devices()]
 
 
 def table_lookup_ms(space, latency_ms: np.ndarray, archs) -> np.ndarray:
@@ -189,6 +186,8 @@ def check_budget(space: str, device: str, budget_ms: float) -> None:
     vector = latency_ms(space, device)
     if device_store.is_local(device):
         return
+    if not np.isfinite(vector).any():
+        raise HwnasError(f"device {device} has no measured {space} architecture, so no budget can be checked")
     fastest = int(np.nanargmin(vector))
     if not Constraint(budget_ms).feasible(float(vector[fastest])):
         raise HwnasError(

@@ -26,7 +26,6 @@ from hwnas.core.space import Arch, SearchSpace
 
 BACKENDS = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "float16", "bfloat16")
-_NB201_EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))  # string order, topological
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ class ArchMeasurement:
     repeats: int
     stable: bool
     status: str                 # "ok" or "error: ..."
-    note: str                   # e.g. a NB201 cell whose output is cut off from its input
+    note: str                   # the space's warning for a degenerate arch (SearchSpace.arch_note)
     seconds: float              # wall time spent, building included
 
     @property
@@ -106,15 +105,8 @@ class ArchMeasurement:
 
 
 def cell_note(space: SearchSpace, arch: Arch) -> str:
-    """A plain-words warning for architectures that run but compute nothing from their input."""
-    if space.name == "nasbench201":
-        reached = {0}
-        for (src, dst), op in zip(_NB201_EDGES, arch):
-            if op != 0 and src in reached:  # op 0 is `none`
-                reached.add(dst)
-        if 3 not in reached:
-            return "cell output cut off from its input (every path has a none edge)"
-    return ""
+    """The space's plain-words warning for an architecture that runs but is degenerate ("" when none)."""
+    return space.arch_note(tuple(int(v) for v in arch))
 
 
 def measure_arch(space: SearchSpace, arch: Arch, settings: BackendSettings) -> ArchMeasurement:

@@ -100,7 +100,9 @@ def test_cache_reused_and_foreign_or_corrupt_cache_rejected(nb201, cache):
     first = ensure_meta_trained(nb201, cfg)
     again = ensure_meta_trained(nb201, cfg, train_if_missing=False)
     assert again["seconds"] == first["seconds"]            # loaded, not retrained
-    key = help_cache.cache_key("nasbench201", "nasbench201", cfg.to_dict())
+    key = help_cache.cache_key(nb201, cfg)
+    # the data identity names the files HELP reads, as it always has (caches stay valid)
+    assert list(key["data"]) == ["help/nasbench201/latency.csv.gz", "help/nasbench201/hardware_embedding_index.json"]
     path = help_cache.cache_path(key)
     # a file written under another key (other version or space) at this path is refused
     torch.save({**torch.load(path, weights_only=False), "key": {**key, "code": "help-0/old"}}, path)
@@ -113,7 +115,7 @@ def test_cache_reused_and_foreign_or_corrupt_cache_rejected(nb201, cache):
     assert help_cache.load(key) is not None and retrained["best_episode"] >= 1
     # another configuration is another cache entry
     other = MetaConfig(**{**TINY, "layer_size": 8}).resolved("nasbench201")
-    assert help_cache.cache_path(help_cache.cache_key("nasbench201", "nasbench201", other.to_dict())) != path
+    assert help_cache.cache_path(help_cache.cache_key(nb201, other)) != path
 
 
 def test_unsupported_space_is_refused(cache):

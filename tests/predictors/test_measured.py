@@ -113,11 +113,11 @@ def test_backend_selection(monkeypatch):
 
 
 def test_a_shipped_device_answers_from_its_recorded_table(nb201):
-    from hwnas import data
+    from hwnas.search_spaces import _help_data
 
     oracle = MeasuredOracle(nb201, "raspi4")
     np.testing.assert_array_equal(oracle.predict_ms(nb201.from_index([5, 77])),
-                                  data.nb201_help_latency()["raspi4"].to_numpy()[[5, 77]])
+                                  _help_data.nb201_help_latency()["raspi4"].to_numpy()[[5, 77]])
     with pytest.raises(HwnasError, match="shipped device"):
         oracle.measure([CONV3])
     partial = MeasuredOracle(nb201, "rice_raspi4")

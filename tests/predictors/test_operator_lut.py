@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from hwnas import data
+from hwnas.search_spaces import _help_data
 from hwnas.core.errors import HwnasError
 from hwnas.predictors.operator_lut import OperatorLUT
 from hwnas.search_spaces.fbnet import FBNet
@@ -51,7 +51,7 @@ def test_calibration_fits_a_line_on_reference_measurements(built):
     lut, _ = built
     refs = lut.reference_archs()
     rows = lut.space.table_index(refs)
-    assert list(rows) == list(data.hardware_embedding_index("fbnet"))[:10]
+    assert list(rows) == list(_help_data.reference_rows("fbnet").rows)[:10]
     target = 3.0 * lut.local_ms(refs) + 1.5
     lut.adapt(refs, target)
     others = lut.space.table_archs()[100:110]

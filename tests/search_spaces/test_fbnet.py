@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from hwnas import data
+from hwnas.search_spaces import _help_data
 from hwnas.core.errors import HwnasError
 from hwnas.measure.model_stats import flop_count, parameter_count
 from hwnas.search_spaces import fbnet_network
@@ -22,14 +22,14 @@ def fb() -> FBNet:
 
 
 def test_vocabulary_matches_data_and_network(fb):
-    assert OPS == tuple(data.help_archs("fbnet")["op_vocab"]) == fbnet_network.OPS
+    assert OPS == tuple(_help_data.help_archs("fbnet")["op_vocab"]) == fbnet_network.OPS
     assert len(fb.dimensions()) == 22 and fb.size == 9 ** 22
     assert fb.encode(fb.table_archs()[:3]).shape == (3, 198)
 
 
 def test_table_matches_data_and_indexes_back(fb, rng):
     table = fb.table_archs()
-    raw = data.help_archs("fbnet")["archs"]
+    raw = _help_data.help_archs("fbnet")["archs"]
     assert table.shape == (5000, 22)
     assert np.array_equal(fb.table_index(table), np.arange(5000))
     for row in (0, 17, 4999):

@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwnas import data
+from hwnas.evaluators.nb201_accuracy import nb201_accuracy
 from hwnas.core.errors import HwnasError
-from hwnas.search_spaces.nasbench201 import OPS
+from hwnas.search_spaces.nasbench201 import OPS, arch_strings
 
 BEST_CIFAR10 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 
 
 def test_every_index_round_trips_through_string_and_arch(nb201):
-    strings = data.nb201_arch_strings()
+    strings = arch_strings()
     archs = nb201.from_index(np.arange(15_625))
     assert [nb201.to_string(a) for a in archs] == list(strings)
     np.testing.assert_array_equal(nb201.index(archs), np.arange(15_625))
@@ -24,7 +24,7 @@ def test_parse_matches_the_official_string(nb201):
     arch = nb201.from_string(BEST_CIFAR10)
     assert arch == (3, 3, 3, 1, 3, 3)
     assert nb201.to_string(arch) == BEST_CIFAR10
-    accuracy = data.nb201_accuracy("cifar10")[nb201.index([arch])[0]]
+    accuracy = nb201_accuracy("cifar10")[nb201.index([arch])[0]]
     assert accuracy == pytest.approx(94.37, abs=0.01)  # the best CIFAR-10 cell of the benchmark
 
 

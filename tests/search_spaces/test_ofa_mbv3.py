@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from hwnas import data
+from hwnas.search_spaces import _help_data
 from hwnas.core.errors import HwnasError
 from hwnas.measure.model_stats import flop_count, parameter_count
 from hwnas.search_spaces.ofa_mbv3 import OfaMobileNetV3
@@ -36,7 +37,7 @@ def test_table_rows_match_the_data_and_index_back(ofa):
     table = ofa.table_archs()
     assert table.shape == (5000, 46)
     assert np.array_equal(ofa.table_index(table), np.arange(5000))
-    raw = data.help_archs("ofa")["archs"]
+    raw = _help_data.help_archs("ofa")["archs"]
     for row in (0, 1, 2500, 4999):
         form = ofa.to_data_form(tuple(table[row]))
         assert form["d"] == raw[row]["d"] and form["r"] == raw[row]["r"]
@@ -76,7 +77,7 @@ def _reference_ofa_features(form: dict) -> np.ndarray:
 
 
 def test_ofa_encoding_matches_the_predictor_definition(ofa):
-    raw = data.help_archs("ofa")["archs"]
+    raw = _help_data.help_archs("ofa")["archs"]
     rows = [0, 3, 99, 1234, 4999]
     encoded = ofa.encode(ofa.table_archs()[rows], "ofa")
     assert encoded.shape == (5, 128)

@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hwnas import data
-
+from hwnas.config import group_choices
 from hwnas.data import devices
 from hwnas.core.errors import unknown_choice
 from hwnas.analysis.monotonicity import spearman_matrix
@@ -17,15 +16,13 @@ CONFIG_NAME = "monotonicity"
 
 
 def _tables() -> dict[str, tuple[str, list[str], str]]:
-    """name -> (space, device columns, description): the device sets named by each data source."""
-    return {
-        "nb201_help": ("nasbench201", list(data.nb201_help_latency().columns),
-                       "NAS-Bench-201, HELP's 27 devices on all 15,625 architectures"),
-        "nb201_oneproxy": ("nasbench201", list(data.nb201_oneproxy_latency().columns),
-                           "NAS-Bench-201, OneProxy's 18 devices on its 1,999 architectures"),
-        "fbnet": ("fbnet", list(data.help_latency("fbnet").columns),
-                  "FBNet, HELP's 27 devices on 5,000 sampled architectures"),
-    }
+    """name -> (space, device columns, description): the data sets the space plug-ins declare."""
+    out: dict[str, tuple[str, list[str], str]] = {}
+    for space in group_choices("space"):
+        for name, table in devices.tables(space).items():
+            entry = out.setdefault(table.table.name, (space, [], table.table.description))
+            entry[1].append(name)
+    return out
 
 
 def kind_order(space: str, names: list[str]) -> list[str]:
@@ -55,7 +52,8 @@ def plot_heatmap(matrix: pd.DataFrame, space: str, title: str, path: Path) -> No
     import matplotlib.pyplot as plt
 
     names = list(matrix.index)
-    kinds = [devices.device_kind(n) for n in names]
+    catalogue = devices.devices(space)
+    kinds = [catalogue[n].kind for n in names]
     size = 3.0 + 0.32 * len(names)
     fig, ax = plt.subplots(figsize=(size + 1.5, size))
     image = ax.imshow(matrix.to_numpy(), cmap="viridis", vmin=min(0.0, float(matrix.min().min())), vmax=1.0)

@@ -8,7 +8,7 @@ from omegaconf import OmegaConf
 
 from hwnas.data import devices
 from hwnas.config import conf_dir
-from hwnas.analysis.cost_model import METHODS, CostModel
+from hwnas.analysis.cost_model import CostModel
 from hwnas.core.errors import HwnasError
 
 
@@ -43,11 +43,24 @@ def test_shared_work_is_amortised_over_devices(model):
 
 def test_every_method_in_one_currency_and_few_samples_beat_a_full_table(model):
     rows = {r["method"]: r for r in model.compare("nasbench201", "raspi4", n_devices=(1,))}
-    assert set(rows) == set(METHODS)
+    assert set(rows) == set(model.methods) == set(OmegaConf.load(conf_dir() / "cost_model.yaml").methods)
+    assert model.methods == ("full_lut", "operator_lut", "help", "oneproxy", "brpnas", "measure_every_candidate")
     assert rows["help"]["total_s"] < rows["full_lut"]["total_s"]
     assert rows["oneproxy"]["total_s"] < rows["measure_every_candidate"]["total_s"] < rows["full_lut"]["total_s"]
     assert model.method_cost("measure_every_candidate", "nasbench201", "raspi4", evaluations=600)["total_s"] == \
         pytest.approx(2 * rows["measure_every_candidate"]["total_s"])
+
+
+def test_public_data_is_counted_once_when_asked(model):
+    counted = CostModel.load(overrides={"count_public_data": True})
+    per_s = model.device_seconds_per_measurement("nasbench201", "pixel2")
+    help_cost = counted.method_cost("help", "nasbench201", "pixel2")
+    assert help_cost["shared_s"] == pytest.approx(432.0 + 9 * 900 * per_s)
+    oneproxy = counted.method_cost("oneproxy", "nasbench201", "pixel2")
+    assert oneproxy["shared_s"] == pytest.approx(1999 * model.seconds_per_measurement("phone", 0.0))
+    assert model.method_cost("oneproxy", "nasbench201", "pixel2")["shared_s"] == 0.0
+    with pytest.raises(HwnasError, match="unknown space in cost_model.methods.operator_lut.samples 'tiny'"):
+        model._samples("operator_lut", model.config["methods"]["operator_lut"], "tiny", "pixel2", None)
 
 
 def test_overrides_and_run_seconds():

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from cli_runner import hwnas
-from hwnas import data
+from hwnas.evaluators.nb201_accuracy import nb201_accuracy
+from hwnas.search_spaces import _help_data
 
 
 @pytest.fixture(scope="module")
@@ -46,18 +47,18 @@ def test_best_agrees_with_the_tables(search_run):
     run_dir, _ = search_run
     summary = json.loads((run_dir / "summary.json").read_text())
     best = summary["best"]
-    index = data.nb201_arch_strings().index(best["arch"])
+    index = _help_data.nb201_arch_strings().index(best["arch"])
     assert best["table_index"] == index
-    assert best["accuracy"] == pytest.approx(data.nb201_accuracy("cifar10")[index])
-    assert best["latency_ms"] == pytest.approx(data.nb201_help_latency()["pixel3"].iloc[index])
+    assert best["accuracy"] == pytest.approx(nb201_accuracy("cifar10")[index])
+    assert best["latency_ms"] == pytest.approx(_help_data.nb201_help_latency()["pixel3"].iloc[index])
     assert best["feasible"] and best["latency_ms"] <= 6.5
 
 
 def test_ground_truth_is_the_constrained_optimum(search_run):
     run_dir, _ = search_run
     summary = json.loads((run_dir / "summary.json").read_text())
-    latency = data.nb201_help_latency()["pixel3"].to_numpy()
-    accuracy = data.nb201_accuracy("cifar10")
+    latency = _help_data.nb201_help_latency()["pixel3"].to_numpy()
+    accuracy = nb201_accuracy("cifar10")
     optimum = accuracy[latency <= 6.5].max()
     truth = summary["ground_truth"]
     assert truth["optimum_accuracy"] == pytest.approx(optimum)
@@ -106,4 +107,4 @@ def test_predict_writes_the_whole_space(tmp_path):
     assert result.returncode == 0, result.stderr
     frame = pd.read_csv(out)
     assert list(frame.columns[:3]) == ["index", "arch", "predicted_ms"] and len(frame) == 15_625
-    np.testing.assert_allclose(frame["predicted_ms"], data.nb201_help_latency()["fpga"].to_numpy())
+    np.testing.assert_allclose(frame["predicted_ms"], _help_data.nb201_help_latency()["fpga"].to_numpy())

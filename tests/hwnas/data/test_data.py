@@ -1,61 +1,22 @@
-"""Data access: folder resolution, cached tables, and clear errors for missing or corrupt files."""
+"""Data access: folder resolution and the generic checked readers' clear errors for missing or corrupt files."""
 
 from __future__ import annotations
 
 import gzip
-import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from hwnas import data
-
-from hwnas.data import devices
 from hwnas.core.errors import HwnasError
-
-
-def _clear_caches():
-    for module in (data, devices):
-        for value in vars(module).values():
-            if hasattr(value, "cache_clear"):
-                value.cache_clear()
 
 
 @pytest.fixture
 def fresh_caches():
-    _clear_caches()
+    data.data_dir.cache_clear()
     yield
-    _clear_caches()
-
-
-def test_nb201_tables_have_every_architecture():
-    assert len(data.nb201_arch_strings()) == 15_625
-    latency = data.nb201_help_latency()
-    assert latency.shape == (15_625, 27)
-    assert (latency.to_numpy() > 0).all()
-
-
-def test_accuracy_tables_are_in_index_order():
-    top1 = data.nb201_accuracy("cifar10")
-    assert top1.shape == (15_625,)
-    assert top1.max() == pytest.approx(94.37, abs=0.01)  # NATS-Bench's best CIFAR-10 mean (MANIFEST.md)
-    assert data.nb201_accuracy("cifar100").max() == pytest.approx(73.51, abs=0.01)
-    low = data.nb201_accuracy("cifar10", epochs=12)
-    assert low.shape == (15_625,) and not np.allclose(low, top1)
-
-
-def test_oneproxy_missing_values_are_nan():
-    frame = data.nb201_oneproxy_latency()
-    assert frame.shape == (1_999, 18)
-    assert frame["rice_edgetpu"].isna().sum() == 259
-    assert (frame.fillna(1.0).to_numpy() > 0).all()
-
-
-def test_unknown_dataset_and_epochs_are_refused():
-    with pytest.raises(HwnasError, match="cifar100"):
-        data.nb201_accuracy("cifar101")
-    with pytest.raises(HwnasError, match="epochs=200 or epochs=12"):
-        data.nb201_accuracy("cifar10", epochs=50)
+    data.data_dir.cache_clear()
 
 
 def test_env_var_pointing_nowhere_is_explained(monkeypatch, tmp_path, fresh_caches):
@@ -72,37 +33,51 @@ def test_missing_data_folder_says_where_it_looked(monkeypatch, tmp_path, fresh_c
 
 
 @pytest.fixture
-def data_copy(monkeypatch, tmp_path, fresh_caches):
-    """A writable copy of the NB201 part of the data, selected through HWNAS_DATA_DIR."""
-    source = data.data_dir()
-    target = tmp_path / "data"
-    (target / "help").mkdir(parents=True)
-    shutil.copy(source / "MANIFEST.md", target / "MANIFEST.md")
-    shutil.copytree(source / "help" / "nasbench201", target / "help" / "nasbench201")
-    monkeypatch.setenv(data.ENV_VAR, str(target))
-    _clear_caches()
-    return target
+def folder(monkeypatch, tmp_path, fresh_caches):
+    """An empty data folder selected through HWNAS_DATA_DIR."""
+    (tmp_path / "MANIFEST.md").write_text("test data\n")
+    monkeypatch.setenv(data.ENV_VAR, str(tmp_path))
+    return tmp_path
 
 
-def test_truncated_latency_file_is_a_clear_error(data_copy):
-    path = data_copy / "help" / "nasbench201" / "latency.csv.gz"
-    path.write_bytes(path.read_bytes()[:5000])
-    with pytest.raises(HwnasError, match=r"corrupt data file .*latency.csv.gz"):
-        data.nb201_help_latency()
-
-
-def test_non_numeric_latency_is_a_clear_error(data_copy):
-    path = data_copy / "help" / "nasbench201" / "latency.csv.gz"
-    with gzip.open(path, "rt") as fh:
-        lines = fh.read().splitlines()
-    lines[5] = lines[5].replace(",", ",oops,", 1).rsplit(",", 1)[0]
+def _write_gz(path, text: str) -> None:
     with gzip.open(path, "wt") as fh:
-        fh.write("\n".join(lines) + "\n")
-    with pytest.raises(HwnasError, match="corrupt data file"):
-        data.nb201_help_latency()
+        fh.write(text)
 
 
-def test_missing_file_is_named(data_copy):
-    (data_copy / "help" / "nasbench201" / "archs.txt.gz").unlink()
-    with pytest.raises(HwnasError, match="data file missing: .*archs.txt.gz"):
-        data.nb201_arch_strings()
+def test_readers_read_plain_and_gzipped_files(folder):
+    _write_gz(folder / "t.csv.gz", "index,a,b\n0,1.5,2\n1,3,4\n")
+    (folder / "t.json").write_text('{"x": [1, 2]}')
+    _write_gz(folder / "lines.txt.gz", "one\n\n  two \n")
+    assert data.read_csv("t.csv.gz").shape == (2, 3)
+    assert data.read_json("t.json") == {"x": [1, 2]}
+    assert data.read_lines("lines.txt.gz") == ("one", "two")
+    frame = data.latency_frame("t.csv.gz", "index", 2)
+    assert isinstance(frame, pd.DataFrame) and list(frame.columns) == ["a", "b"]
+    np.testing.assert_array_equal(frame.to_numpy(), [[1.5, 2.0], [3.0, 4.0]])
+
+
+def test_missing_file_is_named(folder):
+    with pytest.raises(HwnasError, match="data file missing: .*nothing.csv"):
+        data.read_csv("nothing.csv")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("index,a\n0,1\n2,3\n", "expected rows indexed 0..1"),
+    ("index,a\n0,1\n1,oops\n", "non-numeric latency values"),
+    ("index,a\n0,1\n1,\n", "non-numeric latency values"),
+])
+def test_a_bad_latency_frame_is_one_line_naming_the_file(folder, text, message):
+    (folder / "bad.csv").write_text(text)
+    with pytest.raises(HwnasError, match=rf"corrupt data file .*bad.csv: {message}"):
+        data.latency_frame("bad.csv", "index", 2)
+
+
+def test_truncated_or_malformed_files_are_clear_errors(folder):
+    _write_gz(folder / "t.csv.gz", "index,a\n" + "".join(f"{i},{i}.5\n" for i in range(5000)))
+    (folder / "t.csv.gz").write_bytes((folder / "t.csv.gz").read_bytes()[:200])
+    with pytest.raises(HwnasError, match=r"corrupt data file .*t.csv.gz"):
+        data.read_csv("t.csv.gz")
+    (folder / "bad.json").write_text("{not json")
+    with pytest.raises(HwnasError, match=r"corrupt data file .*bad.json"):
+        data.read_json("bad.json")

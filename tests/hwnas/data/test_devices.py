@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwnas import data
-
 from hwnas.data import devices
 from hwnas.core.errors import HwnasError
+from hwnas.search_spaces import _help_data
 
 
 def test_nb201_catalogue_holds_help_and_oneproxy_devices():
@@ -42,9 +41,9 @@ def test_fbnet_and_ofa_devices():
 
 def test_latency_vector_matches_the_table():
     vector = devices.latency_ms("nasbench201", "raspi4")
-    np.testing.assert_array_equal(vector, data.nb201_help_latency()["raspi4"].to_numpy())
+    np.testing.assert_array_equal(vector, _help_data.nb201_help_latency()["raspi4"].to_numpy())
     partial = devices.latency_ms("nasbench201", "rice_raspi4")
-    frame = data.nb201_oneproxy_latency()
+    frame = _help_data.nb201_oneproxy_latency()
     np.testing.assert_allclose(partial[frame.index.to_numpy()], frame["rice_raspi4"].to_numpy())
     assert np.isnan(partial).sum() == 15_625 - 1_999
 
