@@ -13,7 +13,6 @@ BACKENDS = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "float16", "bfloat16")
 CLOCKS = ("wall", "thread_cpu")
 OBJECTIVES = ("constrained", "pareto")
-MONOTONICITY_TABLES = ("nb201_help", "nb201_oneproxy", "fbnet")
 
 
 @dataclass
@@ -164,8 +163,9 @@ class MetaTrainConfig:
 class MonotonicityConfig:
     """hwnas monotonicity: Spearman rank correlation of latency over every device pair (Lu et al. 2021)."""
 
-    tables: List[str] = option(list(MONOTONICITY_TABLES), "data sets whose devices are compared",
-                               choices=MONOTONICITY_TABLES, label="monotonicity table")
+    tables: Optional[List[str]] = option(None, "data sets whose devices are compared (null: every table the "
+                                               "spaces declare; `hwnas monotonicity --help` cannot list them "
+                                               "without loading the spaces)")
     out_dir: str = option("monotonicity", "folder for <table>_spearman.csv and <table>_spearman.png")
     proxy: str = option("pixel3", "device whose row is summarised (its correlation with every other device)")
     min_pairs: int = option(10, "fewer common architectures than this for a device pair is an error", ge=1)

@@ -91,11 +91,15 @@ def summarise(matrix: pd.DataFrame, proxy: str) -> str:
 
 
 def run(cfg) -> dict[str, pd.DataFrame]:
+    tables = _tables()
+    chosen = [str(t) for t in cfg.tables] if cfg.tables is not None else list(tables)
+    for table in chosen:  # refuse an unknown table before any work
+        if table not in tables:
+            raise unknown_choice("monotonicity table", table, tables)
     out_dir = Path(str(cfg.out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
-    tables = _tables()
     results = {}
-    for table in cfg.tables:
+    for table in chosen:
         matrix, counts = device_matrix(str(table), int(cfg.min_pairs))
         space, _, description = tables[str(table)]
         csv_path, png_path = out_dir / f"{table}_spearman.csv", out_dir / f"{table}_spearman.png"

@@ -115,3 +115,4 @@ def test_command_refuses_unknown_table(tmp_path):
     assert result.returncode == 2
     assert "unknown monotonicity table 'nb201'" in result.stderr and "nb201_help" in result.stderr
     assert "Traceback" not in result.stderr
+    assert not any(tmp_path.glob("*.csv"))  # refused before any work

@@ -16,7 +16,7 @@ from cli_runner import hwnas
 from hwnas.cli import available_commands
 from hwnas.config import COMMANDS, PLAIN, compose, conf_dir, group_choices, group_file, schema_for
 from hwnas.config.fields import options
-from hwnas.config.schema import (CLOCKS, MONOTONICITY_TABLES, OBJECTIVES, CalibrateConfig, MeasureConfig,
+from hwnas.config.schema import (CLOCKS, OBJECTIVES, CalibrateConfig, MeasureConfig,
                                  MeasurementOptions, SearchConfig, schema_name)
 
 
@@ -145,4 +145,4 @@ def test_choices_agree_with_the_code():
     from hwnas.core.strategy import OBJECTIVES as CODE_OBJECTIVES
 
     assert OBJECTIVES == CODE_OBJECTIVES
-    assert set(MONOTONICITY_TABLES) == set(_tables())
+    assert {"nb201_help", "nb201_oneproxy", "fbnet"} <= set(_tables())  # declared by the spaces, not the schema

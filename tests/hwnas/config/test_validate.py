@@ -47,7 +47,7 @@ from hwnas.core.errors import HwnasError
     ("measure", ["indices=[3,-1]"], "indices must be >= 0, got -1"),
     ("measure", ["rel_tolerance=0"], "rel_tolerance must be > 0"),
     ("measure", ["dtype=float64"], "unknown measurement dtype 'float64'"),
-    ("monotonicity", ["tables=[fbnett]"], "unknown monotonicity table 'fbnett'. Did you mean: fbnet"),
+    ("monotonicity", ["tables=fbnet"], "tables must be a list"),
     ("meta_train", ["threads=0"], "threads must be >= 1"),
     ("predict", ["samples=-1"], "samples must be >= 0"),
 ])
