@@ -11,7 +11,7 @@ by name so a test suite can parametrize over them.
 `oracle_factory`, `strategy_factory` and `evaluator_factory` build a plug-in from its YAML file.
 """
 
-from hwnas.testing.batching import per_arch_evidence
+from hwnas.testing.batching import own_source_files, per_arch_evidence
 from hwnas.testing.evaluators import EVALUATOR_CHECKS, check_evaluator
 from hwnas.testing.factories import (
     EvaluatorFactory,
@@ -49,7 +49,7 @@ __all__ = [
     "ORACLE_CHECKS", "UNIT_RATIO_BAND", "OracleFactory", "adapted", "check_adapt_then_predict",
     "check_batch_consistency", "check_batched", "check_determinism", "check_malformed_arch", "check_oracle",
     "check_shapes", "check_units", "check_unknown_device", "check_unsupported_space", "oracle_factory",
-    "per_arch_evidence", "probe_archs", "supported_target",
+    "own_source_files", "per_arch_evidence", "probe_archs", "supported_target",
     # spaces
     "SPACE_CHECKS", "check_space", "load_space",
     # strategies

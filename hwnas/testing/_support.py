@@ -69,3 +69,14 @@ def torch_threads(n: int):
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def run_checks(kind: str, checks: dict[str, Callable[..., None]], *args: Any) -> None:
+    """Run every check; the first failure (or unexpected exception) raises AssertionError naming it."""
+    for name, check in checks.items():
+        try:
+            check(*args)
+        except AssertionError as exc:
+            raise AssertionError(f"{kind} contract '{name}': {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - a plug-in crashing inside a check fails that check
+            raise AssertionError(f"{kind} contract '{name}': {type(exc).__name__}: {exc}") from exc

@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from hwnas.core.space import SearchSpace
-from hwnas.testing._support import as_tuples, draw_archs, expect_hwnas_error, malformed_archs
+from hwnas.testing._support import as_tuples, draw_archs, expect_hwnas_error, malformed_archs, run_checks
 from hwnas.testing.factories import EvaluatorFactory
 from hwnas.testing.toys import UnsupportedToySpace
 
@@ -36,7 +36,8 @@ def check_shapes(make: EvaluatorFactory, space: SearchSpace) -> None:
 
 
 def check_batch_consistency(make: EvaluatorFactory, space: SearchSpace) -> None:
-    """A batch and its archs one by one (on a fresh evaluator) give the same numbers."""
+    """A batch and its archs one by one give the same numbers (on a fresh evaluator: a cache of scores
+    must not hide a difference)."""
     archs = draw_archs(space, PROBES, seed=1)
     whole = _scores(make(space), archs)
     fresh = make(space)
@@ -77,8 +78,8 @@ def check_unsupported_space(make: EvaluatorFactory, space: SearchSpace) -> None:
 
 EVALUATOR_CHECKS: dict[str, Callable[[EvaluatorFactory, SearchSpace], None]] = {
     "shapes": check_shapes,
-    "batch_consistency": check_batch_consistency,
     "determinism": check_determinism,
+    "batch_consistency": check_batch_consistency,
     "labels": check_labels,
     "malformed_arch": check_malformed_arch,
     "unsupported_space": check_unsupported_space,
@@ -87,8 +88,4 @@ EVALUATOR_CHECKS: dict[str, Callable[[EvaluatorFactory, SearchSpace], None]] = {
 
 def check_evaluator(make: EvaluatorFactory, space: SearchSpace) -> None:
     """Run every evaluator check; the first failure raises AssertionError naming the check."""
-    for name, check in EVALUATOR_CHECKS.items():
-        try:
-            check(make, space)
-        except AssertionError as exc:
-            raise AssertionError(f"evaluator contract '{name}': {exc}") from exc
+    run_checks("evaluator", EVALUATOR_CHECKS, make, space)

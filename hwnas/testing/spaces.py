@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from hwnas.core.space import Arch, SearchSpace
-from hwnas.testing._support import expect_hwnas_error, malformed_archs, table_of, torch_threads
+from hwnas.testing._support import expect_hwnas_error, malformed_archs, run_checks, table_of, torch_threads
 
 SAMPLES = 16
 
@@ -141,7 +141,12 @@ def check_build(space: SearchSpace) -> None:
             torch.manual_seed(0)
             net = space.build(arch)
             assert isinstance(net, torch.nn.Module), f"build({arch}) gave a {type(net).__name__}"
-            out = net.eval()(torch.randn(space.input_shape(arch, batch_size=2)))
+            shape = space.input_shape(arch, batch_size=2)
+            try:
+                out = net.eval()(torch.randn(shape))
+            except Exception as exc:  # noqa: BLE001 - the point of the check
+                raise AssertionError(f"forward of build({arch}) on input_shape {tuple(shape)} raised "
+                                     f"{type(exc).__name__}: {exc}") from exc
         out = out[0] if isinstance(out, (tuple, list)) else out
         assert out.shape[0] == 2, f"forward of a batch of 2 gave output shape {tuple(out.shape)}"
         assert torch.isfinite(out).all(), f"forward of {space.to_string(arch)} gave non-finite outputs"
@@ -161,8 +166,4 @@ SPACE_CHECKS: dict[str, Callable[[SearchSpace], None]] = {
 
 def check_space(space: SearchSpace) -> None:
     """Run every space check; the first failure raises AssertionError naming the check."""
-    for name, check in SPACE_CHECKS.items():
-        try:
-            check(space)
-        except AssertionError as exc:
-            raise AssertionError(f"space contract '{name}': {exc}") from exc
+    run_checks("space", SPACE_CHECKS, space)

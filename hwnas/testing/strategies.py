@@ -20,6 +20,7 @@ from hwnas.core.strategy import Strategy, Trial
 from hwnas.engine.journal import Journal
 from hwnas.engine.ledger import CostLedger
 from hwnas.engine.loop import SearchResult, run_search
+from hwnas.testing._support import run_checks
 from hwnas.testing.factories import StrategyFactory
 from hwnas.testing.toys import ToyEvaluator, ToyOracle, ToySpace
 
@@ -62,21 +63,21 @@ def _assert_asked(space: ToySpace, archs, n: int) -> None:
         assert space.validate(arch) == arch, f"ask gave {arch}, which is not a valid canonical arch"
 
 
-def _session(make: StrategyFactory, space: ToySpace, seed: int) -> list:
-    """Proposals of a short ask/tell session (batches of 1, 3 and 2, some screened)."""
+def _session(make: StrategyFactory, space: ToySpace, seed: int, screen: bool) -> list:
+    """Proposals of a short ask/tell session (batches of 1, 3, 2 and 3; with `screen`, some screened)."""
     asked = []
     with _strategy(make, space, seed) as strategy:
         for i, n in enumerate((1, 3, 2, 3)):
             archs = strategy.ask(n)
             _assert_asked(space, archs, n)
-            strategy.tell(_told(space, archs, screen=i % 2 == 1))
+            strategy.tell(_told(space, archs, screen=screen and i % 2 == 1))
             asked += archs
         return asked + strategy.ask(2)
 
 
 def check_ask(make: StrategyFactory, space: ToySpace) -> None:
     """ask(n) returns n valid canonical archs, before and after being told results."""
-    _session(make, space, 0)
+    _session(make, space, 0, screen=False)
 
 
 def check_tell_any(make: StrategyFactory, space: ToySpace) -> None:
@@ -101,11 +102,11 @@ def check_tell_any(make: StrategyFactory, space: ToySpace) -> None:
 
 
 def check_seeded(make: StrategyFactory, space: ToySpace) -> None:
-    """The same seed proposes the same archs; another seed proposes others."""
-    first = _session(make, space, 0)
-    again = _session(make, space, 0)
+    """The same seed proposes the same archs (also after screened trials); another seed proposes others."""
+    first = _session(make, space, 0, screen=True)
+    again = _session(make, space, 0, screen=True)
     assert again == first, f"two runs with seed 0 propose differently: {first} vs {again}"
-    assert _session(make, space, 1) != first, "seeds 0 and 1 propose the same archs"
+    assert _session(make, space, 1, screen=True) != first, "seeds 0 and 1 propose the same archs"
 
 
 def _search(make: StrategyFactory, space: ToySpace, run_dir: Path | None = None, journal: Journal | None = None,
@@ -171,8 +172,4 @@ def check_strategy(make: StrategyFactory, space: ToySpace | None = None) -> None
     """Run every strategy check on `space` (default: a 256-arch toy space); the first failure raises
     AssertionError naming the check."""
     space = space or ToySpace(4, 4)
-    for name, check in STRATEGY_CHECKS.items():
-        try:
-            check(make, space)
-        except AssertionError as exc:
-            raise AssertionError(f"strategy contract '{name}': {exc}") from exc
+    run_checks("strategy", STRATEGY_CHECKS, make, space)
