@@ -59,13 +59,16 @@ def oracle_factory(yaml_path: str | Path, samples: int = 10, seed: int = 0,
 
 def strategy_factory(yaml_path: str | Path, overrides: dict | None = None) -> StrategyFactory:
     """A factory for the strategy of one `conf/strategy/<name>.yaml`, `overrides` merged in (nested keys
-    too). As `hwnas search` does, a strategy that keeps a study gets an SQLite file in the run folder."""
+    too). As a search does, a strategy that takes a `workdir` gets the run folder (when there is one)."""
+    from hwnas.engine.runs import constructor_parameters
+
     node = _load(yaml_path, overrides, merge=True)
+    takes_workdir = "workdir" in constructor_parameters(node)
 
     def make(space: SearchSpace, budget_ms: float, seed: int, run_dir: Path | None = None) -> Strategy:
-        storage = f"sqlite:///{Path(run_dir) / 'optuna.db'}" if run_dir is not None else None
-        root = {"seed": int(seed), "budget_ms": float(budget_ms), "optuna_storage": storage}
-        return _instantiate(root, node, "strategy", space=space, budget_ms=float(budget_ms), seed=int(seed))
+        extra = {"workdir": str(run_dir)} if takes_workdir and run_dir is not None else {}
+        root = {"seed": int(seed), "budget_ms": float(budget_ms)}
+        return _instantiate(root, node, "strategy", space=space, budget_ms=float(budget_ms), seed=int(seed), **extra)
 
     return make
 

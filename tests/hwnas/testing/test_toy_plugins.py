@@ -17,7 +17,8 @@ STRATEGY = '''
 
 import numpy as np
 
-from hwnas.core.strategy import Strategy, constrained_key
+from hwnas.core.constraint import constrained_key
+from hwnas.core.strategy import Strategy
 
 
 class HillClimb(Strategy):
