@@ -1,12 +1,6 @@
-"""Detecting a predictor that answers one architecture per call instead of one batched query.
-
-The oracle answers a batch of n archs and, separately, one arch; three counters are compared between
-the two. A per-arch loop makes one of them grow by about one per arch; a batched query keeps them all
-(nearly) the same. The counters: calls to the space's batched methods (first parameter `archs`),
-forward calls of each torch module, and lines run in the oracle's own source files (its class and
-base classes outside hwnas.core). Counts do not depend on the machine's load or speed, so the check
-is never flaky; a timing ratio was not used, as it cannot tell a compute-bound batched model from a loop.
-"""
+"""Detecting a predictor that answers one architecture per call instead of one batched query: counters
+(calls to the space's batched methods, torch module forwards, lines of the oracle's own code) must not
+grow by about one per arch from a one-arch query to a batch. Counts do not depend on load, so never flaky."""
 
 from __future__ import annotations
 
