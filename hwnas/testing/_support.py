@@ -33,11 +33,12 @@ def malformed_archs(space: SearchSpace) -> list[tuple[str, tuple]]:
 
 
 def table_of(space: SearchSpace) -> np.ndarray | None:
-    """The space's table as an (n, dims) int matrix, or None when it has no measured data set."""
+    """The space's table as an (n, dims) int matrix, or None when it has no measured data set (no rows)."""
     try:
-        return np.asarray(space.table_archs())
+        table = np.asarray(space.table_archs())
     except HwnasError:
         return None
+    return table if len(table) else None
 
 
 def draw_archs(space: SearchSpace, n: int, seed: int = 0) -> np.ndarray:

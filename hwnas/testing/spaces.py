@@ -10,6 +10,7 @@ from typing import Callable
 
 import numpy as np
 
+from hwnas.core.errors import HwnasError
 from hwnas.core.space import Arch, SearchSpace
 from hwnas.testing._support import expect_hwnas_error, malformed_archs, run_checks, table_of, torch_threads
 
@@ -113,7 +114,12 @@ def check_table(space: SearchSpace) -> None:
     canonical arch, and size agrees (equal when exhaustively tabled). Without one, it claims none."""
     table = table_of(space)
     if table is None:
-        assert not space.exhaustively_tabled, "exhaustively_tabled is true but table_archs raises"
+        assert not space.exhaustively_tabled, "exhaustively_tabled is true but the space has no table"
+        try:
+            rows = np.asarray(space.table_index(space.sample(np.random.default_rng(7), SAMPLES)))
+        except HwnasError:  # "no measured data set", said by raising
+            return
+        assert rows.shape == (SAMPLES,) and (rows == -1).all(), f"no table, but table_index gave {rows}"
         return
     assert table.ndim == 2 and table.shape[1] == len(space.dimensions()), \
         f"table_archs has shape {table.shape}, expected (rows, {len(space.dimensions())})"

@@ -98,3 +98,9 @@ def test_a_malformed_string_message_is_one_line():
     with pytest.raises(HwnasError) as caught:
         ToySpace().from_string("1-x-2")
     assert "\n" not in str(caught.value)
+
+
+def test_a_space_without_data_passes_the_table_check():
+    from hwnas.testing import UnsupportedToySpace
+
+    SPACE_CHECKS["table"](UnsupportedToySpace())
