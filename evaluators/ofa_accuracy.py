@@ -15,7 +15,7 @@ import numpy as np
 from hwnas import data
 from hwnas.core.errors import HwnasError
 from hwnas.core.evaluator import Evaluator
-from hwnas.core.space import Arch, SearchSpace, as_matrix
+from hwnas.core.space import Arch, SearchSpace
 
 _LAYERS = (("0.weight", "0.bias"), ("2.weight", "2.bias"), ("4.weight", "4.bias"), ("6.weight", "6.bias"))
 WEIGHTS_FILE = "ofa-acc-predictor/acc_predictor.npz"
@@ -51,7 +51,7 @@ class OfaAccuracyPredictor(Evaluator):
             raise HwnasError(f"corrupt data file {WEIGHTS_FILE}: layer shapes {shapes}")
 
     def accuracy(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
-        matrix = as_matrix(archs)
+        matrix = self.space.checked_matrix(archs)
         if matrix.size == 0:
             return np.zeros(0)
         x = self.space.encode(matrix, "ofa").astype(np.float64)

@@ -20,7 +20,7 @@ import numpy as np
 
 from hwnas.core.errors import HwnasError
 from hwnas.core.evaluator import Evaluator
-from hwnas.core.space import Arch, SearchSpace, as_matrix
+from hwnas.core.space import Arch, SearchSpace
 
 _SAVE_AFTER = 100  # save the cache after a call that computed at least this many new scores
 
@@ -89,11 +89,15 @@ class SynFlowProxy(Evaluator):
                 torch.manual_seed(self.seed)
                 return self.space.build(arch)
 
-            raw = synflow_score(build, self.space.input_shape(arch))
+            try:
+                raw = synflow_score(build, self.space.input_shape(arch))
+            except NotImplementedError:
+                raise HwnasError(f"the SynFlow proxy needs a space that builds networks; {self.space.name} "
+                                 "does not") from None
         return math.log10(raw) if raw > 0 else float("-inf")
 
     def accuracy(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
-        keys = [self.space.to_string(tuple(int(v) for v in a)) for a in as_matrix(archs)]
+        keys = [self.space.to_string(tuple(int(v) for v in a)) for a in self.space.checked_matrix(archs)]
         missing = [k for k in dict.fromkeys(keys) if k not in self._scores]
         for k in missing:  # one network per architecture: there is no batched form of this proxy
             self._scores[k] = self.score(self.space.from_string(k))

@@ -19,7 +19,7 @@ from hwnas.engine.ledger import CostLedger
 from hwnas.engine.loop import run_search
 from hwnas.strategies import gp_subset
 from hwnas.strategies.gp_subset import SubsetGPSampler, subset
-from toy_space import ToyEvaluator, ToyOracle, ToySpace
+from hwnas.testing.toys import ToyEvaluator, ToyOracle, ToySpace
 
 MAXIMIZE, MINIMIZE = StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE
 SPACE = {f"x{i}": CategoricalDistribution(list(range(4))) for i in range(3)}

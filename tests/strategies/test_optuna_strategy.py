@@ -16,7 +16,7 @@ from hwnas.core.errors import HwnasError
 from hwnas.core.strategy import Trial
 from hwnas.strategies.optuna_strategy import TRIAL_ATTR
 from hwnas.strategies.optuna_support import derived_seed, reseed
-from toy_space import ToySpace
+from hwnas.testing.toys import ToySpace
 
 
 def make(name: str, space, budget_ms: float, seed: int = 0, **options):

@@ -15,7 +15,7 @@ from hwnas.engine.ledger import CostLedger
 from hwnas.engine.loop import run_search
 from hwnas.core.constraint import constrained_key
 from hwnas.core.strategy import Trial
-from toy_space import ToyEvaluator, ToyOracle, ToySpace
+from hwnas.testing.toys import ToyEvaluator, ToyOracle, ToySpace
 
 STRATEGIES = group_choices("strategy")
 # toy-sized settings: a 256-architecture space needs a small population and a small batch

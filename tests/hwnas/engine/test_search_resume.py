@@ -15,7 +15,7 @@ from hwnas.engine.journal import Journal
 from hwnas.engine.ledger import CostLedger
 from hwnas.engine.loop import run_search
 
-from toy_space import ToyEvaluator, ToyOracle, ToySpace
+from hwnas.testing.toys import ToyEvaluator, ToyOracle, ToySpace
 
 
 class Interrupted(Exception):
