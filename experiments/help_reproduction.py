@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hwnas.predictors.help import ensure_meta_trained  # noqa: E402
 from hwnas.predictors.help_ensemble import select_members  # noqa: E402
 from hwnas.predictors.help_meta import (HELP_SPLITS, MetaConfig, MetaLearner, SpaceData, device_task,  # noqa: E402
-                                  hardware_embedding, normalise)
+                                        normalise)
 from hwnas.predictors.help_model import HelpNet  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "help"

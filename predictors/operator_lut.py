@@ -23,7 +23,7 @@ from hwnas.data import devices
 from hwnas.core.errors import HwnasError
 from hwnas.measure.timing import MeasurementSettings, host_signature, measure_latency_ms
 from hwnas.core.oracle import LatencyOracle, SetupCost
-from hwnas.core.space import Arch, SearchSpace, as_matrix
+from hwnas.core.space import Arch, SearchSpace
 
 
 def default_cache_dir() -> Path:

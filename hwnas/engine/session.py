@@ -22,7 +22,7 @@ from hwnas.core.subspace import TableSubspace
 from hwnas.data import devices
 from hwnas.engine.ledger import CostLedger
 from hwnas.engine.runs import constructor_parameters, make_strategy, predict_table, run_configured_search
-from hwnas.engine.target import TableTarget, Target, measure_on_target  # noqa: F401 - re-exported
+from hwnas.engine.target import TableTarget, Target
 
 Progress = Callable[[int], None]
 

@@ -14,8 +14,6 @@ from hwnas import data
 from hwnas.data import devices
 from hwnas.config import conf_dir
 from hwnas.core.errors import HwnasError
-from hwnas.testing import ORACLE_CHECKS, oracle_factory
-from hwnas.predictors import help_cache
 from hwnas.predictors.help import HelpOracle
 from hwnas.predictors.help_ensemble import HelpEnsembleOracle
 from hwnas.predictors.help_meta import MetaConfig, SpaceData, factorised_blocks
@@ -95,24 +93,6 @@ def test_ensemble_refuses_bad_settings(nb201, cache):
         HelpEnsembleOracle(nb201, "raspi4", ensemble=1, **TINY)
     with pytest.raises(HwnasError, match="select_seeds must be >= 1"):
         HelpEnsembleOracle(nb201, "raspi4", select_seeds=0, **TINY)
-
-
-@pytest.fixture(scope="module")
-def contract_cache(tmp_path_factory):
-    """One small meta-training per member, shared by the contract's checks (~10 s each)."""
-    patch = pytest.MonkeyPatch()
-    patch.setenv(help_cache.CACHE_ENV, str(tmp_path_factory.mktemp("help_contract")))
-    yield
-    patch.undo()
-
-
-@pytest.mark.parametrize("check", sorted(ORACLE_CHECKS))
-def test_help_ensemble_passes_the_oracle_contract(check, nb201, contract_cache):
-    """The contract on the shipped YAML, with the small meta-training the contract test gives `help`."""
-    small = dict(train_if_missing=True, episodes=200, inner_tasks=2, query=20, valid_every=50, mc_samples=2,
-                 valid_query_rows=100, ensemble=2)
-    make = oracle_factory(conf_dir() / "oracle" / "help_ensemble.yaml", overrides=small)
-    ORACLE_CHECKS[check](make, nb201, "raspi4")
 
 
 def test_nasflat_coverage_matches_the_data():

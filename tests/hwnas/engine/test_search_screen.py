@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 
 from hwnas.engine.ledger import CostLedger
 from hwnas.engine.loop import run_search
