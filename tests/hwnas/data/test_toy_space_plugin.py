@@ -64,7 +64,7 @@ class BareSpace(SearchSpace):
         import torch
 
         layers, width = [], 8
-        for c in arch:
+        for c in self.validate(arch):
             layers += [torch.nn.Linear(width, WIDTHS[int(c)]), torch.nn.ReLU()]
             width = WIDTHS[int(c)]
         return torch.nn.Sequential(*layers)
@@ -178,3 +178,20 @@ def test_a_space_with_no_data_searches_with_an_oracle_that_needs_no_table(plugin
     assert summary["space"] == "bare" and summary["best"]["feasible"]
     assert summary["best"]["latency_source"] == "oracle" and summary["best"]["table_index"] == -1
     assert "ground_truth" not in summary
+
+
+def test_the_toy_space_passes_the_space_contract(plugin):
+    """The contract suite every shipped space passes, on the user's space found through the registry."""
+    import subprocess
+    import sys
+
+    _, _, env = plugin
+    code = ("from hwnas.config import group_choices, group_file\n"
+            "from hwnas.testing import SPACE_CHECKS, check_space, load_space\n"
+            "assert 'tiny' in group_choices('space')\n"
+            "check_space(load_space(group_file('space', 'tiny')))\n"
+            "print(len(SPACE_CHECKS), 'checks passed')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                            env={**__import__("os").environ, **env})
+    assert result.returncode == 0, result.stderr
+    assert "checks passed" in result.stdout
