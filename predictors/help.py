@@ -151,20 +151,28 @@ class HelpOracle(LatencyOracle):
                 params, _ = learner.adapt(hw, xs, ys, self.eval_steps, create_graph=False,
                                           sample_z=learner.zmod is not None)
                 self._adapted.append((learner, params))
-        self._table_ms = self._forward_ms(self.data.inputs)
+        self._table_ms, self._table_std_ms = self._forward(self.data.inputs)
 
-    def _forward_ms(self, inputs, chunk: int = 16384) -> np.ndarray:
+    def _forward_ms(self, inputs) -> np.ndarray:
+        return self._forward(inputs)[0]
+
+    def _forward(self, inputs, chunk: int = 16384) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation (ms) over the adapted draws: every Monte-Carlo z draw of every
+        member (Lee et al. 2021 sample z; an ensemble adds its members), de-normalised by the references."""
         n = len(inputs[0]) if isinstance(inputs, tuple) else len(inputs)
-        total = np.zeros(n)
+        total, squares = np.zeros(n), np.zeros(n)
         with torch.no_grad():
             for start in range(0, n, chunk):
                 part = (tuple(t[start:start + chunk] for t in inputs) if isinstance(inputs, tuple)
                         else inputs[start:start + chunk])
                 for learner, params in self._adapted:
-                    total[start:start + chunk] += learner.net(part, self._hw, params).numpy()
+                    y = learner.net(part, self._hw, params).numpy()
+                    total[start:start + chunk] += y
+                    squares[start:start + chunk] += np.square(y, dtype=float)
         y = total / len(self._adapted)
+        spread = np.sqrt(np.maximum(squares / len(self._adapted) - np.square(y), 0.0))
         lo, hi = self._reference_ms.min(), self._reference_ms.max()
-        return y * (hi - lo) + lo
+        return y * (hi - lo) + lo, spread * (hi - lo)
 
     # ------------------------------------------------------------------ prediction
     def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
@@ -178,6 +186,20 @@ class HelpOracle(LatencyOracle):
         untabled = np.flatnonzero(rows < 0)
         if untabled.size:
             out[untabled] = self._forward_ms(encode(self.data.space, matrix[untabled], self.data.encoding))
+        return out
+
+    def predict_std_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+        """The spread of the prediction over HELP's adapted draws (ms), batched like `predict_ms`."""
+        if self._table_ms is None:
+            raise HwnasError("oracle help must adapt() to the target device's reference measurements first")
+        matrix = self.space.checked_matrix(archs)
+        if len(matrix) == 0:
+            return np.zeros(0)
+        rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
+        out = np.where(rows >= 0, self._table_std_ms[np.maximum(rows, 0)], np.nan)
+        untabled = np.flatnonzero(rows < 0)
+        if untabled.size:
+            out[untabled] = self._forward(encode(self.data.space, matrix[untabled], self.data.encoding))[1]
         return out
 
     def predict_uncached_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:

@@ -34,6 +34,10 @@ class LookupTable(LatencyOracle):
             )
         return latency
 
+    def predict_std_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+        """A measured table has no predictive spread (a chance constraint is the plain rule on it)."""
+        return np.zeros(len(self.predict_ms(archs)))
+
     def coverage(self) -> np.ndarray | None:
         whole = len(self._covered) == len(self._latency_ms) and self.space.exhaustively_tabled
         return None if whole else self._covered

@@ -225,6 +225,9 @@ class OneProxy(LatencyOracle):
                 fit = fit_loo(design, target, np.r_[False, np.ones(transfer.shape[1], bool)], PULL_GRID)
                 self._uses_proxy, decision = False, "target_only"
         self._weights = fit.weights
+        good = target > 0
+        # the predictive spread: leave-one-out errors on the probes, relative to latency (errors scale with it)
+        self._relative_std = float(np.sqrt(np.mean(np.square((fit.loo_ms[good] - target[good]) / target[good]))))
         self._floor_ms = FLOOR_SHARE * float(target.min()) if target.min() > 0 else 1e-6
         after = self._rank_or_none(fit.loo_ms, target)
         self.report = {
@@ -253,6 +256,10 @@ class OneProxy(LatencyOracle):
                 columns.insert(0, self.predictor.predict_ms(self.space, block)[:, None])
             out[start:start + _CHUNK] = self._weights[0] + np.hstack(columns) @ self._weights[1:]
         return np.maximum(out, self._floor_ms)
+
+    def predict_std_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+        """Predictive std (ms): the probes' leave-one-out relative error times the prediction."""
+        return self._relative_std * self.predict_ms(archs)
 
     def setup_cost(self) -> SetupCost:
         """The proxy's table and the predictor's fit: one-off work shared by every target."""

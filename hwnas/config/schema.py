@@ -45,6 +45,12 @@ def _max_stale_trials() -> Any:
     return option(1000, "stop after this many asks in a row that bring no new architecture", ge=1)
 
 
+def _confidence() -> Any:
+    return option(0.5, "chance constraint: feasible when P(latency <= budget_ms) >= this under the oracle's "
+                       "predictive distribution (0.5: the predicted latency itself; > 0.5 needs predict_std_ms)",
+                  ge=0.5)
+
+
 def _screen() -> Any:
     return option(True, "skip accuracy evaluation of architectures the oracle puts over budget_ms "
                         "(objective=constrained only)")
@@ -69,6 +75,7 @@ class SearchConfig:
     device: str = option("pixel3", "target device: a device of the space's data, or local-* (this machine)")
     budget_ms: float = option(6.5, "latency budget: the search keeps latency_ms <= budget_ms", gt=0)
     max_evals: int = option(500, "distinct architectures evaluated", ge=1)
+    constraint_confidence: float = _confidence()
     screen: bool = _screen()
     batch_size: int = option(1, "architectures per ask/tell", ge=1)
     seed: int = _seed()
@@ -121,6 +128,7 @@ class _CalibrateOptions:
     reuse: bool = option(True, "reuse this machine's stored measurements (same settings) instead of re-measuring")
     max_stale_trials: int = _max_stale_trials()
     screen: bool = _screen()
+    constraint_confidence: float = _confidence()
     restrict_to_table: bool = option(False, "search only architectures the oracle's table covers")
     progress: bool = _progress()
 

@@ -1,13 +1,16 @@
 """The latency constraint, defined once for the loop, every strategy, verify, results and report.
 
 Sign convention (Optuna's): `violation_ms = latency_ms - budget_ms`; an architecture is feasible iff
-`violation_ms <= 0`. A NaN latency (not measured) is never feasible.
+`violation_ms <= 0`. A NaN latency (not measured) is never feasible. With `confidence` q > 0.5 it is a
+chance constraint: feasible iff P(latency <= budget) >= q under a normal predictive distribution
+(mean, std), i.e. the violation is `mean + z_q * std - budget_ms`; q = 0.5 is the plain rule.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,6 +31,7 @@ class Constraint:
     """`latency_ms <= budget_ms` on the target device, with the violation as the graded measure."""
 
     budget_ms: float
+    confidence: float = 0.5
 
     def __post_init__(self) -> None:
         try:
@@ -37,16 +41,32 @@ class Constraint:
         if math.isnan(budget):
             raise HwnasError("budget_ms must be a number of milliseconds, got NaN")
         object.__setattr__(self, "budget_ms", budget)
+        if not 0.5 <= float(self.confidence) < 1.0:
+            raise HwnasError(f"constraint_confidence must be in [0.5, 1), got {self.confidence!r}")
+        object.__setattr__(self, "confidence", float(self.confidence))
 
-    def violation_ms(self, latency_ms):
-        """How far over budget (ms; negative: slack), for a float or an array."""
-        if isinstance(latency_ms, (int, float)):
-            return float(latency_ms) - self.budget_ms
-        return np.asarray(latency_ms, dtype=float) - self.budget_ms
+    @property
+    def z(self) -> float:
+        """Standard deviations of margin the chance constraint keeps (0 for the plain rule)."""
+        return 0.0 if self.confidence == 0.5 else NormalDist().inv_cdf(self.confidence)
 
-    def feasible(self, latency_ms):
+    @property
+    def uses_uncertainty(self) -> bool:
+        """Whether feasibility needs the oracle's predictive standard deviation."""
+        return self.z != 0.0
+
+    def violation_ms(self, latency_ms, std_ms=None):
+        """How far over budget (ms; negative: slack), for a float or an array; `std_ms` (the prediction's
+        standard deviation) adds the chance constraint's margin `z * std_ms`."""
+        if isinstance(latency_ms, (int, float)) and not isinstance(std_ms, np.ndarray):
+            base = float(latency_ms) - self.budget_ms
+            return base + self.z * float(std_ms) if std_ms is not None and self.uses_uncertainty else base
+        base = np.asarray(latency_ms, dtype=float) - self.budget_ms
+        return base + self.z * np.asarray(std_ms, dtype=float) if std_ms is not None and self.uses_uncertainty else base
+
+    def feasible(self, latency_ms, std_ms=None):
         """Whether each latency meets the budget (bool, or a bool array for an array)."""
-        result = is_feasible(self.violation_ms(latency_ms))
+        result = is_feasible(self.violation_ms(latency_ms, std_ms))
         return bool(result) if np.ndim(result) == 0 else result
 
 

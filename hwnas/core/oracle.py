@@ -46,6 +46,15 @@ class LatencyOracle(ABC):
     def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         """Latency (ms) of each arch, shape (n,)."""
 
+    def predict_std_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+        """Predictive standard deviation (ms) of each arch, shape (n,), for an oracle that knows its
+        uncertainty (a chance constraint needs it); the default has none."""
+        raise HwnasError(f"oracle {self.name} gives no predictive uncertainty (predict_std_ms)")
+
+    @classmethod
+    def has_uncertainty(cls) -> bool:
+        return cls.predict_std_ms is not LatencyOracle.predict_std_ms
+
     def reference_archs(self) -> list[Arch]:
         """Architectures to measure on the target before predicting (none for a table)."""
         return []

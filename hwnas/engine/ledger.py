@@ -94,3 +94,7 @@ class MeteredOracle:
         self.ledger.oracle_calls += 1
         self.ledger.oracle_queries += len(archs)
         return np.asarray(self.oracle.predict_ms(archs), dtype=float)
+
+    def predict_std_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+        """The oracle's predictive std of the archs just predicted (part of the same query, not counted again)."""
+        return np.asarray(self.oracle.predict_std_ms(archs), dtype=float)

@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from hwnas.core.constraint import Constraint, constrained_key
+from hwnas.core.constraint import Constraint, constrained_key, is_feasible
 from hwnas.core.evaluator import Evaluator
 from hwnas.engine.journal import Journal
 from hwnas.engine.ledger import CostLedger, MeteredOracle
@@ -53,7 +53,12 @@ def best_record(records: list[dict]) -> dict | None:
 def trials_of(space: SearchSpace, records: list[dict], constraint: Constraint) -> list[Trial]:
     """Journal records as the `Trial`s a strategy was told (violation recomputed from the constraint)."""
     return [Trial(space.canonical(space.from_string(r["arch"])), record_accuracy(r), float(r["latency_ms"]),
-                  constraint.violation_ms(float(r["latency_ms"]))) for r in records]
+                  _violation(constraint, r)) for r in records]
+
+
+def _violation(constraint: Constraint, record: dict) -> float:
+    std = record.get("latency_std_ms")
+    return constraint.violation_ms(float(record["latency_ms"]), None if std is None else float(std))
 
 
 class _Loop:
@@ -64,7 +69,8 @@ class _Loop:
         self.space, self.evaluator, self.constraint, self.screen = space, evaluator, constraint, screen
         self.metered = MeteredOracle(oracle, ledger)
         self.ledger, self.true_latency_ms, self.journal = ledger, true_latency_ms, journal
-        self.cache: dict[Arch, tuple[float, float]] = {}
+        self.cache: dict[Arch, tuple[float, float, float]] = {}   # arch -> (accuracy, latency_ms, violation_ms)
+        self.std_ms: dict[Arch, float] = {}                        # the oracle's std, under a chance constraint
         self.records: list[dict] = []
         self.best_so_far = -np.inf
         self.batches = 0
@@ -79,29 +85,39 @@ class _Loop:
         if new:
             if to_query:
                 latency = self.metered.predict_ms(to_query)
-                keep = self.constraint.feasible(latency) if self.screen else np.ones(len(to_query), dtype=bool)
+                std = self.metered.predict_std_ms(to_query) if self.constraint.uses_uncertainty else None
+                violation = self.constraint.violation_ms(latency, std)
+                keep = is_feasible(violation) if self.screen else np.ones(len(to_query), dtype=bool)
                 accuracy = np.full(len(to_query), np.nan)
                 if keep.any():
                     accuracy[keep] = np.asarray(self.evaluator.accuracy([a for a, k in zip(to_query, keep) if k]),
                                                 dtype=float)
-                for arch, acc, lat in zip(to_query, accuracy, latency):
-                    self.cache[arch] = (float(acc), float(lat))
+                for i, arch in enumerate(to_query):
+                    self.cache[arch] = (float(accuracy[i]), float(latency[i]), float(violation[i]))
+                    if std is not None:
+                        self.std_ms[arch] = float(std[i])
             if len(to_query) < len(new):  # answered from the journal: counted as the interrupted run did
                 self.ledger.oracle_queries += len(new) - len(to_query)
                 self.ledger.oracle_calls += int(not to_query)
             for arch in new:
                 if arch in from_journal:
-                    self.cache[arch] = (record_accuracy(from_journal[arch]), float(from_journal[arch]["latency_ms"]))
+                    self._cache_journaled(arch, from_journal[arch])
             self.ledger.accuracy_queries += sum(not np.isnan(self.cache[a][0]) for a in new)
-        trials = [Trial(a, *self.cache[a], self.constraint.violation_ms(self.cache[a][1])) for a in archs]
+        trials = [Trial(a, *self.cache[a]) for a in archs]
         self._record(trials, set(new), known)
         return trials
+
+    def _cache_journaled(self, arch: Arch, record: dict) -> None:
+        self.cache[arch] = (record_accuracy(record), float(record["latency_ms"]), _violation(self.constraint, record))
+        if record.get("latency_std_ms") is not None:
+            self.std_ms[arch] = float(record["latency_std_ms"])
 
     def absorb(self, records: list[dict]) -> list[Trial]:
         """Take journaled records as they are (no evaluation): cache, counters, records."""
         trials = trials_of(self.space, records, self.constraint)
-        for trial in trials:
-            self.cache.setdefault(trial.arch, (trial.accuracy, trial.latency_ms))
+        for trial, record in zip(trials, records):
+            if trial.arch not in self.cache:
+                self._cache_journaled(trial.arch, record)
         fresh = [r for r in records if r.get("new")]
         if fresh:
             self.ledger.oracle_calls += len({r.get("batch") for r in fresh})
@@ -145,6 +161,8 @@ class _Loop:
                 "target_measurements": self.ledger.total_target_measurements,
                 "wall_s": time.perf_counter() - self.start,
             }
+            if trial.arch in self.std_ms:
+                record["latency_std_ms"] = self.std_ms[trial.arch]
             if rows is not None:
                 true_ms = float(self.true_latency_ms[rows[i]]) if rows[i] >= 0 else float("nan")
                 record["table_index"] = int(rows[i])

@@ -47,7 +47,8 @@ class Session:
                                  if "seconds_per_measurement" in cfg else CostLedger.seconds_per_measurement)
         self.target = target if target is not None else TableTarget(self.base_space, self.device)
         self.true_latency_ms = self.target.table_ms()
-        self.constraint = Constraint(cfg.budget_ms) if "budget_ms" in cfg else None
+        self.constraint = (Constraint(cfg.budget_ms, cfg.get("constraint_confidence", 0.5)) if "budget_ms" in cfg
+                           else None)
         if check_budget and self.constraint is not None:
             devices.check_budget(self.base_space.name, self.device, self.constraint.budget_ms)
 
@@ -66,6 +67,10 @@ class Session:
         with self.ledger.phase("setup"):
             oracle: LatencyOracle = self.target.build_oracle(self)
         self.ledger.add_setup(oracle.setup_cost())
+        if self.constraint is not None and self.constraint.uses_uncertainty and not oracle.has_uncertainty():
+            raise HwnasError(f"constraint_confidence={self.constraint.confidence} needs the oracle's predictive "
+                             f"uncertainty, and oracle {oracle.name} has none (no predict_std_ms); use 0.5 or "
+                             "an oracle that gives one")
         space = self.base_space
         coverage = oracle.coverage()
         if coverage is not None:

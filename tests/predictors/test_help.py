@@ -61,6 +61,9 @@ def test_oracle_adapts_on_reference_archs_and_predicts_whole_space(nb201, cache)
     # even a tiny meta-training ranks a real device's architectures better than chance
     assert spearmanr(pred, truth).statistic > 0.2
     assert oracle.setup_cost().shared_measurements > 0 and oracle.setup_cost().target_measurements == 0
+    # the spread over HELP's Monte-Carlo z draws: one non-negative value per arch, not all zero
+    std = oracle.predict_std_ms(archs)
+    assert std.shape == (15_625,) and (std >= 0).all() and std.max() > 0
 
 
 def test_same_seed_same_prediction_and_extra_samples(nb201, cache):

@@ -44,3 +44,19 @@ def test_constrained_key_ranks_feasible_first_then_accuracy_then_violation():
 def test_a_budget_that_is_not_a_number_is_one_line(bad):
     with pytest.raises(HwnasError, match="budget_ms must be a number"):
         Constraint(bad)
+
+
+def test_a_chance_constraint_keeps_z_standard_deviations_of_margin():
+    c = Constraint(10.0, confidence=0.9)
+    assert c.uses_uncertainty and c.z == pytest.approx(1.2816, abs=1e-4)
+    assert c.violation_ms(9.0, 0.5) == pytest.approx(9.0 + 1.2816 * 0.5 - 10.0, abs=1e-4)
+    assert c.feasible(9.0, 0.5) is True and c.feasible(9.0, 1.0) is False
+    np.testing.assert_array_equal(c.feasible(np.array([9.0, 9.0]), np.array([0.1, 2.0])), [True, False])
+    plain = Constraint(10.0)
+    assert not plain.uses_uncertainty and plain.violation_ms(9.0, 5.0) == -1.0   # q = 0.5: the mean itself
+
+
+@pytest.mark.parametrize("confidence", [0.4, 1.0, 1.5])
+def test_a_confidence_outside_half_to_one_is_one_line(confidence):
+    with pytest.raises(HwnasError, match="constraint_confidence must be in"):
+        Constraint(5.0, confidence=confidence)
