@@ -3,8 +3,7 @@
 On a local device (`local-cpu`, ...) every architecture asked about is built and timed on this
 machine (CPU threads or CUDA events, see `hwnas.measure.backend`) and appended to the local device
 store, so the device then works with every other oracle; stored medians are reused unless `reuse`
-is off. A shipped device cannot be reached from here: its measurements are its recorded table, and
-an architecture it never measured is refused (as `lut`).
+is off. A shipped device cannot be measured from here: it is refused (its recorded table is `oracle=lut`).
 """
 
 from __future__ import annotations
@@ -49,9 +48,9 @@ class MeasuredOracle(LatencyOracle):
             self._covered = None
         else:
             devices.require_device(space.name, device)
-            self._stored_ms = devices.latency_ms(space.name, device)
-            covered = np.flatnonzero(np.isfinite(self._stored_ms))
-            self._covered = covered if len(covered) < len(self._stored_ms) else None
+            raise HwnasError(f"oracle=measured times networks on this machine, and {device} is a shipped table "
+                             f"device, not this machine: use oracle=lut for its recorded latencies, or a "
+                             f"local-<name> device to measure here")
 
     def _stored_table(self) -> np.ndarray | None:
         try:
@@ -68,8 +67,6 @@ class MeasuredOracle(LatencyOracle):
 
     def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         matrix = self.space.checked_matrix(archs)
-        if not self.local:
-            return self._recorded(matrix)
         keys = [tuple(int(v) for v in row) for row in matrix]
         if self._stored_ms is not None and len(keys):
             rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
@@ -81,20 +78,8 @@ class MeasuredOracle(LatencyOracle):
             self.measure(todo)
         return np.array([self._cache[k] for k in keys], dtype=float)
 
-    def _recorded(self, matrix: np.ndarray) -> np.ndarray:
-        rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
-        latency = np.where(rows >= 0, self._stored_ms[np.maximum(rows, 0)], np.nan)
-        missing = np.flatnonzero(np.isnan(latency))
-        if missing.size:
-            raise HwnasError(f"{self.space.to_string(tuple(matrix[missing[0]]))} was never measured on {self.device} "
-                             "(a shipped device: only its table's measurements exist); use restrict_to_table=true "
-                             "or a local device")
-        return latency
-
     def measure(self, archs: Sequence[Arch]) -> list[ArchMeasurement]:
         """Measure `archs` now on this machine (no reuse), storing each as it finishes; Ctrl-C keeps them."""
-        if not self.local:
-            raise HwnasError(f"{self.device} is a shipped device, not this machine: it cannot be measured here")
         def keep(result: ArchMeasurement) -> None:
             self.fresh_measurements += 1
             self.measurement_seconds += result.seconds

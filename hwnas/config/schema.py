@@ -190,13 +190,23 @@ class DescribeOptions:
     threads: int = option(1, "CPU threads when measuring", ge=1)
 
 
+@dataclass
+class ImportOptions:
+    """hwnas import: add your own measured latencies (a CSV) to a local device, checked row by row."""
+
+    space: str = option("nasbench201", "search space (a choice of conf/space)")
+    device: Optional[str] = option(None, "the local device to import into, local-<name> (appends when it exists)")
+    file: Optional[str] = option(None, "CSV: arch or index, latency_ms, and optionally std_ms, runtime, "
+                                       "batch_size, note")
+
+
 # Hydra commands: conf/<name>.yaml lists `<name>_schema` first in its defaults.
 COMMANDS: dict[str, type] = {
     "search": SearchConfig, "predict": PredictConfig, "calibrate": CalibrateConfig, "measure": MeasureConfig,
     "meta_train": MetaTrainConfig, "monotonicity": MonotonicityConfig,
 }
 # Commands that take plain key=value arguments (no Hydra).
-PLAIN: dict[str, type] = {"describe": DescribeOptions}
+PLAIN: dict[str, type] = {"describe": DescribeOptions, "import": ImportOptions}
 
 
 def schema_name(command: str) -> str:

@@ -1,8 +1,8 @@
 """The local device store: latencies measured on the user's own machines, one file per space and device.
 
 Layout: `<store>/<space>/<device>.csv`, one row per measurement, keyed like the shared tables by the
-space's table `index` (NB201: the official index; -1 for an architecture outside the table) with
-`latency_ms`; every row also carries the settings it was measured with and its noise. Files are
+space's table `index` (NB201: the official index) with `latency_ms`; an architecture outside the table
+has index -1 and is keyed by its text form (`arch`); every row also carries the settings it was measured with and its noise. Files are
 append-only; writers hold an exclusive `fcntl` lock and write whole lines in one call, readers a
 shared lock, so concurrent `hwnas measure` runs never interleave or tear rows. A device is one set
 of latency-changing settings: appending rows measured with other settings is refused.
@@ -150,7 +150,7 @@ def _parse(text: str, path: Path) -> list[dict]:
     header = next(reader, None)
     if header not in (list(COLUMNS), list(COLUMNS[:-1])):  # the second: written before the clock column
         raise HwnasError(f"corrupt device store file {path}: header is not {','.join(COLUMNS)}; "
-                         "move the file away and measure again")
+                         "move the file away and measure again (bring your own latencies with `hwnas import`)")
     rows = []
     for values in reader:
         if not values:
@@ -204,6 +204,20 @@ def table(space: str, device: str, n_rows: int) -> LocalTable:
     result = LocalTable(vector, settings, len(rows))
     _CACHE[key] = result
     return result
+
+
+def off_table(space: str, device: str) -> dict[str, float]:
+    """Median latency per architecture outside the table (index -1), keyed by its text form."""
+    by_arch: dict[str, list[float]] = {}
+    for row in read(space, device):
+        if row["status"] == "ok" and row["index"] < 0 and np.isfinite(row["latency_ms"]):
+            by_arch.setdefault(row["arch"], []).append(row["latency_ms"])
+    return {arch: float(np.median(values)) for arch, values in by_arch.items()}
+
+
+def settings_of(row: dict) -> dict:
+    """The latency-changing settings of a row to store (one device holds one set of them)."""
+    return _settings_of(_format(row))
 
 
 def check_settings(space: str, device: str, settings: dict) -> None:

@@ -145,6 +145,13 @@ def latency_ms(space: str, device: str) -> np.ndarray:
     raise unknown_choice(f"device for space {space}", device, _all_names(space))
 
 
+def off_table_ms(space: str, device: str) -> dict[str, float]:
+    """A local device's latency of architectures outside the table, by text form ({} for a shipped device)."""
+    if device in tables(space) or not _known_local(space, device):
+        return {}
+    return device_store.off_table(space, device)
+
+
 def _known_local(space: str, device: str) -> bool:
     if not device_store.is_local(device):
         return False

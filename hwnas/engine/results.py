@@ -16,11 +16,14 @@ from hwnas.core.subspace import TableSubspace
 
 def ground_truth(space: SearchSpace, evaluator: Evaluator, true_latency_ms: np.ndarray,
                  budget_ms: float) -> dict | None:
-    """The true constrained optimum over the table, where the table holds the whole (searched) space."""
+    """The true constrained optimum over the table, where the table holds the whole (searched) space; where the
+    device measured only part of it, no optimum or regret (`partial`), only the best over its measured rows."""
     if not space.exhaustively_tabled:
         return None
-    rows = space.rows if isinstance(space, TableSubspace) else np.arange(len(true_latency_ms))
-    rows = rows[np.isfinite(true_latency_ms[rows])]
+    searched = space.rows if isinstance(space, TableSubspace) else np.arange(len(true_latency_ms))
+    rows = searched[np.isfinite(true_latency_ms[searched])]
+    if len(rows) < len(searched):
+        return _partial(space, evaluator, true_latency_ms, budget_ms, rows, len(searched))
     archs = np.asarray(space.table_archs())[rows]
     accuracy = np.asarray(evaluator.accuracy(archs), dtype=float)
     feasible = Constraint(budget_ms).feasible(true_latency_ms[rows])
@@ -35,6 +38,25 @@ def ground_truth(space: SearchSpace, evaluator: Evaluator, true_latency_ms: np.n
         "n_feasible": int(feasible.sum()),
         "n_tabled": int(len(rows)),
     }
+
+
+def _partial(space: SearchSpace, evaluator: Evaluator, true_latency_ms: np.ndarray, budget_ms: float,
+             rows: np.ndarray, n_searched: int) -> dict:
+    """No true optimum where the device's table misses searched architectures: the best of the measured rows."""
+    truth = {"optimum_accuracy": None, "regret": None, "partial": True, "n_tabled": int(len(rows)),
+             "n_searched": int(n_searched), "best_measured_row": None,
+             "note": f"the device measured {len(rows):,} of the {n_searched:,} searched architectures: "
+                     "no true optimum or regret"}
+    if len(rows):
+        archs = np.asarray(space.table_archs())[rows]
+        accuracy = np.asarray(evaluator.accuracy(archs), dtype=float)
+        feasible = np.flatnonzero(Constraint(budget_ms).feasible(true_latency_ms[rows]))
+        if feasible.size:
+            best = int(feasible[np.argmax(accuracy[feasible])])
+            truth["best_measured_row"] = {
+                "accuracy": float(accuracy[best]), "arch": space.to_string(tuple(int(v) for v in archs[best])),
+                "table_index": int(rows[best]), "latency_ms": float(true_latency_ms[rows[best]])}
+    return truth
 
 
 def best_summary(space: SearchSpace, best: dict, budget_ms: float) -> dict:

@@ -81,7 +81,9 @@ def run_configured_search(session: "Session", progress: "Progress | None" = None
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
     truth = ground_truth(space, evaluator, session.true_latency_ms, budget_ms)
-    if truth is not None:
+    if truth is not None and truth.get("partial"):
+        summary["ground_truth"] = truth
+    elif truth is not None:
         best = summary["best"]
         found = best["accuracy"] if best and best["feasible"] else None
         truth["regret"] = (truth["optimum_accuracy"] - found

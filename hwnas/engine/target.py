@@ -1,6 +1,7 @@
 """The target device of a session: where its few measurements come from and how they are counted.
 
-`TableTarget` answers from the device's measured table (each lookup counts as one target measurement,
+`TableTarget` answers from the device's measured table, and for a local device also from its measurements
+of architectures outside the table (each lookup counts as one target measurement,
 priced at `seconds_per_measurement`); `MeterTarget` times networks on this machine through a measuring
 oracle from the config (`calibrate`), counting only fresh measurements and their measured seconds.
 """
@@ -44,6 +45,7 @@ class TableTarget:
         self.space, self.device = space, device
         devices.require_device(space.name, device)
         self._table_ms = devices.latency_ms(space.name, device)
+        self._off_table_ms = devices.off_table_ms(space.name, device)
 
     def table_ms(self) -> np.ndarray:
         return self._table_ms
@@ -52,14 +54,18 @@ class TableTarget:
         return oracle_of(session)
 
     def measure(self, archs: list[Arch], ledger: CostLedger, phase: str) -> np.ndarray:
-        latency = measure_on_target(self.space, self.device, self._table_ms, archs)
+        latency = measure_on_target(self.space, self.device, self._table_ms, archs, self._off_table_ms)
         ledger.add_measurements(phase, len(archs))
         return latency
 
 
-def measure_on_target(space: SearchSpace, device: str, true_latency_ms: np.ndarray, archs: list[Arch]) -> np.ndarray:
-    """Latency of `archs` from a tabled target's `true_latency_ms` (HwnasError naming an arch it lacks)."""
+def measure_on_target(space: SearchSpace, device: str, true_latency_ms: np.ndarray, archs: list[Arch],
+                      off_table_ms: dict[str, float] | None = None) -> np.ndarray:
+    """Latency of `archs` from a tabled target's `true_latency_ms`, else its off-table measurements by text
+    form (HwnasError naming an arch it lacks)."""
     latency = devices.table_lookup_ms(space, true_latency_ms, as_matrix(archs))
+    for i in np.flatnonzero(np.isnan(latency)) if off_table_ms else ():
+        latency[i] = off_table_ms.get(space.to_string(tuple(int(v) for v in archs[i])), np.nan)
     if np.isnan(latency).any():
         bad = space.to_string(archs[int(np.flatnonzero(np.isnan(latency))[0])])
         raise HwnasError(f"device {device} has no measurement of {bad}, which the oracle needs to adapt")

@@ -60,7 +60,12 @@ def _print_summary(summary: dict, run_dir: Path) -> None:
                                  f"oracle said {best['predicted_latency_ms']:.3f} ms")
         table.add_row("budget", f"{summary['budget_ms']} ms -> "
                                 + ("feasible" if best["feasible"] else "[red]NOT feasible[/red]"))
-    if truth is not None and truth.get("optimum_accuracy") is not None:
+    if truth is not None and truth.get("partial"):
+        covered = truth["best_measured_row"]
+        table.add_row("true optimum", f"n/a: {truth['note']}" + (
+            f"; best measured row {covered['accuracy']:.3f} {covered['arch']} ({covered['latency_ms']:.3f} ms)"
+            if covered else ""))
+    elif truth is not None and truth.get("optimum_accuracy") is not None:
         table.add_row("true optimum", f"{truth['optimum_accuracy']:.3f} {truth['optimum_arch']} "
                                       f"({truth['optimum_latency_ms']:.3f} ms)")
         regret = truth.get("regret")
