@@ -31,10 +31,14 @@ LOCAL_PREFIX = "local-"
 _NAME = re.compile(r"^local-[a-z0-9][a-z0-9_.-]*$")
 
 # Columns of a store file; the settings columns define the device (they change latency).
-SETTINGS = ("backend", "threads", "batch_size", "dtype", "channels_last", "clock")
-# clock comes last: a store written before it has no such column, and its rows read as clock=wall
+SETTINGS = ("backend", "threads", "batch_size", "dtype", "channels_last", "clock", "runtime", "runtime_version",
+            "graph_optimization")
+# clock, then the runtime columns come last: a store written before them lacks them, and its rows read as
+# clock=wall, runtime=torch (whose version and options are recorded as empty)
+_LATER = ("clock", "runtime", "runtime_version", "graph_optimization")
 COLUMNS = ("index", "arch", "latency_ms", "spread_ms", "rel_spread", "min_ms", "repeats", "stable", "status", "note",
-           *SETTINGS[:-1], "torch", "host", "measured_at", "seconds", "clock")
+           *SETTINGS[:5], "torch", "host", "measured_at", "seconds", *_LATER)
+_HEADERS = (list(COLUMNS), list(COLUMNS[:-3]), list(COLUMNS[:-4]))  # current; before runtimes; before clock
 
 
 def store_dir() -> Path:
@@ -69,6 +73,7 @@ def local_device_names(space: str) -> list[str]:
 def _settings_of(row: dict) -> dict:
     out = {key: str(row.get(key, "")) for key in SETTINGS}
     out["clock"] = out["clock"] or "wall"
+    out["runtime"] = out["runtime"] or "torch"
     return out
 
 
@@ -148,7 +153,7 @@ def _parse(text: str, path: Path) -> list[dict]:
         return []
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
-    if header not in (list(COLUMNS), list(COLUMNS[:-1])):  # the second: written before the clock column
+    if header not in _HEADERS:
         raise HwnasError(f"corrupt device store file {path}: header is not {','.join(COLUMNS)}; "
                          "move the file away and measure again")
     rows = []
