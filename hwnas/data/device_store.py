@@ -38,7 +38,12 @@ SETTINGS = ("backend", "threads", "batch_size", "dtype", "channels_last", "clock
 _LATER = ("clock", "runtime", "runtime_version", "graph_optimization")
 COLUMNS = ("index", "arch", "latency_ms", "spread_ms", "rel_spread", "min_ms", "repeats", "stable", "status", "note",
            *SETTINGS[:5], "torch", "host", "measured_at", "seconds", *_LATER)
-_HEADERS = (list(COLUMNS), list(COLUMNS[:-3]), list(COLUMNS[:-4]))  # current; before runtimes; before clock
+
+
+def _known_header(header: list[str] | None) -> bool:
+    """COLUMNS, or COLUMNS without some of the later columns (a file written before they existed)."""
+    return (header is not None and set(header) <= set(COLUMNS) and set(COLUMNS) - set(header) <= set(_LATER)
+            and header == [c for c in COLUMNS if c in header])
 
 
 def store_dir() -> Path:
@@ -153,7 +158,7 @@ def _parse(text: str, path: Path) -> list[dict]:
         return []
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
-    if header not in _HEADERS:
+    if not _known_header(header):
         raise HwnasError(f"corrupt device store file {path}: header is not {','.join(COLUMNS)}; "
                          "move the file away and measure again")
     rows = []
@@ -163,7 +168,7 @@ def _parse(text: str, path: Path) -> list[dict]:
         try:
             if len(values) not in (len(header), len(COLUMNS)):
                 raise ValueError(f"{len(values)} fields, expected {len(COLUMNS)}")
-            row = dict(zip(COLUMNS, values))
+            row = dict(zip(header if len(values) == len(header) else COLUMNS, values))
             row["index"] = int(row["index"])
             row["latency_ms"] = float(row["latency_ms"]) if row["latency_ms"] else float("nan")
         except ValueError as exc:
