@@ -28,7 +28,7 @@ from scipy.stats import spearmanr
 from hwnas.config import conf_dir, instantiate
 from hwnas.measure import onnx_runtime
 from hwnas.measure.backend import BackendSettings, measure_arch
-from hwnas.measure.export import INPUT_NAME, onnx_bytes
+from hwnas.measure.export import onnx_bytes
 from hwnas.measure.timing import measure_latency_ms, repeat_until_stable
 
 OUT = Path(__file__).resolve().parent / "results" / "runtime"
@@ -40,7 +40,7 @@ def space_of(name: str):
 
 def ort_median_ms(sess, shape, timing) -> float:
     """Median ms of one ONNX Runtime session, with the shared stopping rule."""
-    feed = {INPUT_NAME: np.random.default_rng(0).standard_normal(shape).astype(np.float32)}
+    feed = onnx_runtime.feed(sess, np.random.default_rng(0).standard_normal(shape).astype(np.float32))
     clock = time.thread_time if timing.clock == "thread_cpu" else time.perf_counter
 
     def once() -> float:

@@ -31,6 +31,7 @@ def _small_archs():
     fbnet, ofa = FBNet(), OfaMobileNetV3()
     smallest_ofa = ofa.from_string("r128:k3e3,k3e3|k3e3,k3e3|k3e3,k3e3|k3e3,k3e3|k3e3,k3e3")
     return ([(nb201, tuple(a)) for a in nb201.sample(rng, 3)] + [(nb201, CONV3)]
+            + [(nb201, (0, 0, 0, 0, 0, 0)), (nb201, (1, 0, 0, 0, 0, 0))]  # cells cut off from their input
             + [(fbnet, tuple(fbnet.sample(rng, 1)[0])), (ofa, smallest_ofa)])
 
 
