@@ -1,7 +1,7 @@
 """The `measured` oracle: real measurements instead of predictions.
 
 On a local device (`local-cpu`, ...) every architecture asked about is built and timed on this
-machine (CPU threads or CUDA events, see `hwnas.measure.backend`) and appended to the local device
+machine (torch on CPU threads or CUDA events, or ONNX Runtime: see `hwnas.measure.backend`) and appended to the local device
 store, so the device then works with every other oracle; stored medians are reused unless `reuse`
 is off. A shipped device cannot be measured from here: it is refused (its recorded table is `oracle=lut`).
 """
@@ -27,14 +27,15 @@ class MeasuredOracle(LatencyOracle):
     def __init__(self, space: SearchSpace, device: str = "local-cpu", backend: str = "auto", threads: int = 1,
                  batch_size: int = 1, dtype: str = "float32", channels_last: bool = False, warmup: int = 3,
                  min_repeats: int = 10, max_repeats: int = 200, check_every: int = 5,
-                 rel_tolerance: float = 0.02, time_cap_s: float = 2.0, clock: str = "wall", store: bool = True,
-                 reuse: bool = True):
+                 rel_tolerance: float = 0.02, time_cap_s: float = 2.0, clock: str = "wall", runtime: str = "torch",
+                 graph_optimization: str = "all", store: bool = True, reuse: bool = True):
         super().__init__(space, device)
         self.local = device_store.is_local(device)
         self.settings = BackendSettings(
             backend=backend, threads=threads, batch_size=batch_size, dtype=dtype, channels_last=channels_last,
             warmup=warmup, min_repeats=min_repeats, max_repeats=max_repeats, check_every=check_every,
-            rel_tolerance=rel_tolerance, time_cap_s=time_cap_s, clock=clock).resolved()
+            rel_tolerance=rel_tolerance, time_cap_s=time_cap_s, clock=clock, runtime=runtime,
+            graph_optimization=graph_optimization).resolved()
         self.store = bool(store)
         self._cache: dict[Arch, float] = {}
         self.fresh_measurements = 0

@@ -3,7 +3,7 @@
 This is how HW-NAS-Bench (Li et al. 2021) built its FBNet tables and Once-for-All (Cai et al. 2020)
 its latency model: a network's latency is the sum of its operators' latencies. The table covers the
 whole space (FBNet: 110 operators, OFA-MobileNetV3: 1,226 over all 25 resolutions) and is cached on
-disk per machine and measurement settings. The sum is in this CPU's milliseconds; for a tabled
+disk per machine and measurement settings; `runtime=onnxruntime` times each operator exported to ONNX. The sum is in this CPU's milliseconds; for a tabled
 target device a linear calibration on `samples` target measurements (HELP's reference archs first)
 maps it to the device (`calibrate: true`), since only the ranking transfers, not the scale.
 """
@@ -21,6 +21,8 @@ import numpy as np
 
 from hwnas.data import devices
 from hwnas.core.errors import HwnasError
+from hwnas.measure.backend import BackendSettings
+from hwnas.measure.onnx_runtime import measure_onnxruntime
 from hwnas.measure.timing import MeasurementSettings, host_signature, measure_latency_ms
 from hwnas.core.oracle import LatencyOracle, SetupCost
 from hwnas.core.space import Arch, SearchSpace
@@ -38,7 +40,8 @@ class OperatorLUT(LatencyOracle):
 
     def __init__(self, space: SearchSpace, device: str, samples: int = 10, calibrate: bool = True,
                  threads: int = 1, warmup: int = 2, min_repeats: int = 5, rel_tolerance: float = 0.05,
-                 time_cap_s: float = 0.5, clock: str = "wall", cache_dir: str | None = None, seed: int = 0):
+                 time_cap_s: float = 0.5, clock: str = "wall", runtime: str = "torch", graph_optimization: str = "all",
+                 cache_dir: str | None = None, seed: int = 0):
         super().__init__(space, device)
         if not all(hasattr(space, m) for m in ("operators", "operator_index", "build_operator")):
             raise HwnasError(f"oracle operator_lut needs a space made of operators; space {space.name} is not "
@@ -47,6 +50,8 @@ class OperatorLUT(LatencyOracle):
         self.samples, self.calibrate, self.seed = int(samples), bool(calibrate), int(seed)
         self.settings = MeasurementSettings(threads=threads, warmup=warmup, min_repeats=min_repeats,
                                             rel_tolerance=rel_tolerance, time_cap_s=time_cap_s, clock=clock)
+        self.runtime = BackendSettings(runtime=runtime, graph_optimization=graph_optimization, backend="cpu",
+                                       threads=threads, clock=clock).resolved().runtime_settings()
         self.cache_path = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
         self.scale, self.offset_ms = 1.0, 0.0
         start = time.perf_counter()
@@ -57,6 +62,8 @@ class OperatorLUT(LatencyOracle):
     def _cache_file(self) -> Path:
         signature = {"space": self.space.name, "num_classes": getattr(self.space, "num_classes", None),
                      "host": host_signature(self.settings), "settings": self.settings.to_dict()}
+        if self.runtime["runtime"] != "torch":  # torch tables keep the cache names they had before runtimes
+            signature["runtime"] = self.runtime
         digest = hashlib.sha1(json.dumps(signature, sort_keys=True).encode()).hexdigest()[:12]
         return self.cache_path / f"operator_lut_{self.space.name}_{digest}.json"
 
@@ -78,16 +85,27 @@ class OperatorLUT(LatencyOracle):
         if missing:
             torch.manual_seed(self.seed)
             for spec in missing:
-                result = measure_latency_ms(self.space.build_operator(spec), spec.input_shape, self.settings)
-                entries[spec.key] = {"median_ms": result.median_ms, "iqr_ms": result.iqr_ms,
-                                     "repeats": result.repeats, "stable": result.stable}
-                seconds += result.seconds
+                entries[spec.key], spent_s = self._measure(spec)
+                seconds += spent_s
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp")
             tmp.write_text(json.dumps({"space": self.space.name, "host": host_signature(self.settings),
                                        "settings": self.settings.to_dict(), "entries": entries}, indent=1))
             tmp.replace(path)
         return np.array([entries[s.key]["median_ms"] for s in specs], dtype=float), len(missing), seconds
+
+    def _measure(self, spec) -> tuple[dict, float]:
+        """One operator timed in the chosen runtime: its cache entry and the seconds spent."""
+        module = self.space.build_operator(spec)
+        if self.runtime["runtime"] == "onnxruntime":
+            start = time.perf_counter()
+            median, iqr, _, repeats, stable = measure_onnxruntime(module, spec.input_shape, self.settings,
+                                                                  self.runtime["graph_optimization"])
+            return ({"median_ms": median, "iqr_ms": iqr, "repeats": repeats, "stable": stable},
+                    time.perf_counter() - start)
+        result = measure_latency_ms(module, spec.input_shape, self.settings)
+        return ({"median_ms": result.median_ms, "iqr_ms": result.iqr_ms, "repeats": result.repeats,
+                 "stable": result.stable}, result.seconds)
 
     def local_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         """Sum of the operators' latencies on this machine's CPU (ms), batched."""

@@ -12,6 +12,8 @@ from hwnas.config.fields import NUMBERS, extend, group, option
 BACKENDS = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "float16", "bfloat16")
 CLOCKS = ("wall", "thread_cpu")
+RUNTIMES = ("torch", "onnxruntime")
+GRAPH_OPTIMIZATIONS = ("disable", "basic", "extended", "all")
 OBJECTIVES = ("constrained", "pareto")
 
 
@@ -35,6 +37,11 @@ class MeasurementOptions:
     clock: str = option("wall", "wall: latency; thread_cpu: CPU time of the timing thread (steadier on a busy "
                                 "machine, needs threads=1)", choices=CLOCKS,
                         label="measurement clock")
+    runtime: str = option("torch", "what runs the network: torch (eager, on `backend`) or onnxruntime (the "
+                                   "exported ONNX model, CPU execution provider, `threads` intra-op threads)",
+                          choices=RUNTIMES, label="measurement runtime")
+    graph_optimization: str = option("all", "ONNX Runtime graph optimisation level (runtime=onnxruntime only)",
+                                     choices=GRAPH_OPTIMIZATIONS)
 
 
 def _seed(help: str = "random seed: same seed, same result") -> Any:
@@ -200,13 +207,30 @@ class ImportOptions:
                                        "batch_size, note")
 
 
+EXPORT_FORMATS = ("onnx", "torchscript")
+
+
+@dataclass
+class ExportOptions:
+    """hwnas export: an architecture, or a run folder's pick (its front for objective=pareto), as an ONNX or
+    TorchScript model file with a JSON sidecar (untrained weights)."""
+
+    space: str = option("nasbench201", "search space (a choice of conf/space); ignored with run=")
+    arch: Optional[str] = option(None, "the architecture: the space's text form or the data's JSON form")
+    run: Optional[str] = option(None, "or a run folder: its best pick (objective=pareto: every front member)")
+    format: str = option("onnx", "model file format", choices=EXPORT_FORMATS, label="export format")
+    out: str = option("export", "folder written: <name>.onnx|.pt and <name>.json per network")
+    opset: int = option(17, "ONNX opset version", ge=7)
+    batch_size: int = option(1, "batch dimension of the fixed input shape", ge=1)
+
+
 # Hydra commands: conf/<name>.yaml lists `<name>_schema` first in its defaults.
 COMMANDS: dict[str, type] = {
     "search": SearchConfig, "predict": PredictConfig, "calibrate": CalibrateConfig, "measure": MeasureConfig,
     "meta_train": MetaTrainConfig, "monotonicity": MonotonicityConfig,
 }
 # Commands that take plain key=value arguments (no Hydra).
-PLAIN: dict[str, type] = {"describe": DescribeOptions, "import": ImportOptions}
+PLAIN: dict[str, type] = {"describe": DescribeOptions, "import": ImportOptions, "export": ExportOptions}
 
 
 def schema_name(command: str) -> str:

@@ -31,10 +31,19 @@ LOCAL_PREFIX = "local-"
 _NAME = re.compile(r"^local-[a-z0-9][a-z0-9_.-]*$")
 
 # Columns of a store file; the settings columns define the device (they change latency).
-SETTINGS = ("backend", "threads", "batch_size", "dtype", "channels_last", "clock")
-# clock comes last: a store written before it has no such column, and its rows read as clock=wall
+SETTINGS = ("backend", "threads", "batch_size", "dtype", "channels_last", "clock", "runtime", "runtime_version",
+            "graph_optimization")
+# clock, then the runtime columns come last: a store written before them lacks them, and its rows read as
+# clock=wall, runtime=torch (whose version and options are recorded as empty)
+_LATER = ("clock", "runtime", "runtime_version", "graph_optimization")
 COLUMNS = ("index", "arch", "latency_ms", "spread_ms", "rel_spread", "min_ms", "repeats", "stable", "status", "note",
-           *SETTINGS[:-1], "torch", "host", "measured_at", "seconds", "clock")
+           *SETTINGS[:5], "torch", "host", "measured_at", "seconds", *_LATER)
+
+
+def _known_header(header: list[str] | None) -> bool:
+    """COLUMNS, or COLUMNS without some of the later columns (a file written before they existed)."""
+    return (header is not None and set(header) <= set(COLUMNS) and set(COLUMNS) - set(header) <= set(_LATER)
+            and header == [c for c in COLUMNS if c in header])
 
 
 def store_dir() -> Path:
@@ -69,6 +78,7 @@ def local_device_names(space: str) -> list[str]:
 def _settings_of(row: dict) -> dict:
     out = {key: str(row.get(key, "")) for key in SETTINGS}
     out["clock"] = out["clock"] or "wall"
+    out["runtime"] = out["runtime"] or "torch"
     return out
 
 
@@ -148,7 +158,7 @@ def _parse(text: str, path: Path) -> list[dict]:
         return []
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
-    if header not in (list(COLUMNS), list(COLUMNS[:-1])):  # the second: written before the clock column
+    if not _known_header(header):
         raise HwnasError(f"corrupt device store file {path}: header is not {','.join(COLUMNS)}; "
                          "move the file away and measure again (bring your own latencies with `hwnas import`)")
     rows = []
@@ -158,7 +168,7 @@ def _parse(text: str, path: Path) -> list[dict]:
         try:
             if len(values) not in (len(header), len(COLUMNS)):
                 raise ValueError(f"{len(values)} fields, expected {len(COLUMNS)}")
-            row = dict(zip(COLUMNS, values))
+            row = dict(zip(header if len(values) == len(header) else COLUMNS, values))
             row["index"] = int(row["index"])
             row["latency_ms"] = float(row["latency_ms"]) if row["latency_ms"] else float("nan")
         except ValueError as exc:

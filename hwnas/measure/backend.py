@@ -1,9 +1,9 @@
-"""Measuring architectures of any space on this machine: CPU (torch threads) or CUDA (events).
+"""Measuring architectures of any space on this machine: torch on CPU (threads) or CUDA (events), or ONNX Runtime.
 
 Builds each architecture with `space.build`, then times batch inference. The plain CPU case is
 `hwnas.measure.timing.measure_latency_ms`; other dtypes, `channels_last` and CUDA use the same stopping
-rule (warm-up, then repeats until the median moves by less than `rel_tolerance`, or a time cap) in
-`_repeat`, with CUDA timed by events around each forward and a synchronisation before reading them.
+rule (warm-up, then repeats until the median moves by less than `rel_tolerance`, or a time cap,
+`timing.repeat_until_stable`), with CUDA timed by events around each forward and a synchronisation before reading them.
 The settings that change latency are returned with every measurement; a network that cannot be
 built or run gives a record with `status = "error: ..."`, never a crashed batch, and Ctrl-C keeps
 every measurement finished before it (protocol as HW-NAS-Bench, Li et al. 2021; nn-Meter, Zhang et al. 2021).
@@ -21,22 +21,26 @@ from typing import Callable, Sequence
 import numpy as np
 
 from hwnas.core.errors import HwnasError, unknown_choice
-from hwnas.measure.timing import MeasurementSettings, measure_latency_ms, torch_threads
+from hwnas.measure.timing import MeasurementSettings, measure_latency_ms, repeat_until_stable, torch_threads
 from hwnas.core.space import Arch, SearchSpace
 
 BACKENDS = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "float16", "bfloat16")
+RUNTIMES = ("torch", "onnxruntime")
+GRAPH_OPTIMIZATIONS = ("disable", "basic", "extended", "all")  # ONNX Runtime's levels (onnx_runtime.py)
 
 
 @dataclass(frozen=True)
 class BackendSettings(MeasurementSettings):
     """Where and how to time: the timing rule of MeasurementSettings plus what the network runs on;
-    `backend` auto picks CUDA when torch sees a GPU."""
+    `backend` auto picks CUDA when torch sees a GPU (ONNX Runtime: always the CPU)."""
 
     backend: str = "auto"
     batch_size: int = 1
     dtype: str = "float32"
     channels_last: bool = False
+    runtime: str = "torch"
+    graph_optimization: str = "all"
 
     def resolved(self) -> "BackendSettings":
         """Validated, with `backend` resolved to `cpu` or `cuda`."""
@@ -44,6 +48,21 @@ class BackendSettings(MeasurementSettings):
             raise unknown_choice("measurement dtype", self.dtype, DTYPES)
         if int(self.batch_size) < 1:
             raise HwnasError(f"measurement batch_size must be at least 1, got {self.batch_size}")
+        if self.runtime not in RUNTIMES:
+            raise unknown_choice("measurement runtime", self.runtime, RUNTIMES)
+        if self.graph_optimization not in GRAPH_OPTIMIZATIONS:
+            raise unknown_choice("graph_optimization", self.graph_optimization, GRAPH_OPTIMIZATIONS)
+        if self.runtime == "onnxruntime":
+            if self.backend not in ("auto", "cpu"):
+                raise HwnasError(f"runtime=onnxruntime runs on the CPU execution provider; backend={self.backend} "
+                                 "is torch's device choice (use backend=cpu or auto)")
+            if self.dtype != "float32" or self.channels_last:
+                raise HwnasError("runtime=onnxruntime times the exported float32 model: dtype=float32 and "
+                                 "channels_last=false required")
+            from hwnas.measure.export import require
+
+            require("onnxruntime")
+            return replace(self, backend="cpu", threads=int(self.threads), batch_size=int(self.batch_size))
         return replace(self, backend=select_backend(self.backend), threads=int(self.threads),
                        batch_size=int(self.batch_size), channels_last=bool(self.channels_last))
 
@@ -53,7 +72,17 @@ class BackendSettings(MeasurementSettings):
     def device_settings(self) -> dict:
         """The settings that define a device in the store (they change latency)."""
         return {"backend": self.backend, "threads": int(self.threads), "batch_size": int(self.batch_size),
-                "dtype": self.dtype, "channels_last": bool(self.channels_last), "clock": self.clock}
+                "dtype": self.dtype, "channels_last": bool(self.channels_last), "clock": self.clock,
+                **self.runtime_settings()}
+
+    def runtime_settings(self) -> dict:
+        """Runtime, its version and its settings; torch's are empty (its version stays the `torch` column,
+        so stores measured before runtimes existed keep matching)."""
+        if self.runtime == "torch":
+            return {"runtime": "torch", "runtime_version": "", "graph_optimization": ""}
+        from hwnas.measure.onnx_runtime import version
+
+        return {"runtime": self.runtime, "runtime_version": version(), "graph_optimization": self.graph_optimization}
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -124,7 +153,11 @@ def measure_arch(space: SearchSpace, arch: Arch, settings: BackendSettings) -> A
         model = space.build(arch)
         shape = tuple(space.input_shape(arch, settings.batch_size))
         stage = "run"
-        if settings.backend == "cpu" and settings.dtype == "float32" and not settings.channels_last:
+        if settings.runtime == "onnxruntime":
+            from hwnas.measure.onnx_runtime import measure_onnxruntime
+
+            result = measure_onnxruntime(model, shape, settings.timing(), settings.graph_optimization)
+        elif settings.backend == "cpu" and settings.dtype == "float32" and not settings.channels_last:
             m = measure_latency_ms(model, shape, settings.timing())
             result = (m.median_ms, m.iqr_ms, m.min_ms, m.repeats, m.stable)
         else:
@@ -206,26 +239,6 @@ def _measure_custom(model, shape: tuple[int, ...], settings: BackendSettings) ->
                 t0 = clock()
                 model(x)
                 return (clock() - t0) * 1e3
-        samples, stable = _repeat(once, timing)
+        samples, stable = repeat_until_stable(once, timing)
     q25, q50, q75 = np.percentile(samples, [25, 50, 75])
     return float(q50), float(q75 - q25), float(samples.min()), len(samples), stable
-
-
-def _repeat(once: Callable[[], float], timing: MeasurementSettings) -> tuple[np.ndarray, bool]:
-    """Warm-up, then timed runs until the median moves by <= rel_tolerance between checks, or the cap."""
-    start = time.perf_counter()
-    for _ in range(timing.warmup):
-        once()
-    samples: list[float] = []
-    previous = None
-    while len(samples) < timing.max_repeats:
-        samples.append(once())
-        n = len(samples)
-        if n >= timing.min_repeats and (n - timing.min_repeats) % timing.check_every == 0:
-            median = float(np.median(samples))
-            if previous is not None and abs(median - previous) <= timing.rel_tolerance * median:
-                return np.asarray(samples), True
-            previous = median
-        if time.perf_counter() - start >= timing.time_cap_s and n >= 3:
-            break
-    return np.asarray(samples), False

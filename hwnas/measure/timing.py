@@ -13,7 +13,7 @@ import os
 import platform
 import time
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
@@ -135,3 +135,24 @@ def measure_latency_ms(module: "torch.nn.Module", input_shape: tuple[int, ...],
     q25, q50, q75 = np.percentile(times, [25, 50, 75])
     return Measurement(float(q50), float(q75 - q25), float(times.min()), len(times), stable,
                        time.perf_counter() - start, settings.to_dict())
+
+
+def repeat_until_stable(once: Callable[[], float], timing: MeasurementSettings) -> tuple[np.ndarray, bool]:
+    """The stopping rule for any runtime: warm-up, then timed runs (`once` returns ms) until the median
+    moves by <= rel_tolerance between checks, or the time cap; returns the samples and whether stable."""
+    start = time.perf_counter()
+    for _ in range(timing.warmup):
+        once()
+    samples: list[float] = []
+    previous = None
+    while len(samples) < timing.max_repeats:
+        samples.append(once())
+        n = len(samples)
+        if n >= timing.min_repeats and (n - timing.min_repeats) % timing.check_every == 0:
+            median = float(np.median(samples))
+            if previous is not None and abs(median - previous) <= timing.rel_tolerance * median:
+                return np.asarray(samples), True
+            previous = median
+        if time.perf_counter() - start >= timing.time_cap_s and n >= 3:
+            break
+    return np.asarray(samples), False

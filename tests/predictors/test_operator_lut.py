@@ -61,3 +61,16 @@ def test_calibration_fits_a_line_on_reference_measurements(built):
 def test_refuses_a_space_without_operators(nb201):
     with pytest.raises(HwnasError, match="fbnet, ofa_mbv3"):
         OperatorLUT(nb201, "pixel3")
+
+
+def test_onnxruntime_operator_table_is_cached_apart_from_torchs(tmp_path, monkeypatch):
+    space = FBNet()
+    specs = space.operators()[:3]
+    monkeypatch.setattr(space, "operators", lambda: specs)
+    ort = OperatorLUT(space, "raspi4", cache_dir=str(tmp_path), runtime="onnxruntime", **FAST)
+    assert ort.measured_now == 3 and (ort.operator_ms > 0).all()
+    eager = OperatorLUT(space, "raspi4", cache_dir=str(tmp_path), **FAST)
+    assert eager.measured_now == 3 and eager._cache_file() != ort._cache_file()
+    assert OperatorLUT(space, "raspi4", cache_dir=str(tmp_path), runtime="onnxruntime", **FAST).measured_now == 0
+    with pytest.raises(HwnasError, match="unknown measurement runtime"):
+        OperatorLUT(space, "raspi4", cache_dir=str(tmp_path), runtime="tvm", **FAST)

@@ -58,3 +58,10 @@ def test_measure_writes_store_and_csv_and_adds_on_rerun(tmp_path, capsys):
 def test_a_shipped_device_cannot_be_measured_here():
     with pytest.raises(HwnasError, match="local-<name>"):
         measure("device=pixel3", "n=1")
+
+
+def test_runtime_onnxruntime_is_a_device_of_its_own(tmp_path):
+    frame = measure("n=2", "runtime=onnxruntime", "device=local-ort")
+    assert (frame["status"] == "ok").all() and set(frame["runtime"]) == {"onnxruntime"}
+    with pytest.raises(HwnasError, match="measured with"):
+        measure("n=1", "device=local-ort")

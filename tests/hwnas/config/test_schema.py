@@ -29,7 +29,7 @@ def test_every_hydra_command_has_a_schema_named_like_its_config():
     assert _hydra_commands() == sorted(COMMANDS)
     for name in COMMANDS:
         assert importlib.import_module(f"hwnas.cli.commands.{name}").CONFIG_NAME == name
-    assert set(PLAIN) == {"describe", "import"}
+    assert set(PLAIN) == {"describe", "import", "export"}
     for name in PLAIN:
         assert importlib.import_module(f"hwnas.cli.commands.{name}").CONFIG_NAME == name
 
