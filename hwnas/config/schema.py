@@ -208,6 +208,7 @@ class ImportOptions:
 
 
 EXPORT_FORMATS = ("onnx", "torchscript")
+EXPORT_WHAT = ("arch", "references", "candidates")
 
 
 @dataclass
@@ -222,6 +223,14 @@ class ExportOptions:
     out: str = option("export", "folder written: <name>.onnx|.pt and <name>.json per network")
     opset: int = option(17, "ONNX opset version", ge=7)
     batch_size: int = option(1, "batch dimension of the fixed input shape", ge=1)
+    what: str = option("arch", "arch: arch= or run=; references: an oracle's reference architectures (oracle=, "
+                               "device=) for an offline measurement job; candidates: a run's top candidates in "
+                               "verify order (run=)", choices=EXPORT_WHAT, label="export kind")
+    oracle: Optional[str] = option(None, "with what=references: the oracle (a choice of conf/oracle)")
+    device: Optional[str] = option(None, "with what=references: the target device the oracle is built for")
+    samples: int = option(10, "with what=references: target measurements the oracle adapts on", ge=1)
+    seed: int = option(0, "with what=references: the seed of the oracle's draw", ge=0)
+    count: int = option(5, "with what=candidates: how many of the run's candidates (verify_max)", ge=1)
 
 
 # Hydra commands: conf/<name>.yaml lists `<name>_schema` first in its defaults.

@@ -1,7 +1,8 @@
 """Bring your own latency table: a user's CSV of measured latencies into the local device store.
 
 The CSV has an `arch` column (the space's text form or its data's JSON form) or an `index` column (a
-table row), plus `latency_ms`, and optionally `std_ms`, `runtime`, `batch_size`, `note`. Every row is
+table row), plus `latency_ms`, and optionally `std_ms`, `runtime`, `batch_size`, `note`, `file` (the model
+file of an offline job's manifest, kept in the note). Every row is
 checked before anything is written; the first bad row is one error naming the file, line and problem.
 """
 
@@ -21,7 +22,7 @@ from hwnas.data import device_store
 
 KEYS = ("arch", "index")
 REQUIRED = ("latency_ms",)
-OPTIONAL = ("std_ms", "runtime", "batch_size", "note")
+OPTIONAL = ("std_ms", "runtime", "batch_size", "note", "file")
 DEFAULT_RUNTIME = "imported"
 
 
@@ -143,7 +144,7 @@ def read_rows(space: SearchSpace, path: Path) -> tuple[list[dict], int]:
             continue
         seen[identity] = (line, latency)
         rows.append({"index": table_row, "arch": text_form, "latency_ms": latency, "spread_ms": std_ms,
-                     "status": "ok", "note": (values.get("note") or "").strip(), **settings,
+                     "status": "ok", "note": _note(values), **settings,
                      "host": f"imported from {path.name}", "measured_at": stamp})
     if not rows:
         raise _problem(path, reader.line_num or 1, "no latency rows after the header")
@@ -167,3 +168,9 @@ def import_table(space: SearchSpace, device: str, path: str | Path) -> ImportRes
     store_path = device_store.append(space.name, device, rows)
     in_table = int(np.sum(np.array([r["index"] for r in rows]) >= 0))
     return ImportResult(store_path, len(rows), in_table, len(rows) - in_table, duplicates)
+
+
+def _note(values: dict) -> str:
+    """The row's note, with the model file of an offline job's manifest."""
+    note, file = (values.get("note") or "").strip(), (values.get("file") or "").strip()
+    return "; ".join(p for p in (note, f"file {file}" if file else "") if p)

@@ -42,6 +42,20 @@ def space_and_archs(cfg: dict) -> tuple[SearchSpace, list[Arch], str]:
 
 
 def _from_run(folder: Path) -> tuple[SearchSpace, list[Arch], str]:
+    space, summary = run_space(folder)
+    if summary.get("objective") == "pareto":
+        texts = [m["arch"] for m in (summary.get("pareto") or {}).get("front", [])]
+        source = "pareto front"
+    else:
+        texts = [summary["best"]["arch"]] if summary.get("best") else []
+        source = "best pick"
+    if not texts:
+        raise HwnasError(f"run {folder} found no architecture to export (no {source} in its summary.json)")
+    return space, [space.validate(space.from_string(t)) for t in texts], source
+
+
+def run_space(folder: Path) -> tuple[SearchSpace, dict]:
+    """The search space of a finished run folder, and its summary."""
     summary_file = folder / "summary.json"
     if not summary_file.is_file():
         raise HwnasError(f"run folder {folder} has no summary.json (not a finished hwnas search run)")
@@ -56,15 +70,7 @@ def _from_run(folder: Path) -> tuple[SearchSpace, list[Arch], str]:
         if name not in group_choices("space"):
             raise
         space = instantiate(OmegaConf.load(group_file("space", name)), "search space")
-    if summary.get("objective") == "pareto":
-        texts = [m["arch"] for m in (summary.get("pareto") or {}).get("front", [])]
-        source = "pareto front"
-    else:
-        texts = [summary["best"]["arch"]] if summary.get("best") else []
-        source = "best pick"
-    if not texts:
-        raise HwnasError(f"run {folder} found no architecture to export (no {source} in its summary.json)")
-    return space, [space.validate(space.from_string(t)) for t in texts], source
+    return space, summary
 
 
 def export_arch(space: SearchSpace, arch: Arch, out: Path, fmt: str = "onnx", opset: int = 17,
@@ -106,6 +112,10 @@ def writable_folder(out: Path) -> Path:
 
 def main(argv: list[str]) -> list[dict]:
     cfg = parse_plain(CONFIG_NAME, argv)
+    if cfg["what"] != "arch":
+        from hwnas.cli.commands._offline_job import write_job
+
+        return write_job(cfg)
     space, archs, source = space_and_archs(cfg)
     out = writable_folder(Path(str(cfg["out"])))
     if space.name.startswith("ofa"):
