@@ -25,6 +25,11 @@ def cache_dir() -> Path:
     return cache.cache_dir()
 
 
+def writable_cache() -> Path:
+    """The folder of HELP's weights, created; one that cannot be written is a one-line error."""
+    return cache.writable_folder(cache_dir() / "help", "HELP cache folder")
+
+
 def code_version() -> str:
     """The model version (bumped with any change to the model or training math) and hwnas's version."""
     from hwnas.core.version import __version__

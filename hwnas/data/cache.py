@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Callable
@@ -40,8 +41,11 @@ def writable_folder(path: Path, what: str = "cache folder") -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise HwnasError(f"cannot create the {what} {path}: {exc.strerror or exc}") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise HwnasError(f"cannot write to the {what} {path} (permission denied)")
+    try:
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise HwnasError(f"cannot write to the {what} {path}: {exc.strerror or exc}") from None
     return path
 
 

@@ -98,7 +98,7 @@ def append(space: str, device: str, rows: Iterable[dict]) -> Path:
     with _lock(path):
         with open(path, "a+", newline="", encoding="utf-8") as fh:
             fh.seek(0)
-            existing = _parse(fh.read(), path)
+            existing = _parse(_read_text(path, fh), path)
             new = _settings_of(rows[0])
             for row in rows[1:]:
                 if _settings_of(row) != new:
@@ -141,12 +141,22 @@ def read(space: str, device: str) -> list[dict]:
             text = _read_text(path)
     except PermissionError:  # a read-only store cannot hold the lock file, and nobody can append there
         text = _read_text(path)
-    return _parse(text, path)
+    try:
+        return _parse(text, path)
+    except csv.Error as exc:  # e.g. a huge field: random bytes that happen to decode
+        raise HwnasError(f"corrupt device store file {path}: {exc}; move the file away and measure again") from None
 
 
-def _read_text(path: Path) -> str:
-    with open(path, newline="", encoding="utf-8") as fh:
-        return fh.read()
+def _read_text(path: Path, fh=None) -> str:
+    """The file's text; bytes that are not UTF-8 (a damaged or foreign file) are a one-line error."""
+    try:
+        if fh is not None:
+            return fh.read()
+        with open(path, newline="", encoding="utf-8") as handle:
+            return handle.read()
+    except UnicodeDecodeError as exc:
+        raise HwnasError(f"corrupt device store file {path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                         "move the file away and measure again") from None
 
 
 def _parse(text: str, path: Path) -> list[dict]:
