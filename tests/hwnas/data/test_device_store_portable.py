@@ -62,3 +62,23 @@ def test_concurrent_appenders_without_fcntl_keep_every_row(tmp_path, monkeypatch
     text = (tmp_path / "nasbench201" / "local-w.csv").read_text()
     assert text.count("index,arch,latency_ms") == 1
     assert sorted({r["index"] for r in rows}) == sorted(w * 1000 + i for w in range(4) for i in range(30))
+
+
+def test_a_damaged_file_refuses_its_device_not_the_catalogue(tmp_path, monkeypatch):
+    import pytest
+
+    from hwnas.core.errors import HwnasError
+    from hwnas.data import devices
+
+    monkeypatch.setenv(device_store.ENV_VAR, str(tmp_path))
+    (tmp_path / "nasbench201").mkdir()
+    (tmp_path / "nasbench201" / "local-bad.csv").write_bytes(b"index,arch\n\xff\xfe\x00garbage\n")
+    for call in (lambda: device_store.read("nasbench201", "local-bad"),
+                 lambda: device_store.append("nasbench201", "local-bad", [{"index": 1, "latency_ms": 1.0}]),
+                 lambda: devices.require_device("nasbench201", "local-bad")):
+        with pytest.raises(HwnasError, match="corrupt device store file .*local-bad.csv: not UTF-8"):
+            call()
+    with pytest.warns(UserWarning, match="local-bad left out of the catalogue"):
+        catalogue = devices.devices("nasbench201")
+    assert "pixel3" in catalogue and "local-bad" not in catalogue
+    assert devices.require_device("nasbench201", "pixel3").name == "pixel3"
