@@ -38,6 +38,8 @@ def output_folder(config_file: Path, overrides: list[str]) -> Path:
 
 def check_output_folder(config_file: Path, overrides: list[str]) -> None:
     """Refuse (one line) a run folder that cannot be created or written, before Hydra tries and tracebacks."""
+    if any(a.startswith("-") and a not in MULTIRUN_FLAGS for a in overrides):
+        return  # Hydra's own flags (--cfg, --info, ...) print and write no run folder
     mode = "hydra.sweep.dir" if any(a in MULTIRUN_FLAGS for a in overrides) else "hydra.run.dir"
     writable_folder(output_folder(config_file, overrides), f"output folder ({mode})")
 
