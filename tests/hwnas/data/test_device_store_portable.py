@@ -74,10 +74,12 @@ def test_a_damaged_file_refuses_its_device_not_the_catalogue(tmp_path, monkeypat
     (tmp_path / "nasbench201").mkdir()
     (tmp_path / "nasbench201" / "local-bad.csv").write_bytes(b"index,arch\n\xff\xfe\x00garbage\n")
     for call in (lambda: device_store.read("nasbench201", "local-bad"),
-                 lambda: device_store.append("nasbench201", "local-bad", [{"index": 1, "latency_ms": 1.0}]),
-                 lambda: devices.require_device("nasbench201", "local-bad")):
+                 lambda: device_store.append("nasbench201", "local-bad", [{"index": 1, "latency_ms": 1.0}])):
         with pytest.raises(HwnasError, match="corrupt device store file .*local-bad.csv: not UTF-8"):
             call()
+    with pytest.raises(HwnasError, match="corrupt device store file .*local-bad.csv: not UTF-8"):
+        with pytest.warns(UserWarning, match="left out of the catalogue"):  # the catalogue skips it first
+            devices.require_device("nasbench201", "local-bad")
     with pytest.warns(UserWarning, match="local-bad left out of the catalogue"):
         catalogue = devices.devices("nasbench201")
     assert "pixel3" in catalogue and "local-bad" not in catalogue
