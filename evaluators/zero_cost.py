@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from hwnas.core.errors import HwnasError
+from hwnas.data.cache import atomic_write_json
+from hwnas.data.cache import cache_dir as default_cache_dir
 from hwnas.core.evaluator import Evaluator
 from hwnas.core.space import Arch, SearchSpace
 
@@ -54,8 +55,7 @@ class SynFlowProxy(Evaluator):
         self.seed, self.threads = int(seed), int(threads)
         self.metric = (f"SynFlow zero-cost PROXY, log10 score (Tanaka et al. 2020), NOT an accuracy; "
                        f"{space.name} network at init, seed {self.seed}")
-        folder = Path(cache_dir).expanduser() if cache_dir else Path(
-            os.environ.get("HWNAS_CACHE_DIR", Path.home() / ".cache" / "hwnas")).expanduser()
+        folder = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
         key = json.dumps({"space": space.name, "num_classes": getattr(space, "num_classes", None),
                           "seed": self.seed}, sort_keys=True)
         self.cache_file = folder / f"synflow_{space.name}_{hashlib.sha1(key.encode()).hexdigest()[:12]}.json"
@@ -73,10 +73,7 @@ class SynFlowProxy(Evaluator):
             raise HwnasError(f"corrupt SynFlow cache {self.cache_file}: {exc}; delete it to recompute") from None
 
     def save(self) -> None:
-        self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.cache_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._scores))
-        tmp.replace(self.cache_file)
+        atomic_write_json(self.cache_file, self._scores)
 
     def score(self, arch: Arch) -> float:
         """log10 SynFlow of one architecture (computed, not cached)."""

@@ -46,6 +46,7 @@ def _log(message: str) -> None:
 def ensure_meta_trained(space: SearchSpace, cfg: MetaConfig, *, train_if_missing: bool = True,
                         force: bool = False, log=_log) -> dict:
     """The cached meta-trained predictor for (space, cfg), training and caching it if needed."""
+    help_cache.cache_dir()  # a file there is a one-line error now, not after training
     key = help_cache.cache_key(space, cfg)
     entry = None
     if not force:
@@ -60,6 +61,7 @@ def ensure_meta_trained(space: SearchSpace, cfg: MetaConfig, *, train_if_missing
     if not train_if_missing:
         raise HwnasError(f"no meta-trained HELP predictor for {space.name} with this configuration in "
                          f"{help_cache.cache_dir()}; run `hwnas meta-train space={space.name}` first")
+    help_cache.writable_cache()  # before minutes of training: a cache folder that cannot hold the result
     log(f"meta-training HELP for {space.name} ({cfg.episodes} episodes, seed {cfg.meta_seed}); "
         f"the result is cached in {help_cache.cache_dir()}")
     cpu = time.process_time()

@@ -8,20 +8,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import torch
 
 from hwnas import data
 from hwnas.core.errors import HwnasError
-from hwnas.data import devices
+from hwnas.data import cache, devices
 
-CACHE_ENV = "HWNAS_CACHE_DIR"
+CACHE_ENV = cache.ENV_VAR
 FORMAT_VERSION = 1
+
+
 def cache_dir() -> Path:
-    env = os.environ.get(CACHE_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "hwnas"
+    """The cache folder (`$HWNAS_CACHE_DIR`, else ~/.cache/hwnas); a file there is a one-line error."""
+    return cache.cache_dir()
+
+
+def writable_cache() -> Path:
+    """The folder of HELP's weights, created; one that cannot be written is a one-line error."""
+    return cache.writable_folder(cache_dir() / "help", "HELP cache folder")
 
 
 def code_version() -> str:
@@ -74,9 +80,4 @@ def load(key: dict) -> dict | None:
 
 
 def save(key: dict, entry: dict) -> Path:
-    path = cache_path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    torch.save({**entry, "key": key}, tmp)
-    os.replace(tmp, path)
-    return path
+    return cache.atomic_write(cache_path(key), lambda tmp: torch.save({**entry, "key": key}, tmp))

@@ -20,6 +20,7 @@ from scipy.stats import spearmanr
 
 from hwnas.core.errors import HwnasError
 from hwnas.core.space import SearchSpace
+from hwnas.data.cache import atomic_write_json
 from hwnas.predictors import help_cache
 from hwnas.predictors.help import N_REFERENCE, HelpOracle
 from hwnas.predictors.help_meta import SpaceData, device_task
@@ -60,8 +61,7 @@ def select_members(space: SearchSpace, configs, learners, sd: SpaceData, seeds: 
     scores = member_scores(learners, sd, seeds)
     best = max(scores, key=scores.get)          # dict order: larger subsets first, so they win ties
     named = {",".join(map(str, c)): round(v, 4) for c, v in scores.items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"members": list(best), "scores": named}, indent=1))
+    atomic_write_json(path, {"members": list(best), "scores": named}, indent=1)
     return list(best), named
 
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from hwnas.data import devices
+from hwnas.data import cache, devices
 from hwnas.core.errors import HwnasError
 from hwnas.measure.backend import BackendSettings
 from hwnas.measure.onnx_runtime import measure_onnxruntime
@@ -30,7 +29,7 @@ from hwnas.core.space import Arch, SearchSpace
 
 def default_cache_dir() -> Path:
     """`$HWNAS_CACHE_DIR`, else ~/.cache/hwnas."""
-    return Path(os.environ.get("HWNAS_CACHE_DIR", Path.home() / ".cache" / "hwnas")).expanduser()
+    return cache.cache_dir()
 
 
 class OperatorLUT(LatencyOracle):
@@ -87,11 +86,8 @@ class OperatorLUT(LatencyOracle):
             for spec in missing:
                 entries[spec.key], spent_s = self._measure(spec)
                 seconds += spent_s
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"space": self.space.name, "host": host_signature(self.settings),
-                                       "settings": self.settings.to_dict(), "entries": entries}, indent=1))
-            tmp.replace(path)
+            cache.atomic_write_json(path, {"space": self.space.name, "host": host_signature(self.settings),
+                                           "settings": self.settings.to_dict(), "entries": entries}, indent=1)
         return np.array([entries[s.key]["median_ms"] for s in specs], dtype=float), len(missing), seconds
 
     def _measure(self, spec) -> tuple[dict, float]:

@@ -91,25 +91,42 @@ def _check(command: str, overrides: list[str], schema: str | None) -> None:
 def _run_hydra(command: str, module, overrides: list[str]) -> None:
     import hydra
 
+    from hwnas.cli import guard
     from hwnas.config import COMMANDS, conf_dir, hydra_searchpath_override, validate
 
     def task(cfg) -> None:
         from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
 
         runtime = HydraConfig.get().runtime  # the only place Hydra's globals are read: commands get plain values
         wants = inspect.signature(module.run).parameters
         extra = {"run_dir": Path(runtime.output_dir), "choices": dict(runtime.choices)}
+        sweep = HydraConfig.get().mode == RunMode.MULTIRUN
         try:
             if module.CONFIG_NAME in COMMANDS:
                 validate(module.CONFIG_NAME, cfg)
             module.run(cfg, **{k: v for k, v in extra.items() if k in wants})
-        except HwnasError as exc:
-            from hydra.types import RunMode
+        except KeyboardInterrupt:
+            hint = f"; resume it with: {guard.resume_hint(command, overrides, extra['run_dir'])}" \
+                if command == "search" and not sweep else ""
+            print(f"hwnas {command}: interrupted{hint}", file=sys.stderr)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - a sweep job's error of any kind must not stop the sweep
+            if not sweep:
+                if isinstance(exc, HwnasError):
+                    _fail(command, str(exc))
+                raise
+            job = HydraConfig.get().job.num
+            print(f"hwnas {command}: job {job} failed: {guard.one_line(exc)}", file=sys.stderr)
+            guard.record_failed_job(job, guard.one_line(exc))
 
-            if HydraConfig.get().mode == RunMode.MULTIRUN:  # one failed job must not stop a sweep
-                print(f"hwnas {command}: job {HydraConfig.get().job.num} failed: {exc}", file=sys.stderr)
-                return
-            _fail(command, str(exc))
-
+    try:
+        guard.check_output_folder(conf_dir() / f"{module.CONFIG_NAME}.yaml", overrides)
+    except HwnasError as exc:
+        _fail(command, str(exc))
     sys.argv = [f"hwnas {command}", *overrides, *hydra_searchpath_override()]
-    hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name=module.CONFIG_NAME)(task)()
+    with guard.SweepFailures() as failures:
+        hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name=module.CONFIG_NAME)(task)()
+        failed = failures.failed_jobs()
+    if failed:
+        _fail(command, f"{len(failed)} sweep job(s) failed (job {', '.join(map(str, failed))}); the others ran")

@@ -181,7 +181,8 @@ class MonotonicityConfig:
     tables: Optional[List[str]] = option(None, "data sets whose devices are compared (null: every table the "
                                                "spaces declare; `hwnas monotonicity --help` cannot list them "
                                                "without loading the spaces)")
-    out_dir: str = option("monotonicity", "folder for <table>_spearman.csv and <table>_spearman.png")
+    out_dir: Optional[str] = option(None, "folder for <table>_spearman.csv and <table>_spearman.png "
+                                          "(null: the run folder, beside summary.json)")
     proxy: str = option("pixel3", "device whose row is summarised (its correlation with every other device)")
     min_pairs: int = option(10, "fewer common architectures than this for a device pair is an error", ge=1)
 

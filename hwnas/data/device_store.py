@@ -1,11 +1,12 @@
 """The local device store: latencies measured on the user's own machines, one file per space and device.
 
 Layout: `<store>/<space>/<device>.csv`, one row per measurement, keyed like the shared tables by the
-space's table `index` (NB201: the official index) with `latency_ms`; an architecture outside the table
-has index -1 and is keyed by its text form (`arch`); every row also carries the settings it was measured with and its noise. Files are
-append-only; writers hold an exclusive `fcntl` lock and write whole lines in one call, readers a
-shared lock, so concurrent `hwnas measure` runs never interleave or tear rows. A device is one set
-of latency-changing settings: appending rows measured with other settings is refused.
+space's table `index` (NB201: the official index) with `latency_ms`; an architecture outside the table has
+index -1 and is keyed by its text form (`arch`); every row also carries the settings it was measured with and its noise. Files are
+append-only; writers and readers hold an exclusive lock (`filelock`, on `<file>.lock`; portable, no
+`fcntl`) and writers write whole lines in one call, so concurrent `hwnas measure` runs never interleave
+or tear rows. A device is one set of latency-changing settings: appending rows measured with other
+settings is refused.
 
 The store is `$HWNAS_DEVICE_STORE`, else `~/.hwnas/devices`.
 """
@@ -13,7 +14,6 @@ The store is `$HWNAS_DEVICE_STORE`, else `~/.hwnas/devices`.
 from __future__ import annotations
 
 import csv
-import fcntl
 import io
 import os
 import re
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
+from filelock import FileLock
 
 from hwnas.core.errors import HwnasError
 
@@ -104,11 +105,10 @@ def append(space: str, device: str, rows: Iterable[dict]) -> Path:
     if not rows:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+", newline="", encoding="utf-8") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
+    with _lock(path):
+        with open(path, "a+", newline="", encoding="utf-8") as fh:
             fh.seek(0)
-            existing = _parse(fh.read(), path)
+            existing = _parse(_read_text(path, fh), path)
             new = _settings_of(rows[0])
             for row in rows[1:]:
                 if _settings_of(row) != new:
@@ -127,9 +127,12 @@ def append(space: str, device: str, rows: Iterable[dict]) -> Path:
             fh.write(buffer.getvalue())
             fh.flush()
             os.fsync(fh.fileno())
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
     return path
+
+
+def _lock(path: Path) -> FileLock:
+    """The exclusive lock of a store file (held on `<file>.lock`, which is left in place)."""
+    return FileLock(str(path) + ".lock")
 
 
 def _ends_with_newline(path: Path) -> bool:
@@ -143,13 +146,27 @@ def read(space: str, device: str) -> list[dict]:
     path = device_file(space, device)
     if not path.is_file():
         return []
-    with open(path, newline="", encoding="utf-8") as fh:
-        fcntl.flock(fh, fcntl.LOCK_SH)
-        try:
-            text = fh.read()
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-    return _parse(text, path)
+    try:
+        with _lock(path):
+            text = _read_text(path)
+    except PermissionError:  # a read-only store cannot hold the lock file, and nobody can append there
+        text = _read_text(path)
+    try:
+        return _parse(text, path)
+    except csv.Error as exc:  # e.g. a huge field: random bytes that happen to decode
+        raise HwnasError(f"corrupt device store file {path}: {exc}; move the file away and measure again") from None
+
+
+def _read_text(path: Path, fh=None) -> str:
+    """The file's text; bytes that are not UTF-8 (a damaged or foreign file) are a one-line error."""
+    try:
+        if fh is not None:
+            return fh.read()
+        with open(path, newline="", encoding="utf-8") as handle:
+            return handle.read()
+    except UnicodeDecodeError as exc:
+        raise HwnasError(f"corrupt device store file {path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                         "move the file away and measure again") from None
 
 
 def _parse(text: str, path: Path) -> list[dict]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import sys
+import warnings
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -117,7 +118,10 @@ def devices(space: str) -> dict[str, Device]:
     """Every device with data for `space`, by name: the shipped tables, then the local store."""
     out = {name: Device(name, space, t.kind, t.batch_size, t.source, t.n_archs) for name, t in tables(space).items()}
     for name in device_store.local_device_names(space):
-        out[name] = _local_device(space, name)
+        try:
+            out[name] = _local_device(space, name)
+        except HwnasError as exc:  # a damaged local file refuses its own device only, not the catalogue
+            warnings.warn(f"{exc} (device {name} left out of the catalogue)", stacklevel=2)
     return out
 
 

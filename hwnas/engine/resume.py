@@ -16,6 +16,9 @@ from hwnas.engine.journal import Journal
 SNAPSHOT = "run_config.json"
 JOURNAL = "trials.jsonl"
 IGNORED_KEYS = ("resume", "progress")   # they change how a run is shown or started, not what it computes
+# Keys every journal record holds (hwnas.engine.loop writes them); a resumed record is used verbatim.
+RECORD_KEYS = ("trial", "batch", "evaluations", "arch", "accuracy", "latency_ms", "violation_ms", "feasible",
+               "new", "screened", "best_feasible_accuracy", "oracle_queries", "target_measurements", "wall_s")
 
 
 def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
@@ -61,7 +64,20 @@ def prepare(run_dir: Path, config: dict, resume: bool) -> list[dict]:
         more = f" (and {len(diff) - 8} more)" if len(diff) > 8 else ""
         raise HwnasError(f"cannot resume {run_dir}: the config differs from the interrupted run in "
                          f"{', '.join(diff)}{more} ({shown}); use the same overrides, or a new hydra.run.dir")
-    return Journal(journal).read()
+    return check_records(Journal(journal).read(), journal)
+
+
+def check_records(records: list[dict], path: Path) -> list[dict]:
+    """The journal's records, each holding every RECORD_KEYS key with a usable trial number and arch."""
+    for number, record in enumerate(records, 1):
+        missing = [key for key in RECORD_KEYS if key not in record]
+        if missing:
+            raise HwnasError(f"cannot resume from {path}: record {number} lacks {', '.join(missing)} (an edited or "
+                             "foreign journal); restore it, or start afresh in a new hydra.run.dir")
+        if not isinstance(record["trial"], int) or not isinstance(record["arch"], str):
+            raise HwnasError(f"cannot resume from {path}: record {number} has a trial {record['trial']!r} or arch "
+                             f"{record['arch']!r} of the wrong type; restore it, or start afresh in a new hydra.run.dir")
+    return records
 
 
 def _write_snapshot(path: Path, config: dict) -> None:

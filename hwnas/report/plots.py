@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hwnas.report.runs import PHASES, Runs, anytime_regret
+from hwnas.report.runs import PHASES, Runs, anytime_regret, pareto_points
 
 COST_AXES = (("target_measurements", "target-device measurements"),
              ("measurement_seconds", "measurement seconds"), ("wall_seconds", "wall seconds"))
@@ -98,16 +98,13 @@ def cost_by_phase(table: pd.DataFrame, path: Path) -> None:
 
 
 def pareto_fronts(runs: Runs, table: pd.DataFrame, path: Path) -> bool:
-    """Runs whose summary has a `pareto*` list of {accuracy, latency_ms} points, one line per run."""
+    """Runs whose summary has a Pareto front of {accuracy, latency_ms} points (`pareto_points`), one line per run."""
     summaries = getattr(runs, "summaries", {})
     fronts = []
     for row in table.itertuples():
-        summary = summaries.get(row.run, {})
-        for key, value in summary.items():
-            if key.startswith("pareto") and isinstance(value, list) and value and isinstance(value[0], dict):
-                points = pd.DataFrame(value)
-                if {"accuracy", "latency_ms"} <= set(points.columns):
-                    fronts.append((f"{row.oracle}/{row.strategy}/s{row.seed}", points.sort_values("latency_ms")))
+        points = pd.DataFrame(pareto_points(summaries.get(row.run, {})))
+        if {"accuracy", "latency_ms"} <= set(points.columns):
+            fronts.append((f"{row.oracle}/{row.strategy}/s{row.seed}", points.sort_values("latency_ms")))
     if not fronts:
         return False
     plt = _pyplot()

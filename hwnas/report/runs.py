@@ -64,8 +64,19 @@ def _summary_row(run_dir: Path, summary: dict) -> dict:
     for phase in PHASES:
         row[f"measurements_{phase}"] = int(cost["target_measurements"].get(phase, 0))
         row[f"wall_{phase}_s"] = float(cost["wall_seconds"].get(phase, 0.0))
-    row["has_pareto"] = any(k.startswith("pareto") for k in summary)
+    row["has_pareto"] = bool(pareto_points(summary))
     return row
+
+
+def pareto_points(summary: dict) -> list[dict]:
+    """The run's Pareto front: `pareto.front` as `hwnas search` writes it, or a list under a `pareto*` key."""
+    for key, value in summary.items():
+        if not key.startswith("pareto"):
+            continue
+        points = value.get("front") if isinstance(value, dict) else value
+        if isinstance(points, list) and points and all(isinstance(p, dict) for p in points):
+            return points
+    return []
 
 
 def _read_trials(run_dir: Path) -> pd.DataFrame | None:

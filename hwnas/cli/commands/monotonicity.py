@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 from hwnas.config import group_choices
 from hwnas.data import devices
 from hwnas.core.errors import unknown_choice
+from hwnas.data.cache import atomic_write_json, writable_folder
 from hwnas.analysis.monotonicity import spearman_matrix
 
 CONFIG_NAME = "monotonicity"
@@ -90,15 +92,15 @@ def summarise(matrix: pd.DataFrame, proxy: str) -> str:
     return "\n".join(lines)
 
 
-def run(cfg) -> dict[str, pd.DataFrame]:
+def run(cfg, run_dir: Path) -> dict[str, pd.DataFrame]:
+    started = time.perf_counter()
     tables = _tables()
     chosen = [str(t) for t in cfg.tables] if cfg.tables is not None else list(tables)
     for table in chosen:  # refuse an unknown table before any work
         if table not in tables:
             raise unknown_choice("monotonicity table", table, tables)
-    out_dir = Path(str(cfg.out_dir))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results = {}
+    out_dir = writable_folder(Path(str(cfg.out_dir)) if cfg.out_dir else Path(run_dir), "folder of out_dir=")
+    results, files = {}, {}
     for table in chosen:
         matrix, counts = device_matrix(str(table), int(cfg.min_pairs))
         space, _, description = tables[str(table)]
@@ -111,4 +113,7 @@ def run(cfg) -> dict[str, pd.DataFrame]:
         print(summarise(matrix, str(cfg.proxy)))
         print(f"  wrote {csv_path} and {png_path}")
         results[str(table)] = matrix
+        files[str(table)] = {"csv": str(csv_path), "png": str(png_path), "devices": len(matrix)}
+    summary = {"tables": files, "out_dir": str(out_dir), "command_seconds": time.perf_counter() - started}
+    atomic_write_json(writable_folder(Path(run_dir), "run folder") / "summary.json", summary, indent=1)
     return results

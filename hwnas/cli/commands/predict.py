@@ -7,12 +7,18 @@ from pathlib import Path
 
 import pandas as pd
 
+from hwnas.core.errors import HwnasError
+from hwnas.data.cache import writable_folder
 from hwnas.engine.session import Session
 
 CONFIG_NAME = "predict"
 
 
 def run(cfg, run_dir: Path, choices: dict[str, str]) -> pd.DataFrame:
+    out = Path(str(cfg.out))
+    if out.is_dir():
+        raise HwnasError(f"out={out} is a folder; name the CSV file to write")
+    writable_folder(out.parent, "folder of out=")  # before predicting, not after
     session = Session(cfg, run_dir=run_dir, choices=choices, check_budget=False)
     table = session.predict()
     space, oracle, rows, measured_rows = session.space, session.oracle, table["rows"], table["measured_rows"]
@@ -25,8 +31,6 @@ def run(cfg, run_dir: Path, choices: dict[str, str]) -> pd.DataFrame:
     })
     if arch_tuples and space.to_data_form(arch_tuples[0]) != frame["arch"].iloc[0]:
         frame["data_form"] = [json.dumps(space.to_data_form(a), separators=(",", ":")) for a in arch_tuples]
-    out = Path(str(cfg.out))
-    out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out, index=False)
     ledger = session.ledger
     print(f"wrote {len(frame):,} predictions of oracle {oracle.name} for {cfg.device} to {out} "

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from hwnas.core.errors import HwnasError
+from hwnas.data.cache import writable_folder
 
 
 def main(argv: list[str]) -> None:
@@ -28,7 +29,7 @@ def main(argv: list[str]) -> None:
     if not first.is_dir():
         raise HwnasError(f"{first} is not a folder (give sweep or run folders)")
     runs = load_runs(args.folders)
-    out_dir = Path(args.out) if args.out else first / "report"
+    out_dir = writable_folder(Path(args.out) if args.out else first / "report", "report folder")
     plots = write_plots(runs, out_dir)
     summary = write_tables(runs, out_dir, plots)
     for problem in runs.problems:

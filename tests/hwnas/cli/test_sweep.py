@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import textwrap
 
 import pandas as pd
 import pytest
@@ -24,8 +25,10 @@ def _sweep(tmp_path, launcher: str | None):
 
 
 def _check(result, folder):
-    assert result.returncode == 0, result.stderr
+    # the other job ran; then the sweep exits 2, naming the failed job
+    assert result.returncode == 2, result.stderr
     assert "job 0 failed: budget_ms=0.001 is infeasible on raspi4" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "hwnas search: error: 1 sweep job(s) failed (job 0); the others ran"
     assert not (folder / "0" / "summary.json").exists()
     summary = json.loads((folder / "1" / "summary.json").read_text())
     assert summary["budget_ms"] == 25 and summary["cost"]["evaluations"] == 30
@@ -56,3 +59,29 @@ def test_ray_launcher_runs_against_a_local_ray_instance(tmp_path, sequential):
     result = _sweep(tmp_path, "ray")
     assert "Initializing ray" in result.stdout + result.stderr
     assert _check(result, tmp_path) == sequential
+
+
+BOOM = """
+from hwnas.strategies.random_search import RandomSearch
+
+
+class Boom(RandomSearch):
+    def ask(self, n=1):
+        if self.seed == 1:
+            raise ZeroDivisionError("a bug in a plug-in")
+        return super().ask(n)
+"""
+
+
+def test_a_job_raising_any_error_leaves_the_others_running_and_fails_the_sweep(tmp_path):
+    (tmp_path / "plugin" / "conf" / "strategy").mkdir(parents=True)
+    (tmp_path / "plugin" / "hwnas_test_boom.py").write_text(textwrap.dedent(BOOM))
+    (tmp_path / "plugin" / "conf" / "strategy" / "boom.yaml").write_text("_target_: hwnas_test_boom.Boom\n")
+    env = {"PYTHONPATH": str(tmp_path / "plugin"), "HWNAS_CONFIG_PATH": str(tmp_path / "plugin" / "conf")}
+    sweep = tmp_path / "sweep"
+    result = hwnas("search", "-m", "strategy=boom", "device=pixel3", "seed=0,1,2", "max_evals=10", "progress=false",
+                   f"hydra.sweep.dir={sweep}", env=env)
+    assert result.returncode == 2, result.stderr
+    assert "job 1 failed: ZeroDivisionError: a bug in a plug-in" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith("1 sweep job(s) failed (job 1); the others ran")
+    assert [(sweep / str(j) / "summary.json").is_file() for j in range(3)] == [True, False, True]

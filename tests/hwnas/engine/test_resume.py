@@ -100,3 +100,23 @@ def test_cli_refuses_a_changed_config_on_resume(tmp_path):
     assert again.returncode == 2
     assert "config differs from the interrupted run in budget_ms" in again.stderr
     assert "Traceback" not in again.stderr
+
+
+def test_journal_records_missing_a_key_are_refused_on_resume(tmp_path, nb201):
+    from hwnas.engine.journal import Journal
+    from hwnas.engine.resume import RECORD_KEYS, check_records
+
+    strategy = instantiate(OmegaConf.load(conf_dir() / "strategy" / "random.yaml"), "strategy", space=nb201,
+                           budget_ms=6.5, seed=0)
+    fresh = run_search(nb201, strategy, LookupTable(nb201, "pixel3"), NasBench201Accuracy(nb201), 6.5, 5,
+                       CostLedger()).records
+    assert all(set(RECORD_KEYS) <= set(r) for r in fresh)  # the keys the loop writes, checked on resume
+    prepare(tmp_path, {"a": 1}, resume=False)
+    broken = [dict(r) for r in fresh]
+    del broken[2]["latency_ms"]
+    Journal(tmp_path / "trials.jsonl").append(broken)
+    with pytest.raises(HwnasError, match=r"trials.jsonl: record 3 lacks latency_ms"):
+        prepare(tmp_path, {"a": 1}, resume=True)
+    with pytest.raises(HwnasError, match="record 1 has a trial '0' or arch"):
+        check_records([{**fresh[0], "trial": "0"}], tmp_path / "trials.jsonl")
+    assert check_records(fresh, tmp_path / "trials.jsonl") == fresh

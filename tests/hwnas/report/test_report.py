@@ -11,6 +11,7 @@ import pytest
 from cli_runner import hwnas
 from hwnas.cli.commands.report import main as report
 from hwnas.core.errors import HwnasError
+from hwnas.report.runs import pareto_points
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +38,17 @@ def test_report_tables_and_plots(sweep, tmp_path):
     assert table.loc[table.oracle == "brpnas", "measurements_adapt"].eq(10).all()
     markdown = (out / "report.md").read_text()
     assert "| nasbench201 | brpnas | evolution |" in markdown
-    for name in ("accuracy_vs_cost", "anytime_regret", "violation_rate", "cost_by_phase"):
+    for name in ("accuracy_vs_cost", "anytime_regret", "violation_rate", "cost_by_phase", "pareto_fronts"):
         assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "![pareto_fronts.png](pareto_fronts.png)" in markdown and table["has_pareto"].all()
+
+
+def test_pareto_points_of_search_summaries_and_of_plain_lists():
+    front = [{"arch": "a", "accuracy": 70.0, "latency_ms": 3.0}, {"arch": "b", "accuracy": 72.0, "latency_ms": 5.0}]
+    search = {"pareto": {"front": front, "best_per_budget": [{"budget_ms": 4, "arch": "a"}]}}
+    assert pareto_points(search) == front  # what `hwnas search` writes
+    assert pareto_points({"pareto_front": front}) == front
+    assert pareto_points({"pareto": {"front": []}}) == [] and pareto_points({"pareto": None}) == []
 
 
 def test_default_output_is_under_the_first_folder(sweep, tmp_path):

@@ -1,0 +1,84 @@
+"""What the CLI checks around a Hydra command: its output folder, failed sweep jobs, Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import tempfile
+from pathlib import Path
+
+from hwnas.core.errors import HwnasError
+from hwnas.data.cache import writable_folder
+
+FAILURES_ENV = "HWNAS_SWEEP_FAILURES"  # a folder where each failed sweep job leaves a file (any launcher)
+MULTIRUN_FLAGS = ("-m", "--multirun")
+
+
+def _override(overrides: list[str], key: str) -> str | None:
+    """The value of the last `key=value` (also `+key=`, `++key=`) among the overrides, else None."""
+    values = [arg.partition("=")[2] for arg in overrides if "=" in arg and arg.partition("=")[0].lstrip("+") == key]
+    return values[-1] if values else None
+
+
+def output_folder(config_file: Path, overrides: list[str]) -> Path:
+    """The part of the command's Hydra run (or sweep) folder known before composing: up to any `${...}`."""
+    mode = "sweep" if any(a in MULTIRUN_FLAGS for a in overrides) else "run"
+    value = _override(overrides, f"hydra.{mode}.dir")
+    if value is None and config_file.is_file():
+        import yaml
+
+        value = ((yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}).get("hydra") or {}).get(mode, {})
+        value = value.get("dir") if isinstance(value, dict) else None
+    if not value:
+        return Path(".")
+    literal = str(value).split("${")[0]
+    return Path(literal) if "${" not in str(value) or literal.endswith(("/", os.sep)) else Path(literal).parent
+
+
+def check_output_folder(config_file: Path, overrides: list[str]) -> None:
+    """Refuse (one line) a run folder that cannot be created or written, before Hydra tries and tracebacks."""
+    if any(a.startswith("-") and a not in MULTIRUN_FLAGS for a in overrides):
+        return  # Hydra's own flags (--cfg, --info, ...) print and write no run folder
+    mode = "hydra.sweep.dir" if any(a in MULTIRUN_FLAGS for a in overrides) else "hydra.run.dir"
+    writable_folder(output_folder(config_file, overrides), f"output folder ({mode})")
+
+
+def resume_hint(command: str, overrides: list[str], run_dir: Path) -> str:
+    """The command that resumes an interrupted run in `run_dir`."""
+    kept = [a for a in overrides if _override([a], "hydra.run.dir") is None and _override([a], "resume") is None]
+    return " ".join(shlex.quote(a) for a in ["hwnas", command, *kept, f"hydra.run.dir={run_dir}", "resume=true"])
+
+
+class SweepFailures:
+    """Failed sweep jobs recorded in a temporary folder named by `$HWNAS_SWEEP_FAILURES` (jobs of any
+    launcher on this machine inherit it), so the sweep can exit non-zero after every job ran."""
+
+    def __enter__(self) -> "SweepFailures":
+        self.folder = Path(tempfile.mkdtemp(prefix="hwnas-sweep-"))
+        self._before = os.environ.get(FAILURES_ENV)
+        os.environ[FAILURES_ENV] = str(self.folder)
+        return self
+
+    def failed_jobs(self) -> list[int]:
+        return sorted(int(p.name) for p in self.folder.iterdir() if p.name.isdigit())
+
+    def __exit__(self, *exc) -> None:
+        if self._before is None:
+            os.environ.pop(FAILURES_ENV, None)
+        else:
+            os.environ[FAILURES_ENV] = self._before
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def record_failed_job(job: int, message: str) -> None:
+    """Leave the failed job's one-line reason for the sweep's parent process."""
+    folder = os.environ.get(FAILURES_ENV)
+    if folder and Path(folder).is_dir():
+        (Path(folder) / str(int(job))).write_text(message, encoding="utf-8")
+
+
+def one_line(exc: BaseException) -> str:
+    """An error in one line: the message of an HwnasError, else the type and message."""
+    text = " ".join(str(exc).split()) if isinstance(exc, HwnasError) else f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())
