@@ -178,30 +178,25 @@ class HelpOracle(LatencyOracle):
 
     # ------------------------------------------------------------------ prediction
     def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
-        if self._table_ms is None:
-            raise HwnasError("oracle help must adapt() to the target device's reference measurements first")
-        matrix = self.space.checked_matrix(archs)
-        if len(matrix) == 0:
-            return np.zeros(0)
-        rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
-        out = np.where(rows >= 0, self._table_ms[np.maximum(rows, 0)], np.nan)
-        untabled = np.flatnonzero(rows < 0)
-        if untabled.size:
-            out[untabled] = self._forward_ms(encode(self.data.space, matrix[untabled], self.data.encoding))
-        return out
+        return self._predict(archs, 0)
 
     def predict_std_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         """The spread of the prediction over HELP's adapted draws (ms), batched like `predict_ms`."""
+        return self._predict(archs, 1)
+
+    def _predict(self, archs, which: int) -> np.ndarray:
+        """Mean (`which=0`) or spread (1): tabled archs from the table predicted at adaptation, others forward."""
         if self._table_ms is None:
             raise HwnasError("oracle help must adapt() to the target device's reference measurements first")
         matrix = self.space.checked_matrix(archs)
         if len(matrix) == 0:
             return np.zeros(0)
+        table = (self._table_ms, self._table_std_ms)[which]
         rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
-        out = np.where(rows >= 0, self._table_std_ms[np.maximum(rows, 0)], np.nan)
+        out = np.where(rows >= 0, table[np.maximum(rows, 0)], np.nan)
         untabled = np.flatnonzero(rows < 0)
         if untabled.size:
-            out[untabled] = self._forward(encode(self.data.space, matrix[untabled], self.data.encoding))[1]
+            out[untabled] = self._forward(encode(self.data.space, matrix[untabled], self.data.encoding))[which]
         return out
 
     def predict_uncached_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
