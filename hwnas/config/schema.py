@@ -81,6 +81,9 @@ class SearchConfig:
     evaluator: Any = group("accuracy source (default: the one named like the space)")
     device: str = option("pixel3", "target device: a device of the space's data, or local-* (this machine)")
     budget_ms: float = option(6.5, "latency budget: the search keeps latency_ms <= budget_ms", gt=0)
+    budget_quantile: Optional[float] = option(None, "a budget relative to the device: its q-th latency quantile "
+                                                    "over its measured architectures (0 < q <= 1; replaces "
+                                                    "budget_ms, which the summary records resolved)", gt=0)
     max_evals: int = option(500, "distinct architectures evaluated", ge=1)
     constraint_confidence: float = _confidence()
     screen: bool = _screen()

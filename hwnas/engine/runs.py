@@ -73,7 +73,9 @@ def run_configured_search(session: "Session", progress: "Progress | None" = None
         "space": space.name, "device": session.device, "oracle": oracle.name,
         "strategy": session.choices.get("strategy"), "objective": objective,
         "evaluator": evaluator.metric, "evaluator_is_proxy": evaluator.is_proxy,
-        "budget_ms": budget_ms, "seed": int(cfg.seed), "stop_reason": result.stop_reason,
+        "budget_ms": budget_ms, **({"budget_quantile": float(cfg.budget_quantile)}
+                                   if cfg.get("budget_quantile") is not None else {}),
+        "seed": int(cfg.seed), "stop_reason": result.stop_reason,
         "resumed": {"trials": result.resumed_trials, "mode": result.resume_mode} if result.resumed_trials else None,
         "best": best_summary(space, result.best, budget_ms) if result.best else None,
         "pareto": front_of_records(result.records, _budgets(cfg, session.true_latency_ms, budget_ms)),

@@ -47,10 +47,21 @@ class Session:
                                  if "seconds_per_measurement" in cfg else CostLedger.seconds_per_measurement)
         self.target = target if target is not None else TableTarget(self.base_space, self.device)
         self.true_latency_ms = self.target.table_ms()
+        if cfg.get("budget_quantile") is not None:
+            cfg.budget_ms = self.quantile_budget_ms(float(cfg.budget_quantile))
         self.constraint = (Constraint(cfg.budget_ms, cfg.get("constraint_confidence", 0.5)) if "budget_ms" in cfg
                            else None)
         if check_budget and self.constraint is not None:
             devices.check_budget(self.base_space.name, self.device, self.constraint.budget_ms)
+
+    def quantile_budget_ms(self, quantile: float) -> float:
+        """The device's `quantile`-th latency over its measured architectures (a budget relative to the device)."""
+        if not 0 < quantile <= 1:
+            raise HwnasError(f"budget_quantile must be in (0, 1], got {quantile}")
+        measured = self.true_latency_ms[np.isfinite(self.true_latency_ms)]
+        if not len(measured):
+            raise HwnasError(f"budget_quantile needs measurements of {self.device}, and it has none; give budget_ms")
+        return float(np.quantile(measured, quantile))
 
     @classmethod
     def compose(cls, command: str = "search", overrides: Sequence[str] = (), **kwargs) -> "Session":

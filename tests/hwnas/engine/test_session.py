@@ -59,3 +59,19 @@ def test_bad_input_is_one_line(overrides, message):
     with pytest.raises(HwnasError) as info:
         Session.compose("search", overrides)
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_budget_relative_to_the_device_is_its_latency_quantile():
+    from hwnas.data import devices
+
+    summary = hwnas.search("device=fpga", "budget_quantile=0.3", max_evals=20, progress=False)
+    table = devices.latency_ms("nasbench201", "fpga")
+    assert summary["budget_ms"] == pytest.approx(float(np.quantile(table, 0.3)))
+    assert summary["budget_quantile"] == 0.3 and summary["config"]["budget_ms"] == summary["budget_ms"]
+    assert summary["ground_truth"]["n_feasible"] == int((table <= summary["budget_ms"]).sum())
+
+
+@pytest.mark.parametrize("quantile, message", [(1.5, "budget_quantile must be in (0, 1]"), (0, "must be > 0")])
+def test_a_bad_budget_quantile_is_one_line(quantile, message):
+    with pytest.raises(HwnasError, match=message.replace("(", r"\(").replace("]", r"\]")):
+        Session.compose("search", [f"budget_quantile={quantile}"])
