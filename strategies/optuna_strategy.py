@@ -32,6 +32,7 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 CONSTRAINT = "latency_ms"        # the constraint key: violation_ms = latency_ms - budget_ms (<= 0 feasible)
 WORKER_ATTR, TRIAL_ATTR = "hwnas_worker", "hwnas_trial"
+RESULT_ATTR = "hwnas"     # arch string, latency, violation, feasibility, accuracy: what optuna-dashboard shows
 FALLBACKS = ("neighbour", "random", "none")
 SCREENED = ("fail", "impute", "nearest")
 
@@ -282,10 +283,17 @@ class OptunaStrategy(Strategy):
         self.study.add_trial(optuna.trial.create_trial(
             params=dict(zip(self._names, trial.arch)), distributions=self._distributions, values=values,
             state=TrialState.COMPLETE if values is not None else TrialState.FAIL,
-            user_attrs={WORKER_ATTR: self.worker, TRIAL_ATTR: index},
+            user_attrs={WORKER_ATTR: self.worker, TRIAL_ATTR: index, RESULT_ATTR: self._result(trial)},
             constraints=self._constraints(trial) if values is not None else None))
 
+    def _result(self, trial: Trial) -> dict:
+        """What a study browser (optuna-dashboard) shows of a trial: the architecture and its latency."""
+        return {"arch": self.space.to_string(trial.arch), "latency_ms": float(trial.latency_ms),
+                "violation_ms": float(trial.violation_ms), "feasible": bool(trial.feasible),
+                "accuracy": float(trial.accuracy) if trial.evaluated else None}
+
     def _finish(self, handle: optuna.trial.Trial, trial: Trial) -> None:
+        handle.set_user_attr(RESULT_ATTR, self._result(trial))  # one storage write per trial
         values = self._values(trial)
         if values is None:
             self.study.tell(handle, state=TrialState.FAIL)

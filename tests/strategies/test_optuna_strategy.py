@@ -190,3 +190,22 @@ def test_a_kill_inside_an_ask_resumes_with_the_proposal_it_had(tmp_path):
     assert resumed.ask(2) == uninterrupted.ask(2)
     assert not [t for t in resumed.study.get_trials(deepcopy=False)
                 if t.state == TrialState.RUNNING and TRIAL_ATTR not in t.user_attrs]
+
+
+def test_every_finished_trial_carries_its_architecture_and_latency_for_a_study_browser(tmp_path):
+    """optuna-dashboard shows user attributes: the arch string, latency, violation and feasibility."""
+    from hwnas.engine.session import Session
+
+    session = Session.compose("search", ["strategy=tpe", "device=raspi4", "budget_ms=20", "max_evals=25",
+                                         "progress=false"], run_dir=tmp_path)
+    session.search()
+    import optuna
+
+    study = optuna.load_study(study_name="hwnas", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    finished = [t for t in study.get_trials() if t.state.is_finished() and t.user_attrs.get("hwnas_trial", -1) >= 0]
+    assert finished and all("hwnas" in t.user_attrs for t in finished)
+    for t in finished:
+        shown = t.user_attrs["hwnas"]
+        assert shown["feasible"] == (shown["violation_ms"] <= 0)
+        assert shown["violation_ms"] == pytest.approx(shown["latency_ms"] - 20)
+        assert session.space.from_string(shown["arch"]) == tuple(t.params[d.name] for d in session.space.dimensions())
