@@ -65,3 +65,10 @@ class RegularizedEvolution(Strategy):
             self._population.append(trial)
             if len(self._population) > self.population_size:
                 self._population.popleft()
+
+    def note(self, max_evals: int) -> str | None:
+        """Warn when the initial random population uses up `max_evals`: no mutation ever happens."""
+        if self.population_size < max_evals:
+            return None
+        return (f"evolution's population_size ({self.population_size}) >= max_evals ({max_evals}): every "
+                "architecture comes from the random initial population, so this run is random search")

@@ -71,6 +71,10 @@ class Strategy(ABC):
         """
         return False
 
+    def note(self, max_evals: int) -> str | None:
+        """A warning on this configuration for the run summary (e.g. it degenerates); None by default."""
+        return None
+
     def close(self) -> None:
         """Release durable resources (database connections); the default has none."""
 

@@ -58,6 +58,7 @@ def run_configured_search(session: "Session", progress: "Progress | None" = None
                if run_dir is not None else [])
     space, oracle, evaluator, constraint = session.space, session.oracle, session.evaluator, session.constraint
     strategy = session.strategy(objective)
+    note = getattr(strategy, "note", lambda _: None)(int(cfg.max_evals))
     journal = Journal(run_dir / resume.JOURNAL) if run_dir is not None else None
     try:
         result = run_search(space, strategy, oracle, evaluator, constraint, int(cfg.max_evals), session.ledger,
@@ -75,7 +76,7 @@ def run_configured_search(session: "Session", progress: "Progress | None" = None
         "evaluator": evaluator.metric, "evaluator_is_proxy": evaluator.is_proxy,
         "budget_ms": budget_ms, **({"budget_quantile": float(cfg.budget_quantile)}
                                    if cfg.get("budget_quantile") is not None else {}),
-        "seed": int(cfg.seed), "stop_reason": result.stop_reason,
+        "seed": int(cfg.seed), "stop_reason": result.stop_reason, **({"notes": [note]} if note else {}),
         "resumed": {"trials": result.resumed_trials, "mode": result.resume_mode} if result.resumed_trials else None,
         "best": best_summary(space, result.best, budget_ms) if result.best else None,
         "pareto": front_of_records(result.records, _budgets(cfg, session.true_latency_ms, budget_ms)),

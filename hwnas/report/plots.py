@@ -23,45 +23,66 @@ def _pyplot():
     return plt
 
 
-def accuracy_vs_cost(table: pd.DataFrame, path: Path) -> None:
+def _save(fig, path: Path) -> None:
+    plt = _pyplot()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def accuracy_vs_cost(table: pd.DataFrame):
+    """Feasible picks as filled points per oracle; picks over budget on the device as hollow red circles."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    over = table[table["violated"]]
     for ax, (column, label) in zip(axes, COST_AXES):
-        for oracle, group in table.groupby("oracle"):
-            ax.scatter(np.maximum(group[column], 1e-3), group["best_accuracy_any"], label=oracle, alpha=0.7, s=18)
+        for oracle, group in table[~table["violated"]].groupby("oracle"):
+            ax.scatter(np.maximum(group[column], 1e-3), group["found_accuracy"], label=oracle, alpha=0.7, s=18)
+        if len(over):
+            ax.scatter(np.maximum(over[column], 1e-3), over["best_accuracy_any"], facecolors="none",
+                       edgecolors="red", s=40, linewidths=1.2, label="pick over budget (infeasible)")
         ax.set_xscale("log")
         ax.set_xlabel(f"total {label} (log)")
         ax.set_ylabel("accuracy found (%)")
     axes[0].legend(title="oracle", fontsize=8)
-    fig.suptitle("Accuracy found vs total search cost, per oracle")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    fig.suptitle(f"Accuracy found vs total search cost, per oracle ({len(over)} of {len(table)} picks over budget)")
+    return fig
 
 
-def regret_curves(runs: Runs, table: pd.DataFrame, path: Path) -> bool:
+def _readable_ticks(ax) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, min_n_ticks=4))
+
+
+def regret_curves(runs: Runs, table: pd.DataFrame):
+    """Median regret with a 25-75 % band vs evaluations, one line per oracle x strategy, one panel per device."""
     top = int(table["evaluations"].max())
     grid = np.unique(np.linspace(1, top, 60).astype(int))
     curves = anytime_regret(Runs(table, runs.trials), grid)
     if curves.empty:
-        return False
+        return None
+    curves = curves.merge(table[["run", "device"]], on="run")
+    devices = sorted(curves["device"].unique())[:6]
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for strategy, group in curves.groupby("strategy"):
-        median = group.groupby("evaluations")["regret"].median()
-        ax.plot(median.index, median.to_numpy(), label=strategy)
-    ax.set_yscale("symlog", linthresh=0.1)
-    ax.set_xlabel("architectures evaluated")
-    ax.set_ylabel("regret (accuracy points, median over runs)")
-    ax.set_title("Anytime regret per strategy (true feasibility)")
-    ax.legend(title="strategy")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    fig, axes = plt.subplots(1, len(devices), figsize=(7 * len(devices), 4.5), squeeze=False, sharey=True)
+    for ax, device in zip(axes[0], devices):
+        for (oracle, strategy), group in curves[curves["device"] == device].groupby(["oracle", "strategy"]):
+            by_evals = group.groupby("evaluations")["regret"]
+            median = by_evals.median()
+            line, = ax.plot(median.index, median.to_numpy(), label=f"{oracle} / {strategy}")
+            ax.fill_between(median.index, by_evals.quantile(0.25).to_numpy(), by_evals.quantile(0.75).to_numpy(),
+                            color=line.get_color(), alpha=0.2, linewidth=0)
+        _readable_ticks(ax)
+        ax.set_xlabel("architectures evaluated")
+        ax.set_title(f"{device}")
+        ax.legend(title="oracle / strategy", fontsize=8)
+    axes[0][0].set_ylabel("regret (accuracy points): median, 25-75 % band")
+    fig.suptitle("Anytime regret (true feasibility; runs without a feasible find yet are left out)")
+    return fig
 
 
-def violation_rate(table: pd.DataFrame, path: Path) -> None:
+def violation_rate(table: pd.DataFrame):
     plt = _pyplot()
     rates = table.groupby("oracle")[["violated", "false_feasible_rate"]].mean()
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -73,31 +94,39 @@ def violation_rate(table: pd.DataFrame, path: Path) -> None:
     ax.set_ylabel("rate")
     ax.set_title("Constraint-violation rate per oracle (true latency from the device table)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
-def cost_by_phase(table: pd.DataFrame, path: Path) -> None:
+def _amount(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() or value >= 100 else f"{value:.3g}"
+
+
+def cost_by_phase(table: pd.DataFrame):
+    """Each phase's share of the median run's cost (linear), each segment annotated with its value."""
     plt = _pyplot()
     per_oracle = table.groupby("oracle").median(numeric_only=True)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
     for ax, (fmt, label) in zip(axes, (("measurements_{}", "target measurements"), ("wall_{}_s", "wall seconds"))):
+        values = np.array([per_oracle[fmt.format(phase)].to_numpy(float) for phase in PHASES])
+        totals = values.sum(axis=0)
+        shares = np.divide(values, totals, out=np.zeros_like(values), where=totals > 0)
         bottom = np.zeros(len(per_oracle))
-        for phase in PHASES:
-            values = per_oracle[fmt.format(phase)].to_numpy(float)
-            ax.bar(per_oracle.index, values, bottom=bottom, label=phase)
-            bottom += values
-        ax.set_ylabel(f"{label} (median run)")
-        ax.set_yscale("symlog", linthresh=1)
-    axes[0].legend(title="phase")
-    fig.suptitle("Cost by phase per oracle (setup, adaptation, search, verification)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        for phase, share, value in zip(PHASES, shares, values):
+            ax.bar(per_oracle.index, share, bottom=bottom, label=phase)
+            for x, (b, s, v) in enumerate(zip(bottom, share, value)):
+                if s >= 0.04:
+                    ax.text(x, b + s / 2, _amount(v), ha="center", va="center", fontsize=8)
+            bottom += share
+        for x, total in enumerate(totals):
+            ax.text(x, 1.02, f"total {_amount(total)}", ha="center", va="bottom", fontsize=8)
+        ax.set_ylim(0, 1.12)
+        ax.set_ylabel(f"share of {label} (median run)")
+    axes[0].legend(title="phase", fontsize=8)
+    fig.suptitle("Cost by phase per oracle: shares, values in the bars")
+    return fig
 
 
-def pareto_fronts(runs: Runs, table: pd.DataFrame, path: Path) -> bool:
+def pareto_fronts(runs: Runs, table: pd.DataFrame):
     """Runs whose summary has a Pareto front of {accuracy, latency_ms} points (`pareto_points`), one line per run."""
     summaries = getattr(runs, "summaries", {})
     fronts = []
@@ -106,7 +135,7 @@ def pareto_fronts(runs: Runs, table: pd.DataFrame, path: Path) -> bool:
         if {"accuracy", "latency_ms"} <= set(points.columns):
             fronts.append((f"{row.oracle}/{row.strategy}/s{row.seed}", points.sort_values("latency_ms")))
     if not fronts:
-        return False
+        return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for label, points in fronts[:30]:
@@ -116,25 +145,19 @@ def pareto_fronts(runs: Runs, table: pd.DataFrame, path: Path) -> bool:
     ax.set_title("Pareto fronts")
     if len(fronts) <= 12:
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return fig
 
 
 def write_plots(runs: Runs, out_dir: Path) -> list[str]:
     """Every plot that the runs support, for the most common space; returns the file names written."""
     table = runs.table[runs.table["space"] == runs.table["space"].value_counts().index[0]]
     out_dir.mkdir(parents=True, exist_ok=True)
+    figures = {"accuracy_vs_cost": accuracy_vs_cost(table), "anytime_regret": regret_curves(runs, table),
+               "violation_rate": violation_rate(table), "cost_by_phase": cost_by_phase(table),
+               "pareto_fronts": pareto_fronts(runs, table)}
     written = []
-    accuracy_vs_cost(table, out_dir / "accuracy_vs_cost.png")
-    written.append("accuracy_vs_cost.png")
-    if regret_curves(runs, table, out_dir / "anytime_regret.png"):
-        written.append("anytime_regret.png")
-    violation_rate(table, out_dir / "violation_rate.png")
-    written.append("violation_rate.png")
-    cost_by_phase(table, out_dir / "cost_by_phase.png")
-    written.append("cost_by_phase.png")
-    if pareto_fronts(runs, table, out_dir / "pareto_fronts.png"):
-        written.append("pareto_fronts.png")
+    for name, fig in figures.items():
+        if fig is not None:
+            _save(fig, out_dir / f"{name}.png")
+            written.append(f"{name}.png")
     return written

@@ -120,6 +120,8 @@ def load_runs(folders: list[str | Path]) -> Runs:
     if not rows:
         raise HwnasError("no complete runs found in " + ", ".join(map(str, folders))
                          + (f" ({'; '.join(problems)})" if problems else ""))
+    notes = pd.Series([n for s in summaries.values() for n in s.get("notes") or []], dtype=object).value_counts()
+    problems += [f"{count} run(s): {note}" for note, count in notes.items()]
     table = pd.DataFrame(rows)
     spaces = table["space"].value_counts()
     if len(spaces) > 1:

@@ -13,13 +13,14 @@ GROUP = ["space", "oracle", "strategy"]
 
 
 def summary_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Median regret, violation rates and median costs per (space, oracle, strategy)."""
+    """Median regret of feasible picks, runs over budget, violation rates and median costs per group."""
     grouped = table.groupby(GROUP, sort=True)
     out = grouped.agg(
         runs=("run", "size"),
         devices=("device", "nunique"),
         budgets=("budget_ms", "nunique"),
-        median_regret=("regret", "median"),
+        median_regret_feasible=("regret", "median"),
+        runs_over_budget=("violated", "sum"),
         violation_rate=("violated", "mean"),
         false_feasible_rate=("false_feasible_rate", "mean"),
         median_target_measurements=("target_measurements", "median"),
@@ -27,18 +28,32 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
         median_wall_s=("wall_seconds", "median"),
         shared_setup_s=("shared_setup_seconds", "median"),
     ).reset_index()
+    out["runs_over_budget"] = out["runs_over_budget"].astype(int)
     return out
+
+
+def format_number(value) -> str:
+    """Integers with thousands separators (15,625), other numbers to 4 significant digits."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return str(value)
+    if not np.isfinite(value):
+        return "n/a"
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:.4g}"
+
+
+def _markdown_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary as printed in report.md: regret of feasible picks, and runs over budget as count (share)."""
+    shown = summary.drop(columns=["violation_rate"]).rename(columns={
+        "median_regret_feasible": "regret of feasible picks (median)", "runs_over_budget": "runs over budget"})
+    shown["runs over budget"] = [f"{int(n):,} of {int(r):,} ({100 * n / r:.0f} %)"
+                                 for n, r in zip(summary["runs_over_budget"], summary["runs"])]
+    return shown
 
 
 def _markdown(frame: pd.DataFrame) -> str:
     """A plain Markdown table (no optional `tabulate` dependency)."""
-    def cell(value) -> str:
-        if isinstance(value, (float, np.floating)):
-            return "n/a" if not np.isfinite(value) else f"{value:.4g}"
-        return str(value)
-
     lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    lines += ["| " + " | ".join(format_number(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join(lines)
 
 
@@ -48,10 +63,11 @@ def write_tables(runs: Runs, out_dir: Path, plots: list[str]) -> pd.DataFrame:
     runs.table.to_csv(out_dir / "report.csv", index=False)
     summary = summary_table(runs.table)
     lines = ["# hwnas report", "",
-             f"{len(runs.table)} runs; regret = true constrained optimum - accuracy found (feasible on the "
-             "device's table); violation_rate = share of runs whose pick breaks the budget on the device; "
-             "false_feasible_rate = share of archs the oracle called feasible that are not.", "",
-             _markdown(summary), ""]
+             f"{len(runs.table):,} runs; regret of feasible picks = true constrained optimum - accuracy found, "
+             "over the runs whose pick is within budget on the device's table (a pick over budget has no "
+             "regret: it is counted in runs over budget instead); false_feasible_rate = share of archs the "
+             "oracle called feasible that are not.", "",
+             _markdown(_markdown_summary(summary)), ""]
     if runs.problems:
         lines += ["## Problems", "", *[f"- {p}" for p in runs.problems], ""]
     if plots:

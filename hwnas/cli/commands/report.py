@@ -22,7 +22,7 @@ def main(argv: list[str]) -> None:
 
     from hwnas.report.plots import write_plots
     from hwnas.report.runs import load_runs
-    from hwnas.report.tables import write_tables
+    from hwnas.report.tables import format_number, write_tables
 
     started = time.perf_counter()
     first = Path(args.folders[0])
@@ -34,6 +34,6 @@ def main(argv: list[str]) -> None:
     summary = write_tables(runs, out_dir, plots)
     for problem in runs.problems:
         print(f"hwnas report: warning: {problem}", file=sys.stderr)
-    print(summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(summary.to_string(index=False, formatters={c: format_number for c in summary.columns}))
     print(f"\n{len(runs.table)} runs -> {out_dir} (report.csv, report.md, {len(plots)} plots) "
           f"in {time.perf_counter() - started:.1f} s")

@@ -77,6 +77,8 @@ def _print_summary(summary: dict, run_dir: Path) -> None:
                           f"{cost['wall_seconds']['search']:.2f} s search wall time "
                           f"({cost['command_seconds']:.2f} s in all)")
     table.add_row("stopped", summary["stop_reason"])
+    for note in summary.get("notes") or []:
+        table.add_row("[yellow]note[/yellow]", f"[yellow]{note}[/yellow]")
     if summary["resumed"]:
         table.add_row("resumed", f"{summary['resumed']['trials']} journaled trials ({summary['resumed']['mode']})")
     table.add_row("run folder", str(run_dir))

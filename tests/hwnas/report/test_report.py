@@ -27,6 +27,8 @@ def test_report_tables_and_plots(sweep, tmp_path):
     out = tmp_path / "report"
     result = hwnas("report", str(sweep), "--out", str(out))  # once through the real command line
     assert result.returncode == 0, result.stderr
+    assert "e+0" not in result.stdout and "15,625" in result.stdout
+    assert "random search" in result.stderr  # evolution's population (100) >= max_evals (40), a warning
     table = pd.read_csv(out / "report.csv")
     assert len(table) == 4 and set(table["oracle"]) == {"lut", "brpnas"}
     for row in table.itertuples():
@@ -37,7 +39,8 @@ def test_report_tables_and_plots(sweep, tmp_path):
     assert table.loc[table.oracle == "lut", "target_measurements"].min() == 15_625
     assert table.loc[table.oracle == "brpnas", "measurements_adapt"].eq(10).all()
     markdown = (out / "report.md").read_text()
-    assert "| nasbench201 | brpnas | evolution |" in markdown
+    assert "| nasbench201 | brpnas | evolution |" in markdown and "e+0" not in markdown
+    assert "runs over budget" in markdown and "regret of feasible picks" in markdown
     for name in ("accuracy_vs_cost", "anytime_regret", "violation_rate", "cost_by_phase", "pareto_fronts"):
         assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "![pareto_fronts.png](pareto_fronts.png)" in markdown and table["has_pareto"].all()
@@ -93,3 +96,29 @@ def test_nothing_to_report_is_explained(tmp_path, make, message):
         (target / "0" / ".hydra" / "config.yaml").write_text("seed: 0\n")
     with pytest.raises(HwnasError, match=message):
         report([str(target)])
+
+
+def test_evolution_that_is_random_search_says_so(sweep, capsys):
+    from hwnas.cli.commands.search import _print_summary
+
+    for run in sweep.iterdir():
+        if not (run / "summary.json").is_file():
+            continue
+        summary = json.loads((run / "summary.json").read_text())
+        notes = summary.get("notes", [])   # present only when a strategy has something to say
+        if summary["strategy"] == "evolution":
+            assert len(notes) == 1 and "population_size (100) >= max_evals (40)" in notes[0]
+            assert "random search" in notes[0]
+            summary["cost"]["command_seconds"] = 1.0
+            _print_summary(summary, run)
+            assert "this run is random search" in " ".join(capsys.readouterr().out.replace("│", " ").split())
+        else:
+            assert notes == []
+
+
+def test_evolution_note_only_when_the_population_covers_the_budget():
+    from hwnas.strategies.evolution import RegularizedEvolution
+
+    evolution = RegularizedEvolution(None, budget_ms=10, population_size=50, tournament_size=10)
+    assert evolution.note(51) is None
+    assert "random search" in evolution.note(50)
