@@ -8,6 +8,7 @@ import ast
 import importlib
 import importlib.util
 import inspect
+import os
 import pkgutil
 import sys
 from pathlib import Path
@@ -50,6 +51,14 @@ def _fail(command: str, message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    try:
+        _main(argv)
+    except BrokenPipeError:  # output piped into a reader that closed early (`hwnas search --help | head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+
+
+def _main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = available_commands()
     if not argv or argv[0] in (*HELP_FLAGS, "help"):

@@ -60,3 +60,12 @@ def test_help_is_fast_and_imports_no_torch():
     seconds, torch, numpy = proc.stderr.split()
     assert (torch, numpy) == ("False", "False")
     assert float(seconds) < 1.5 and wall < 10, (seconds, wall)  # 0.1-0.3 s on an idle machine
+
+
+def test_help_piped_into_a_reader_that_stops_early_is_no_traceback():
+    import subprocess
+    import sys
+
+    result = subprocess.run(f"{sys.executable} -m hwnas.cli search --help | head -1", shell=True,
+                            capture_output=True, text=True, timeout=60)
+    assert result.stdout.startswith("usage: hwnas search") and "Traceback" not in result.stderr
