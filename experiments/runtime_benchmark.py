@@ -29,7 +29,7 @@ from hwnas.config import conf_dir, instantiate
 from hwnas.measure import onnx_runtime
 from hwnas.measure.backend import BackendSettings, measure_arch
 from hwnas.measure.export import onnx_bytes
-from hwnas.measure.timing import measure_latency_ms, repeat_until_stable
+from hwnas.measure.timing import measure_latency_ms
 
 OUT = Path(__file__).resolve().parent / "results" / "runtime"
 
@@ -40,15 +40,7 @@ def space_of(name: str):
 
 def ort_median_ms(sess, shape, timing) -> float:
     """Median ms of one ONNX Runtime session, with the shared stopping rule."""
-    feed = onnx_runtime.feed(sess, np.random.default_rng(0).standard_normal(shape).astype(np.float32))
-    clock = time.thread_time if timing.clock == "thread_cpu" else time.perf_counter
-
-    def once() -> float:
-        t0 = clock()
-        sess.run(None, feed)
-        return (clock() - t0) * 1e3
-
-    samples, _ = repeat_until_stable(once, timing)
+    samples, _ = onnx_runtime.time_session(sess, shape, timing)
     return float(np.median(samples))
 
 

@@ -40,17 +40,11 @@ def search(*overrides: str, run_dir: str | None = None, **options: Any) -> dict:
 
 def predict(*overrides: str, **options: Any):
     """An oracle's predictions for every tabled architecture of a device, as a DataFrame (index, arch,
-    predicted_ms, measured: whether it was one of the target measurements the oracle adapted on)."""
-    import pandas as pd
-
+    predicted_ms, measured: whether it was one of the target measurements the oracle adapted on), as
+    `hwnas predict` writes it."""
     from hwnas.engine.session import Session
 
-    session = Session.compose("predict", [*overrides, *overrides_of(options)], check_budget=False)
-    table = session.predict()
-    return pd.DataFrame({"index": table["rows"],
-                         "arch": [session.space.to_string(tuple(int(v) for v in a)) for a in table["archs"]],
-                         "predicted_ms": table["predicted_ms"],
-                         "measured": [int(r) in table["measured_rows"] for r in table["rows"]]})
+    return Session.compose("predict", [*overrides, *overrides_of(options)], check_budget=False).predict()["frame"]
 
 
 def __getattr__(name: str):

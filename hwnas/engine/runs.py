@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import inspect
+import json
 import time
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 from omegaconf import OmegaConf
 
 from hwnas.config import group_choices, group_file, instantiate
@@ -115,7 +117,8 @@ def _budgets(cfg, true_latency_ms: np.ndarray, budget_ms: float) -> list[float]:
 
 
 def predict_table(session: "Session") -> dict:
-    """The oracle's prediction for every tabled architecture of the searched space, and how it ranks them."""
+    """The oracle's prediction for every tabled architecture of the searched space as a table (index, arch,
+    predicted_ms, measured: one of the adaptation measurements; data_form where it differs), and how it ranks them."""
     from scipy.stats import spearmanr
 
     space, oracle = session.space, session.oracle
@@ -129,5 +132,10 @@ def predict_table(session: "Session") -> dict:
     truth = session.true_latency_ms[rows]
     known = np.isfinite(truth)
     rho = spearmanr(predicted[known], truth[known]).statistic if known.sum() > 2 else float("nan")
-    return {"rows": rows, "archs": archs, "predicted_ms": predicted, "measured_rows": measured_rows,
-            "predict_s": predict_s, "spearman": float(rho), "n_known": int(known.sum())}
+    arch_tuples = [tuple(int(v) for v in a) for a in archs]
+    frame = pd.DataFrame({"index": rows, "arch": [space.to_string(a) for a in arch_tuples],
+                          "predicted_ms": predicted, "measured": [int(r) in measured_rows for r in rows]})
+    if arch_tuples and space.to_data_form(arch_tuples[0]) != frame["arch"].iloc[0]:
+        frame["data_form"] = [json.dumps(space.to_data_form(a), separators=(",", ":")) for a in arch_tuples]
+    return {"frame": frame, "measured_rows": measured_rows, "predict_s": predict_s, "spearman": float(rho),
+            "n_known": int(known.sum())}

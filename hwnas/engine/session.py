@@ -41,6 +41,7 @@ class Session:
         self.cfg = cfg
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.choices = dict(choices or {})
+        self.adaptation: tuple[list[Arch], np.ndarray] | None = None   # what the oracle adapted on (archs, ms)
         self.base_space: SearchSpace = instantiate(cfg.space, "search space")
         self.device = str(cfg.device)
         self.ledger = CostLedger(seconds_per_measurement=float(cfg.seconds_per_measurement)
@@ -95,6 +96,7 @@ class Session:
             with self.ledger.phase("adapt"):
                 measured = self.measure("adapt", references)
                 oracle.adapt(references, measured)
+            self.adaptation = (list(references), measured)
         return space, oracle
 
     @property

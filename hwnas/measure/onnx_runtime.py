@@ -48,10 +48,8 @@ def run_once(sess, x: np.ndarray) -> np.ndarray:
     return sess.run(None, feed(sess, x))[0]
 
 
-def measure_onnxruntime(model, input_shape: tuple[int, ...], timing: MeasurementSettings,
-                        graph_optimization: str = "all") -> tuple[float, float, float, int, bool]:
-    """Export `model`, then time it in ONNX Runtime: (median ms, IQR ms, fastest ms, repeats, stable)."""
-    sess = session(onnx_bytes(model, input_shape), timing.threads, graph_optimization)
+def time_session(sess, input_shape: tuple[int, ...], timing: MeasurementSettings) -> tuple[np.ndarray, bool]:
+    """Per-run ms of one session on a fixed random input, under the shared stopping rule, and whether it settled."""
     x = np.random.default_rng(0).standard_normal(tuple(int(d) for d in input_shape)).astype(np.float32)
     inputs = feed(sess, x)
     clock = time.thread_time if timing.clock == "thread_cpu" else time.perf_counter
@@ -62,5 +60,13 @@ def measure_onnxruntime(model, input_shape: tuple[int, ...], timing: Measurement
         return (clock() - t0) * 1e3
 
     samples, stable = repeat_until_stable(once, timing)
+    return np.asarray(samples, dtype=float), stable
+
+
+def measure_onnxruntime(model, input_shape: tuple[int, ...], timing: MeasurementSettings,
+                        graph_optimization: str = "all") -> tuple[float, float, float, int, bool]:
+    """Export `model`, then time it in ONNX Runtime: (median ms, IQR ms, fastest ms, repeats, stable)."""
+    sess = session(onnx_bytes(model, input_shape), timing.threads, graph_optimization)
+    samples, stable = time_session(sess, input_shape, timing)
     q25, q50, q75 = np.percentile(samples, [25, 50, 75])
     return float(q50), float(q75 - q25), float(samples.min()), len(samples), stable

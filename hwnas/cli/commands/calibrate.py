@@ -31,12 +31,12 @@ def run(cfg, run_dir: Path, choices: dict[str, str]) -> dict:
                          seed=int(cfg.seed), choose_archs=choose_archs)
     session = Session(cfg, run_dir=run_dir, choices=choices, target=target, check_budget=False)
     ledger, oracle = session.ledger, session.oracle
-    references = oracle.reference_archs()
+    references, measured_ms = session.adaptation or ([], None)
     adapt = {"references": len(references), "fresh": ledger.target_measurements["adapt"],
              "seconds": target.seconds.get("adapt", 0.0)}
     if references:
         adapt["predicted_ms"] = np.asarray(oracle.predict_ms(references), dtype=float).tolist()
-        adapt["measured_ms"] = np.asarray(meter.predict_ms(references), dtype=float).tolist()
+        adapt["measured_ms"] = np.asarray(measured_ms, dtype=float).tolist()
 
     budget_ms = session.constraint.budget_ms
     strategy = session.strategy()

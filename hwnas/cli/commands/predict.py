@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -21,16 +20,7 @@ def run(cfg, run_dir: Path, choices: dict[str, str]) -> pd.DataFrame:
     writable_folder(out.parent, "folder of out=")  # before predicting, not after
     session = Session(cfg, run_dir=run_dir, choices=choices, check_budget=False)
     table = session.predict()
-    space, oracle, rows, measured_rows = session.space, session.oracle, table["rows"], table["measured_rows"]
-    arch_tuples = [tuple(int(v) for v in a) for a in table["archs"]]
-    frame = pd.DataFrame({
-        "index": rows,
-        "arch": [space.to_string(a) for a in arch_tuples],
-        "predicted_ms": table["predicted_ms"],
-        "measured": [int(r) in measured_rows for r in rows],
-    })
-    if arch_tuples and space.to_data_form(arch_tuples[0]) != frame["arch"].iloc[0]:
-        frame["data_form"] = [json.dumps(space.to_data_form(a), separators=(",", ":")) for a in arch_tuples]
+    oracle, frame, measured_rows = session.oracle, table["frame"], table["measured_rows"]
     frame.to_csv(out, index=False)
     ledger = session.ledger
     print(f"wrote {len(frame):,} predictions of oracle {oracle.name} for {cfg.device} to {out} "
