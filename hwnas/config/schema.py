@@ -209,6 +209,8 @@ class ImportOptions:
     device: Optional[str] = option(None, "the local device to import into, local-<name> (appends when it exists)")
     file: Optional[str] = option(None, "CSV: arch or index, latency_ms, and optionally std_ms, runtime, "
                                        "batch_size, note")
+    kind: Optional[str] = option(None, "what the device is (prices its measurements in the cost model), e.g. "
+                                       "phone, 'edge GPU', FPGA; default: as stored, else CPU")
 
 
 EXPORT_FORMATS = ("onnx", "torchscript")

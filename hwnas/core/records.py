@@ -59,6 +59,11 @@ class LatencyTable:
     file: str | None = None     # under the data folder (or absolute); identifies the data, e.g. in caches
 
 
+# What a device is: prices its measurements in the cost model (conf/cost_model.yaml overhead_s).
+DEVICE_KINDS = ("GPU", "CPU", "phone", "embedded CPU", "mobile CPU", "mobile GPU", "mobile DSP", "edge GPU",
+                "edge TPU", "FPGA", "ASIC", "VPU", "other")
+
+
 @dataclass(frozen=True)
 class DeviceTable:
     """One device's measured latency over the space's table rows (NaN = not measured), and what the device is."""

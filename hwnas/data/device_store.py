@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import warnings
@@ -67,6 +68,33 @@ def check_name(device: str) -> str:
 
 def device_file(space: str, device: str) -> Path:
     return store_dir() / space / f"{check_name(device)}.csv"
+
+
+def info_file(space: str, device: str) -> Path:
+    """The device's description beside its rows (`kind`: what it is), written by `hwnas import kind=...`."""
+    return device_file(space, device).with_suffix(".json")
+
+
+def device_info(space: str, device: str) -> dict:
+    """The device's stored description, {} when none; a damaged file is a one-line error naming it."""
+    path = info_file(space, device)
+    if not path.is_file():
+        return {}
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(info, dict):
+            raise ValueError("expected a JSON object")
+        return info
+    except (OSError, ValueError) as exc:
+        raise HwnasError(f"corrupt local device description {path}: {exc}; delete it or import with kind=...") \
+            from None
+
+
+def set_device_info(space: str, device: str, **info) -> Path:
+    """Merge `info` into the device's stored description (atomic write)."""
+    from hwnas.data.cache import atomic_write_json
+
+    return atomic_write_json(info_file(space, device), {**device_info(space, device), **info}, indent=1)
 
 
 def local_device_names(space: str) -> list[str]:
