@@ -93,6 +93,10 @@ def connect(ray, address: str) -> None:
     """Join the cluster at `address` (`auto`: the one `ray start` runs on this machine), quietly; an address
     nobody answers on is refused within CONNECT_TIMEOUT_S instead of waiting on Ray's long retries."""
     if ray.is_initialized():
+        joined = ray.get_runtime_context().gcs_address
+        if address not in ("auto", joined):
+            raise HwnasError(f"executor=ray: this process already joined the Ray cluster at {joined}, not "
+                             f"ray_address={address}")
         return
     if address != "auto":
         host, port = _host_port(address)
