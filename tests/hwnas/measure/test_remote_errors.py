@@ -39,3 +39,14 @@ def test_an_unreachable_head_is_one_line_from_the_command_line(tmp_path):
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "cannot reach the Ray head at ray_address=127.0.0.1:9" in result.stderr
     assert time.monotonic() - started < 120 and not list(tmp_path.glob("nasbench201/*.csv"))
+
+
+def test_no_command_imports_ray_until_executor_ray_is_used():
+    import subprocess
+
+    code = ("import pkgutil, importlib, sys, hwnas.cli.commands as c, hwnas.measure.backend, "
+            "hwnas.predictors.measured\n"
+            "[importlib.import_module(f'hwnas.cli.commands.{m.name}') for m in pkgutil.iter_modules(c.__path__)]\n"
+            "assert 'ray' not in sys.modules, 'ray imported'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
