@@ -22,7 +22,8 @@ OBJECTIVES = ("constrained", "pareto")
 class MeasurementOptions:
     """Measurement settings (recorded with every measurement; one local device = one set of them)."""
 
-    backend: str = option("auto", "where the network runs (auto picks cuda when torch sees a GPU)", choices=BACKENDS,
+    backend: str = option("auto", "where the network runs (auto picks cuda when torch sees a GPU; on a Ray node "
+                                  "with executor=ray, resolved there)", choices=BACKENDS,
                           label="measurement backend")
     threads: int = option(1, "CPU intra-op threads", ge=1)
     batch_size: int = option(1, "inference batch size when timing", ge=1)

@@ -50,3 +50,14 @@ def test_no_command_imports_ray_until_executor_ray_is_used():
             "assert 'ray' not in sys.modules, 'ray imported'")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_stored_row_names_the_machine_that_measured_not_this_one(nb201):
+    from hwnas.measure.backend import ArchMeasurement, machine_record
+
+    here = machine_record(BackendSettings(backend="cpu").resolved())
+    worker = {**here, "host": "jetson-7 aarch64", "torch": "2.5.0", "device_resource": "device:jetson"}
+    result = ArchMeasurement((1,) * 6, 5, 1.5, 0.1, 1.4, 10, True, "ok", "", 0.2, worker)
+    row = result.store_row(nb201)
+    assert (row["host"], row["torch"], row["device_resource"]) == ("jetson-7 aarch64", "2.5.0", "device:jetson")
+    assert here["host"] != "jetson-7 aarch64" and here["device_resource"] == ""
