@@ -6,7 +6,8 @@ index -1 and is keyed by its text form (`arch`); every row also carries the sett
 append-only; writers and readers hold an exclusive lock (`filelock`, on `<file>.lock`; portable, no
 `fcntl`) and writers write whole lines in one call, so concurrent `hwnas measure` runs never interleave
 or tear rows. A device is one set of latency-changing settings: appending rows measured with other
-settings is refused.
+settings is refused. `host` names the machine that measured (a Ray worker's host for `executor=ray`), and
+`device_resource` the Ray resource a remote device was reached through ("" when measured locally).
 
 The store is `$HWNAS_DEVICE_STORE`, else `~/.hwnas/devices`.
 """
@@ -34,10 +35,10 @@ _NAME = re.compile(r"^local-[a-z0-9][a-z0-9_.-]*$")
 
 # Columns of a store file; the settings columns define the device (they change latency).
 SETTINGS = ("backend", "threads", "batch_size", "dtype", "channels_last", "clock", "runtime", "runtime_version",
-            "graph_optimization")
-# clock, then the runtime columns come last: a store written before them lacks them, and its rows read as
-# clock=wall, runtime=torch (whose version and options are recorded as empty)
-_LATER = ("clock", "runtime", "runtime_version", "graph_optimization")
+            "graph_optimization", "device_resource")
+# clock, then the runtime columns, then device_resource come last: a store written before them lacks them, and
+# its rows read as clock=wall, runtime=torch (whose version and options are recorded as empty), measured locally
+_LATER = ("clock", "runtime", "runtime_version", "graph_optimization", "device_resource")
 COLUMNS = ("index", "arch", "latency_ms", "spread_ms", "rel_spread", "min_ms", "repeats", "stable", "status", "note",
            *SETTINGS[:5], "torch", "host", "measured_at", "seconds", *_LATER)
 

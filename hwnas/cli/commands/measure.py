@@ -1,4 +1,5 @@
-"""Measure architectures on this machine and add them to the local device store (`device=local-cpu`)."""
+"""Measure architectures on this machine, or on a Ray node (`executor=ray`), and add them to the local device
+store (`device=local-cpu`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pandas as pd
 from hwnas.data import device_store
 from hwnas.config import instantiate
 from hwnas.core.errors import HwnasError
-from hwnas.measure.backend import ArchMeasurement, BackendSettings, measure_archs
+from hwnas.measure.backend import ArchMeasurement, BackendSettings, measure_archs, open_meter
 from hwnas.core.space import Arch, SearchSpace
 
 CONFIG_NAME = "measure"
@@ -51,12 +52,21 @@ def _from_rows(space: SearchSpace, rows) -> list[Arch]:
 
 
 def measure_into_store(space: SearchSpace, device: str, archs: list[Arch], settings: BackendSettings,
-                       progress: bool = False):
+                       progress: bool = False, meter=None):
     """Measure `archs`, appending each to the store as it finishes (so Ctrl-C loses nothing measured)."""
-    device_store.check_settings(space.name, device, settings.device_settings())
+    own = meter is None
+    meter = open_meter(space, settings) if own else meter
+    try:
+        device_store.check_settings(space.name, device, meter.device_settings())
+        return _measure(space, device, archs, settings, progress, meter)
+    finally:
+        if own:
+            meter.close()
 
+
+def _measure(space, device, archs, settings, progress, meter):
     def keep(result: ArchMeasurement) -> None:
-        device_store.append(space.name, device, [result.store_row(space, settings)])
+        device_store.append(space.name, device, [result.store_row(space)])
         if bar is not None:
             bar.advance(task)
 
@@ -68,14 +78,14 @@ def measure_into_store(space: SearchSpace, device: str, archs: list[Arch], setti
         task = bar.add_task("measure", total=len(archs))
         bar.start()
     try:
-        return measure_archs(space, archs, settings, on_each=keep)
+        return measure_archs(space, archs, settings, on_each=keep, meter=meter)
     finally:
         if bar is not None:
             bar.stop()
 
 
-def results_frame(space: SearchSpace, results: list[ArchMeasurement], settings: BackendSettings) -> pd.DataFrame:
-    rows = [r.store_row(space, settings) for r in results]
+def results_frame(space: SearchSpace, results: list[ArchMeasurement]) -> pd.DataFrame:
+    rows = [r.store_row(space) for r in results]
     return pd.DataFrame(rows, columns=list(device_store.COLUMNS))
 
 
@@ -89,21 +99,29 @@ def run(cfg) -> pd.DataFrame:
     indices = list(cfg.indices) if cfg.get("indices") is not None else None
     archs = choose_archs(space, int(cfg.n), int(cfg.seed), indices, exclude)
     started = time.perf_counter()
-    run_ = measure_into_store(space, device, archs, settings, progress=bool(cfg.progress))
+    meter = open_meter(space, settings)
+    try:
+        run_ = measure_into_store(space, device, archs, settings, progress=bool(cfg.progress), meter=meter)
+        measured_with = meter.device_settings()
+    finally:
+        meter.close()
     elapsed = time.perf_counter() - started
-    frame = results_frame(space, run_.results, settings)
+    frame = results_frame(space, run_.results)
     if cfg.get("out"):
         out = Path(str(cfg.out))
         out.parent.mkdir(parents=True, exist_ok=True)
         frame[list(OUT_COLUMNS)].to_csv(out, index=False)
-    _report(space, device, settings, frame, len(archs), elapsed, run_.interrupted, cfg.get("out"))
+    _report(space, device, measured_with, frame, len(archs), elapsed, run_.interrupted, cfg.get("out"))
     return frame
 
 
-def _report(space, device, settings, frame, asked, elapsed, interrupted, out) -> None:
+def _report(space, device, device_settings, frame, asked, elapsed, interrupted, out) -> None:
     ok = frame[frame["status"] == "ok"]
+    hosts = sorted(set(frame["host"])) if len(frame) else []
+    shown = {k: v for k, v in device_settings.items() if v != ""}
     print(f"measured {len(frame)} of {asked} {space.name} architectures on {device} "
-          f"({', '.join(f'{k}={v}' for k, v in settings.device_settings().items())}) in {elapsed:.1f} s "
+          f"({', '.join(f'{k}={v}' for k, v in shown.items())}{'; host ' + ', '.join(hosts) if hosts else ''}) "
+          f"in {elapsed:.1f} s "
           f"({elapsed / max(len(frame), 1):.2f} s per architecture)")
     if len(ok):
         print(f"latency {ok['latency_ms'].min():.3f} .. {ok['latency_ms'].max():.3f} ms; noise (IQR / median): "
