@@ -169,7 +169,10 @@ class Refiner:
                     if self.settings.max_measurements - self.used() <= 0:
                         break
                     self.measured[arch] = self._verify_measure(arch)
-                    self.verify_steps.append({"arch": self.space.to_string(arch), "measured_ms": self.measured[arch]})
+                    accuracy, predicted_ms, _ = loop.cache[arch]
+                    self.verify_steps.append({"arch": self.space.to_string(arch), "accuracy": accuracy,
+                                              "predicted_ms": predicted_ms, "measured_ms": self.measured[arch],
+                                              "within_budget": bool(plain.feasible(self.measured[arch]))})
                 if plain.feasible(self.measured[arch]):
                     chosen = arch
                     break
