@@ -103,12 +103,13 @@ class Refiner:
         if not archs:
             return
         self.measured.update((a, float(v)) for a, v in zip(archs, values))
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         with self.ledger.phase("refine"):
             self.oracle.adapt(list(self.measured), np.fromiter(self.measured.values(), dtype=float))
             revised = self.repredict(loop)
         self.ledger.refits += 1
         self.ledger.refit_seconds += time.perf_counter() - start
+        self.ledger.refit_cpu_seconds += time.process_time() - cpu
         strategy.revise(revised)
 
     def choose(self, loop: "_Loop", n: int) -> list[Arch]:
