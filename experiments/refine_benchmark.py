@@ -63,14 +63,46 @@ def run_one(row: str, strategy: str, device: str, quantile: int, seed: int, max_
             "every": every, "batch": batch, "cap": cap}
 
 
+def refit_timing(devices_: list[str], seeds: list[int], refine: tuple[int, int, int], out: Path) -> None:
+    """Seconds per refit of help on NB201 (adapt on every measurement + one batched re-prediction), wall and
+    CPU time of this process: the wall time depends on how busy the machine is, the CPU time much less."""
+    every, batch, cap = refine
+    rows = []
+    for device in devices_:
+        for seed in seeds:
+            summary = Session.compose("search", [
+                "oracle=help", "refine=true", f"device={device}", f"budget_ms={budget_ms(device, 50)!r}",
+                f"seed={seed}", "strategy=evolution", "max_evals=300", "progress=false", f"refine_every={every}",
+                f"refine_batch={batch}", f"refine_max_measurements={cap}"]).search()
+            cost = summary["cost"]
+            rows.append({"device": device, "seed": seed, "refits": cost["refits"],
+                         "refit_queries_per_refit": cost["refit_queries"] / cost["refits"],
+                         "wall_s_per_refit": cost["refit_seconds"] / cost["refits"],
+                         "cpu_s_per_refit": cost["refit_cpu_seconds"] / cost["refits"]})
+            print(rows[-1], flush=True)
+    frame = pd.DataFrame(rows)
+    frame.to_csv(out / "refit_timing.csv", index=False)
+    print(frame.describe().round(3).to_string())
+
+
 def p90(values: pd.Series) -> float:
     values = values.dropna()
     return float(np.percentile(values, 90)) if len(values) else np.nan
 
 
-def table(runs: pd.DataFrame) -> pd.DataFrame:
+def matched(runs: pd.DataFrame) -> pd.DataFrame:
+    """Only the (device, budget, seed) settings that every row of a strategy finished: rows compare like for like."""
+    keys = ["strategy", "device", "quantile", "seed"]
+    rows = runs.groupby("strategy")["row"].nunique()
+    complete = runs.groupby(keys)["row"].nunique().reset_index()
+    complete = complete[complete["row"] == complete["strategy"].map(rows)][keys]
+    return runs.merge(complete, on=keys)
+
+
+def table(runs: pd.DataFrame, like_for_like: bool = True) -> pd.DataFrame:
+    runs = matched(runs) if like_for_like else runs
     return runs.groupby(["row", "strategy"], sort=False).agg(
-        runs=("regret", "size"), median_regret=("regret", "median"), p90_regret=("regret", p90),
+        runs=("regret", "size"), seeds=("seed", "nunique"), median_regret=("regret", "median"), p90_regret=("regret", p90),
         over_budget_pct=("over_budget", lambda v: 100 * v.mean()),
         measurements=("target_measurements", "mean"), max_measurements=("target_measurements", "max"),
         refit_s=("refit_s", "mean"), refit_s_max=("refit_s", "max")).reset_index()
@@ -108,12 +140,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--refine", default="50,5,40", help="refine_every,refine_batch[,refine_max_measurements]")
     parser.add_argument("--out", default=str(OUT))
     parser.add_argument("--report-only", action="store_true", help="summarise runs.csv without running")
+    parser.add_argument("--refit-timing", action="store_true", help="only time help's refits (evolution, 50th "
+                                                                         "percentile budget): refit_timing.csv")
+    parser.add_argument("--merge", default="", help="with --report-only: also read these runs.csv files (comma-separated)")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     refine = tuple(int(v) for v in args.refine.split(","))
     refine = refine + (40,) if len(refine) == 2 else refine
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.refit_timing:
+        return refit_timing(args.devices.split(","), [int(v) for v in args.seeds.split(",")], refine, out)
     path = out / "runs.csv"
     runs = pd.read_csv(path) if path.exists() else pd.DataFrame()
     done = set(map(tuple, runs[["row", "strategy", "device", "quantile", "seed"]].astype(str).values)) if len(runs) else set()
@@ -125,11 +162,15 @@ def main(argv: list[str] | None = None) -> None:
         pd.DataFrame([row]).to_csv(path, mode="a", header=not path.exists(), index=False)
         print(f"[{i + 1}/{len(todo)}] {key}: regret {row['regret']:.3f} over {row['over_budget']} "
               f"measurements {row['target_measurements']} ({row['seconds']:.1f} s)", flush=True)
-    runs = pd.read_csv(path)
+    runs = pd.concat([pd.read_csv(p) for p in [path, *filter(None, args.merge.split(","))] if Path(p).exists()])
     summary = table(runs)
     summary.to_csv(out / "summary.csv", index=False)
     command = "python experiments/refine_benchmark.py " + " ".join(argv if argv is not None else os.sys.argv[1:])
-    (out / "summary.md").write_text(f"`{command}`\n\n" + _markdown(summary.round(3)) + "\n")
+    every = table(runs, like_for_like=False)
+    every.to_csv(out / "summary_all_runs.csv", index=False)
+    (out / "summary.md").write_text(
+        f"`{command}`\n\nLike for like (the device x budget x seed settings every row of the strategy finished):\n\n"
+        + _markdown(summary.round(3)) + "\n\nEvery finished run:\n\n" + _markdown(every.round(3)) + "\n")
     (out / "settings.json").write_text(json.dumps({"refine_every,batch,max": refine, "max_evals": args.max_evals}) + "\n")
     plot(summary, out / "regret_vs_measurements.png")
     print(summary.round(3).to_string(index=False))

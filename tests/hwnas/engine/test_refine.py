@@ -212,3 +212,24 @@ def test_a_session_search_with_refine_on_the_real_data():
     assert cost["target_measurements"]["refine"] > 0 and cost["target_measurements_total"] <= 40
     assert refine["verified"] and summary["best"]["feasible"] and summary["best"]["latency_ms"] <= 14
     assert refine["refits"] == cost["refits"] >= 1
+
+
+def test_a_killed_session_resumes_from_its_run_folder(tmp_path):
+    """The real path: journal + refine.jsonl in the run folder, `resume=true` (oneproxy on pixel2's table)."""
+    overrides = ["oracle=oneproxy", "device=pixel2", "budget_ms=14", "max_evals=60", "refine=true",
+                 "refine_every=20", "refine_batch=4", "progress=false"]
+    whole = Session.compose("search", overrides, run_dir=tmp_path / "whole").search()
+
+    def kill(done):
+        if done >= 45:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        Session.compose("search", overrides, run_dir=tmp_path / "run").search(progress=kill)
+    assert len(Journal(tmp_path / "run" / "refine.jsonl").read()) == 2          # refits at 20 and 40
+    resumed = Session.compose("search", overrides + ["resume=true"], run_dir=tmp_path / "run").search()
+    strip = lambda rs: [{k: v for k, v in r.items() if k != "wall_s"} for r in rs]  # noqa: E731
+    assert strip(resumed["records"]) == strip(whole["records"])
+    assert resumed["best"] == whole["best"] and resumed["cost"]["target_measurements"] == \
+        whole["cost"]["target_measurements"]
+    assert len([e for e in Journal(tmp_path / "run" / "refine.jsonl").read() if e["phase"] == "refine"]) == 3
