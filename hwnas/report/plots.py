@@ -101,7 +101,7 @@ def regret_vs_measurements(table: pd.DataFrame):
     """Median regret of feasible picks against median target measurements (log), one point per oracle use x
     strategy, labelled with its share of picks over budget."""
     plt = _pyplot()
-    groups = table.groupby(["method", "strategy"])
+    groups = table.assign(method=table.get("method", table["oracle"])).groupby(["method", "strategy"])
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
     for (method, strategy), group in groups:
         x, y = max(float(group["target_measurements"].median()), 1.0), float(group["regret"].median())

@@ -34,6 +34,7 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def regret_by_measurements(table: pd.DataFrame) -> pd.DataFrame:
     """Regret against target measurements per oracle use (`method`: oracle, +chance, +refine) and strategy."""
+    table = table.assign(method=table.get("method", table["oracle"]))
     out = table.groupby(["space", "method", "strategy"], sort=True).agg(
         runs=("run", "size"),
         median_target_measurements=("target_measurements", "median"),
