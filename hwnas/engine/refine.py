@@ -65,7 +65,6 @@ class Refiner:
         self.ledger, self._measure, self.journal = ledger, measure, journal
         archs, values = adaptation or ([], np.zeros(0))
         self.measured: dict[Arch, float] = {space.canonical(a): float(v) for a, v in zip(archs, values)}
-        self._adapt_order: list[Arch] = [space.canonical(a) for a in archs]   # adapt's own archs first, as measured
         history = list(history or [])
         self._refits = [e for e in history if e.get("phase") == "refine"]
         self._verified = {e["archs"][0]: float(e["latency_ms"][0]) for e in history if e.get("phase") == "verify"}
