@@ -114,12 +114,12 @@ def plot(summary: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for strategy, marker in (("evolution", "o"), ("tpe", "s")):
+    for strategy, marker, offset in (("evolution", "o", (5, 3)), ("tpe", "s", (5, -10))):   # labels apart
         part = summary[summary.strategy == strategy]
         ax.scatter(part.measurements, part.median_regret, marker=marker, label=strategy)
         for r in part.itertuples():
             ax.annotate(f"{r.row} ({r.over_budget_pct:.0f}% over)", (r.measurements, r.median_regret), fontsize=7,
-                        xytext=(4, 2), textcoords="offset points")
+                        xytext=offset, textcoords="offset points", color="C0" if strategy == "evolution" else "C1")
     ax.set_xscale("log")
     ax.set_xlabel("target measurements per run (all phases, log)")
     ax.set_ylabel("median regret (picks within budget)")
