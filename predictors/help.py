@@ -3,8 +3,8 @@
 The meta-trained predictor comes from the cache (`hwnas meta-train space=...` writes it; the oracle
 trains it itself when it is missing and `train_if_missing` is set). `reference_archs()` asks for the
 space's 10 hardware-embedding reference architectures (plus `samples - 10` seeded extra ones);
-`adapt()` embeds the device and runs the inner loop; predictions for the whole table are computed
-once, in one batched pass, so `predict_ms` is an index lookup for tabled architectures.
+`adapt()` embeds the device and runs the inner loop; `predict_ms` is one batched forward pass over the
+architectures asked for (no whole-table pass at adaptation, so a refit during the search stays cheap).
 """
 
 from __future__ import annotations
@@ -106,7 +106,6 @@ class HelpOracle(LatencyOracle):
             learner.load_state_dict(entry["state"])
             self.learners.append(learner)
         self._adapted: list | None = None
-        self._table_ms: np.ndarray | None = None
 
     # ------------------------------------------------------------------ adaptation
     def reference_archs(self) -> list[Arch]:
@@ -153,7 +152,6 @@ class HelpOracle(LatencyOracle):
                 params, _ = learner.adapt(hw, xs, ys, self.eval_steps, create_graph=False,
                                           sample_z=learner.zmod is not None)
                 self._adapted.append((learner, params))
-        self._table_ms, self._table_std_ms = self._forward(self.data.inputs)
 
     def _forward_ms(self, inputs) -> np.ndarray:
         return self._forward(inputs)[0]
@@ -185,19 +183,13 @@ class HelpOracle(LatencyOracle):
         return self._predict(archs, 1)
 
     def _predict(self, archs, which: int) -> np.ndarray:
-        """Mean (`which=0`) or spread (1): tabled archs from the table predicted at adaptation, others forward."""
-        if self._table_ms is None:
+        """Mean (`which=0`) or spread (1) over the adapted draws: one batched forward pass over `archs`."""
+        if self._adapted is None:
             raise HwnasError("oracle help must adapt() to the target device's reference measurements first")
         matrix = self.space.checked_matrix(archs)
         if len(matrix) == 0:
             return np.zeros(0)
-        table = (self._table_ms, self._table_std_ms)[which]
-        rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
-        out = np.where(rows >= 0, table[np.maximum(rows, 0)], np.nan)
-        untabled = np.flatnonzero(rows < 0)
-        if untabled.size:
-            out[untabled] = self._forward(encode(self.data.space, matrix[untabled], self.data.encoding))[which]
-        return out
+        return self._forward(encode(self.data.space, matrix, self.data.encoding))[which]
 
     def predict_uncached_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         """The full batched forward pass (every MC draw and ensemble member), bypassing the table cache."""

@@ -214,6 +214,7 @@ class OneProxy(LatencyOracle):
             fit = fit_loo(design, target, np.r_[False, np.ones(transfer.shape[1], bool)], PULL_GRID)
             self._uses_proxy = False
         else:
+            self._uses_proxy = True   # a refit (refine) may follow a target-only fallback
             design = np.hstack([ones, proxy_ms[:, None], transfer])
             penalised = np.r_[False, False, np.ones(transfer.shape[1], bool)]
             pulls = (np.inf,) if decision == "scale" else PULL_GRID + (np.inf,)

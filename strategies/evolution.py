@@ -66,6 +66,12 @@ class RegularizedEvolution(Strategy):
             if len(self._population) > self.population_size:
                 self._population.popleft()
 
+    def revise(self, trials: list[Trial]) -> None:
+        """Population members of a revised architecture take its corrected latency, in place (no new entry)."""
+        corrected = {t.arch: t for t in trials}
+        if corrected:
+            self._population = deque(corrected.get(t.arch, t) for t in self._population)
+
     def note(self, max_evals: int) -> str | None:
         """Warn when the initial random population uses up `max_evals`: no mutation ever happens."""
         if self.population_size < max_evals:

@@ -27,6 +27,7 @@ from hwnas.core.errors import HwnasError
 from hwnas.core.records import STUDY_RESULT_ATTR, STUDY_WORKER_ATTR
 from hwnas.core.space import Arch, SearchSpace
 from hwnas.core.strategy import Strategy, Trial, check_objective
+from hwnas.strategies.optuna_revised import RevisedSampler
 from hwnas.strategies.optuna_support import derived_seed, open_storage, reseed, sampler_factory
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -135,7 +136,7 @@ class OptunaStrategy(Strategy):
             for attempt in range(self.resample_repeats + 1):
                 derived = derived_seed(self.seed, self._sampled)
                 reseed(self._sampler, derived)
-                self.study.sampler = self._sampler
+                self.study.sampler = self._revised_sampler()
                 handle = self._ask_sampler()
                 self._sampled += 1
                 arch = self._arch(handle)
@@ -222,6 +223,18 @@ class OptunaStrategy(Strategy):
         if trial.evaluated:
             self._evaluated.append(tuple(trial.arch))
             self._evaluated_accuracy.append(float(trial.accuracy))
+
+    def revise(self, trials: list[Trial]) -> None:
+        """Corrected violations for told architectures: the sampler reads them in place of the told ones."""
+        revisions = getattr(self, "_revisions", {})
+        revisions.update({self.space.canonical(t.arch): float(t.violation_ms) for t in trials})
+        self._revisions = revisions
+
+    def _revised_sampler(self):
+        revisions = getattr(self, "_revisions", None)
+        if not revisions or self.objective != "constrained":
+            return self._sampler
+        return RevisedSampler(self._sampler, revisions, self._names, CONSTRAINT)
 
     # ------------------------------------------------------------------ resume
     def resume(self, history: list[Trial]) -> bool:

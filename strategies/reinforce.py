@@ -73,6 +73,12 @@ class Reinforce(Strategy):
             batch, self._buffer = self._buffer[:self.batch], self._buffer[self.batch:]
             self._update(np.asarray([a for a, _ in batch], dtype=np.int64), np.array([r for _, r in batch]))
 
+    def revise(self, trials: list[Trial]) -> None:
+        """Rewards still waiting in the batch buffer are recomputed from corrected latencies; past policy
+        steps stay taken (a policy gradient cannot be undone)."""
+        corrected = {t.arch: t for t in trials}
+        self._buffer = [(a, self.reward(corrected[a])) if a in corrected else (a, r) for a, r in self._buffer]
+
     def _update(self, archs: np.ndarray, rewards: np.ndarray) -> None:
         """One policy-gradient ascent step (Adam) on mean advantage * grad log p + entropy bonus."""
         if self.baseline is None:

@@ -69,6 +69,24 @@ def _confidence() -> Any:
                   ge=0.5)
 
 
+def _refine(default: bool = False) -> Any:
+    return option(default, "measure-and-refit: every refine_every evaluations measure refine_batch promising "
+                           "architectures on the target, refit the oracle on all measurements, re-predict; "
+                           "verify the pick (an adapting oracle only; docs/refine.md)")
+
+
+def _refine_every() -> Any:
+    return option(50, "refine: evaluations between two refits (k)", ge=1)
+
+
+def _refine_batch() -> Any:
+    return option(5, "refine: architectures measured per refit (m); as many are kept for verify", ge=1)
+
+
+def _refine_max_measurements() -> Any:
+    return option(40, "refine: cap on target measurements over adapt + refine + verify", ge=1)
+
+
 def _screen() -> Any:
     return option(True, "skip accuracy evaluation of architectures the oracle puts over budget_ms "
                         "(objective=constrained only)")
@@ -98,6 +116,10 @@ class SearchConfig:
     max_evals: int = option(500, "distinct architectures evaluated", ge=1)
     constraint_confidence: float = _confidence()
     screen: bool = _screen()
+    refine: bool = _refine()
+    refine_every: int = _refine_every()
+    refine_batch: int = _refine_batch()
+    refine_max_measurements: int = _refine_max_measurements()
     batch_size: int = option(1, "architectures per ask/tell", ge=1)
     seed: int = _seed()
     samples: int = option(10, "target-device measurements an adapting oracle may take", ge=0)
@@ -150,6 +172,10 @@ class _CalibrateOptions:
     max_stale_trials: int = _max_stale_trials()
     screen: bool = _screen()
     constraint_confidence: float = _confidence()
+    refine: bool = _refine(True)
+    refine_every: int = _refine_every()
+    refine_batch: int = _refine_batch()
+    refine_max_measurements: int = _refine_max_measurements()
     restrict_to_table: bool = option(False, "search only architectures the oracle's table covers")
     progress: bool = _progress()
 

@@ -62,6 +62,12 @@ class Strategy(ABC):
     def tell(self, trials: list[Trial]) -> None:
         """Receive results for the architectures of the last `ask`, in the same order."""
 
+    def revise(self, trials: list[Trial]) -> None:
+        """Replace what was told about these architectures (told before) by corrected latencies: the loop
+        refitted its oracle on target measurements (`refine=true`). Nothing is added: a strategy keeps one
+        entry per architecture. The default keeps nothing per trial (random search), so it has nothing to do.
+        """
+
     def resume(self, history: list[Trial]) -> bool:
         """Restore the state reached after `history` (every trial told before a kill, in order).
 

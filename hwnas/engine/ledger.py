@@ -12,7 +12,7 @@ import numpy as np
 from hwnas.core.oracle import LatencyOracle, SetupCost
 from hwnas.core.space import Arch
 
-PHASES = ("setup", "adapt", "search", "verify")
+PHASES = ("setup", "adapt", "search", "refine", "verify")
 
 
 @dataclass
@@ -34,6 +34,10 @@ class CostLedger:
     accuracy_queries: int = 0
     target_measurements: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PHASES, 0))
     measurement_seconds: float = 0.0
+    refits: int = 0                          # oracle refits on target measurements during the search (refine)
+    refit_queries: int = 0                   # architectures re-predicted by those refits
+    refit_seconds: float = 0.0               # adapt + batched re-prediction, measuring excluded (wall)
+    refit_cpu_seconds: float = 0.0           # the same, CPU time of this process (steady on a busy machine)
     shared_setup: SetupCost = field(default_factory=SetupCost)
     wall_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
 
@@ -75,6 +79,10 @@ class CostLedger:
             "target_measurements": dict(self.target_measurements),
             "target_measurements_total": self.total_target_measurements,
             "measurement_seconds": self.measurement_seconds,
+            "refits": self.refits,
+            "refit_queries": self.refit_queries,
+            "refit_seconds": self.refit_seconds,
+            "refit_cpu_seconds": self.refit_cpu_seconds,
             "seconds_per_measurement": self.seconds_per_measurement,
             "shared_setup": {"measurements": self.shared_setup.shared_measurements,
                              "seconds": self.shared_setup.shared_seconds},

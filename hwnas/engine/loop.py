@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from hwnas.core.oracle import LatencyOracle
 from hwnas.core.space import Arch, SearchSpace
 from hwnas.core.strategy import Strategy, Trial
 
+if TYPE_CHECKING:
+    from hwnas.engine.refine import Refiner
+
 
 @dataclass
 class SearchResult:
@@ -34,6 +37,7 @@ class SearchResult:
     stop_reason: str = ""
     resumed_trials: int = 0          # trials taken from the journal of an interrupted run
     resume_mode: str = ""            # "", "replayed" or "restored by the strategy"
+    refine: dict | None = None       # measure-and-refit: refits, measurements by phase, the verified pick
 
 
 def record_accuracy(record: dict) -> float:
@@ -71,6 +75,7 @@ class _Loop:
         self.ledger, self.true_latency_ms, self.journal = ledger, true_latency_ms, journal
         self.cache: dict[Arch, tuple[float, float, float]] = {}   # arch -> (accuracy, latency_ms, violation_ms)
         self.std_ms: dict[Arch, float] = {}                        # the oracle's std, under a chance constraint
+        self.measured: dict[Arch, float] = {}                      # target measurements (refine): they replace predictions
         self.records: list[dict] = []
         self.best_so_far = -np.inf
         self.batches = 0
@@ -86,6 +91,10 @@ class _Loop:
             if to_query:
                 latency = self.metered.predict_ms(to_query)
                 std = self.metered.predict_std_ms(to_query) if self.constraint.uses_uncertainty else None
+                for i in (i for i, a in enumerate(to_query) if a in self.measured):
+                    latency[i] = self.measured[to_query[i]]
+                    if std is not None:
+                        std[i] = 0.0
                 violation = self.constraint.violation_ms(latency, std)
                 keep = is_feasible(violation) if self.screen else np.ones(len(to_query), dtype=bool)
                 accuracy = np.full(len(to_query), np.nan)
@@ -192,6 +201,7 @@ def run_search(
     max_stale_trials: int = 1000,
     history: list[dict] | None = None,
     screen: bool = True,
+    refiner: "Refiner | None" = None,
 ) -> SearchResult:
     """Run until `max_evals` distinct architectures are evaluated (or the space is exhausted).
 
@@ -200,12 +210,15 @@ def run_search(
     interrupted run) resumes it. With `screen`, architectures the oracle puts over `budget_ms` skip
     the evaluator (accuracy NaN) and do not count towards `max_evals` (the ledger's `screened`).
     `constraint` is a `Constraint` (or its budget in ms). `true_latency_ms` (a vector over the space's
-    table rows) adds the device's true latency to each record where the device is tabled.
+    table rows) adds the device's true latency to each record where the device is tabled. A `refiner`
+    (`refine=true`) measures and refits the oracle every few evaluations and verifies the pick.
     """
     constraint = constraint if isinstance(constraint, Constraint) else Constraint(constraint)
     history = list(history or [])
     loop = _Loop(space, oracle, evaluator, constraint, ledger, true_latency_ms, journal,
                  float(history[-1].get("wall_s", 0.0)) if history else 0.0, screen=screen)
+    if refiner is not None:
+        loop.measured = refiner.measured
     result = SearchResult(resumed_trials=len(history))
     replay: dict[int, dict] = {}
     if history:
@@ -213,6 +226,8 @@ def run_search(
             result.resume_mode = "restored by the strategy"
             for batch in _by_batch(history):
                 loop.absorb(batch)
+                if refiner is not None and refiner.due(ledger.evaluations):
+                    refiner.refine(loop, strategy)
         else:
             result.resume_mode = "replayed"
             replay = {int(r["trial"]): r for r in history}
@@ -247,6 +262,8 @@ def run_search(
             trials = loop.step(archs, known)
             stale = 0 if ledger.evaluations > evaluations_before else stale + len(archs)
             strategy.tell(trials)
+            if refiner is not None and refiner.due(ledger.evaluations):
+                refiner.refine(loop, strategy)
             if progress is not None:
                 progress(ledger.evaluations)
     result.records = loop.records
@@ -254,7 +271,21 @@ def run_search(
     if taken:  # an oracle that measures on the target during the search (oracle=measured)
         ledger.add_measurements("search", taken, seconds)
     result.best = best_record(result.records)
+    if refiner is not None:
+        result.refine = refiner.finish(loop)
+        result.best = _pick_record(loop, result.refine)
     return result
+
+
+def _pick_record(loop: _Loop, refine: dict) -> dict | None:
+    """The verified pick as a record: its first evaluation, with its measured latency."""
+    arch = refine.pop("pick_arch")
+    if arch is None:
+        return best_record(loop.records)
+    text = loop.space.to_string(arch)
+    first = next(r for r in loop.records if r["arch"] == text and r.get("accuracy") is not None)
+    measured = refine["pick_measured_ms"]
+    return {**first, "latency_ms": measured, "violation_ms": measured - loop.constraint.budget_ms, "feasible": True, "latency_std_ms": 0.0, "measured": True}
 
 
 def _by_batch(records: list[dict]) -> list[list[dict]]:

@@ -71,7 +71,7 @@ def best_summary(space: SearchSpace, best: dict, budget_ms: float) -> dict:
         "accuracy": best["accuracy"],
         "latency_ms": float(true_ms) if tabled else best["latency_ms"],
         "predicted_latency_ms": best["latency_ms"],
-        "latency_source": "device table" if tabled else "oracle",
+        "latency_source": "device table" if tabled else ("target measurement" if best.get("measured") else "oracle"),
         "feasible": Constraint(budget_ms).feasible(float(true_ms)) if tabled else bool(best["feasible"]),
         "feasible_by_oracle": bool(best["feasible"]),
         "found_at_evaluation": best["evaluations"],

@@ -21,6 +21,7 @@ from hwnas.engine import resume
 from hwnas.engine.journal import Journal
 from hwnas.engine.loop import run_search
 from hwnas.engine.pareto import front_of_records
+from hwnas.engine.refine import JOURNAL as REFINE_JOURNAL, Refiner
 from hwnas.engine.results import best_summary, ground_truth, write_run
 
 if TYPE_CHECKING:
@@ -62,15 +63,18 @@ def run_configured_search(session: "Session", progress: "Progress | None" = None
     strategy = session.strategy(objective)
     note = getattr(strategy, "note", lambda _: None)(int(cfg.max_evals))
     journal = Journal(run_dir / resume.JOURNAL) if run_dir is not None else None
+    refiner = make_refiner(session, history)
     try:
         result = run_search(space, strategy, oracle, evaluator, constraint, int(cfg.max_evals), session.ledger,
                             batch_size=int(cfg.batch_size), true_latency_ms=session.true_latency_ms,
                             journal=journal, progress=progress, max_stale_trials=int(cfg.max_stale_trials),
-                            history=history, screen=bool(cfg.screen) and objective == "constrained")
+                            history=history, screen=bool(cfg.screen) and objective == "constrained",
+                            refiner=refiner)
     finally:
         strategy.close()
-        if journal is not None:
-            journal.close()
+        for open_journal in (journal, refiner.journal if refiner is not None else None):
+            if open_journal is not None:
+                open_journal.close()
     budget_ms = constraint.budget_ms
     summary = {
         "space": space.name, "device": session.device, "oracle": oracle.name,
@@ -81,6 +85,7 @@ def run_configured_search(session: "Session", progress: "Progress | None" = None
         "seed": int(cfg.seed), "stop_reason": result.stop_reason, **({"notes": [note]} if note else {}),
         "resumed": {"trials": result.resumed_trials, "mode": result.resume_mode} if result.resumed_trials else None,
         "best": best_summary(space, result.best, budget_ms) if result.best else None,
+        **({"refine": result.refine} if result.refine is not None else {}),
         "pareto": front_of_records(result.records, _budgets(cfg, session.true_latency_ms, budget_ms)),
         "cost": session.ledger.to_dict(),
         "config": OmegaConf.to_container(cfg, resolve=True),
@@ -99,6 +104,18 @@ def run_configured_search(session: "Session", progress: "Progress | None" = None
     summary["cost"]["command_seconds"] = time.perf_counter() - started
     summary["records"] = result.records
     return summary
+
+
+def make_refiner(session: "Session", history: list[dict]) -> Refiner | None:
+    """The session's measure-and-refit state (`refine=true`), with its journal beside the run's; a resumed
+    run reads back the measurements the interrupted one journaled."""
+    if session.refine is None:
+        return None
+    path = session.run_dir / REFINE_JOURNAL if session.run_dir is not None else None
+    events = Journal(path).read() if path is not None and history else []
+    return Refiner(session.refine, session.space, session.oracle, session.constraint, session.ledger,
+                   session.measure, session.adaptation, journal=Journal(path) if path is not None else None,
+                   history=events)
 
 
 def _budgets(cfg, true_latency_ms: np.ndarray, budget_ms: float) -> list[float]:

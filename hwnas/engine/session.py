@@ -21,6 +21,7 @@ from hwnas.core.strategy import Strategy
 from hwnas.core.subspace import TableSubspace
 from hwnas.data import devices
 from hwnas.engine.ledger import CostLedger
+from hwnas.engine.refine import RefineSettings, adapts
 from hwnas.engine.runs import constructor_parameters, make_strategy, predict_table, run_configured_search
 from hwnas.engine.target import TableTarget, Target
 
@@ -54,6 +55,28 @@ class Session:
                            else None)
         if check_budget and self.constraint is not None:
             devices.check_budget(self.base_space.name, self.device, self.constraint.budget_ms)
+        self.refine = self._refine_settings()
+
+    def _refine_settings(self) -> RefineSettings | None:
+        """`refine=true`'s settings, checked before any work: an adapting oracle, the constrained objective."""
+        if not self.cfg.get("refine"):
+            return None
+        settings = RefineSettings(int(self.cfg.refine_every), int(self.cfg.refine_batch),
+                                  int(self.cfg.refine_max_measurements))
+        if str(self.cfg.get("objective", "constrained")) != "constrained":
+            raise HwnasError("refine=true refits the oracle for a latency budget: it needs objective=constrained")
+        from hydra.utils import get_class
+
+        try:
+            oracle_class = get_class(str(self.cfg.oracle["_target_"]))
+        except Exception:  # noqa: BLE001 - an unknown target is reported when the oracle is built
+            return settings
+        if not adapts(oracle_class):
+            name = self.choices.get("oracle", getattr(oracle_class, "name", oracle_class.__name__))
+            raise HwnasError(f"refine=true refits the oracle on target measurements, and oracle {name} does not "
+                             "adapt (no adapt()); use an adapting oracle (help, help_ensemble, oneproxy, brpnas) "
+                             "or refine=false")
+        return settings
 
     def quantile_budget_ms(self, quantile: float) -> float:
         """The device's `quantile`-th latency over its measured architectures (a budget relative to the device)."""
@@ -92,6 +115,10 @@ class Session:
                     f"{space.name}, not the whole space; add restrict_to_table=true to search only those")
             space = TableSubspace(space, coverage)
         references = oracle.reference_archs()
+        if self.refine is not None and len(references) >= self.refine.max_measurements:
+            raise HwnasError(f"refine_max_measurements={self.refine.max_measurements} leaves nothing for refine and "
+                             f"verify after the oracle's {len(references)} adaptation measurements; raise it above "
+                             f"{len(references)}")
         if references:
             with self.ledger.phase("adapt"):
                 measured = self.measure("adapt", references)

@@ -97,6 +97,25 @@ def violation_rate(table: pd.DataFrame):
     return fig
 
 
+def regret_vs_measurements(table: pd.DataFrame):
+    """Median regret of feasible picks against median target measurements (log), one point per oracle use x
+    strategy, labelled with its share of picks over budget."""
+    plt = _pyplot()
+    groups = table.assign(method=table.get("method", table["oracle"])).groupby(["method", "strategy"])
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    for (method, strategy), group in groups:
+        x, y = max(float(group["target_measurements"].median()), 1.0), float(group["regret"].median())
+        ax.scatter([x], [y], label=f"{method} / {strategy}", s=30)
+        ax.annotate(f"{100 * group['violated'].mean():.0f}% over", (x, y), fontsize=7, xytext=(4, 3),
+                    textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("target measurements per run (median, all phases, log)")
+    ax.set_ylabel("median regret of feasible picks")
+    ax.set_title("Regret against target measurements per oracle")
+    ax.legend(fontsize=7, ncol=2)
+    return fig
+
+
 def _amount(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() or value >= 100 else f"{value:.3g}"
 
@@ -154,6 +173,7 @@ def write_plots(runs: Runs, out_dir: Path) -> list[str]:
     out_dir.mkdir(parents=True, exist_ok=True)
     figures = {"accuracy_vs_cost": accuracy_vs_cost(table), "anytime_regret": regret_curves(runs, table),
                "violation_rate": violation_rate(table), "cost_by_phase": cost_by_phase(table),
+               "regret_vs_measurements": regret_vs_measurements(table),
                "pareto_fronts": pareto_fronts(runs, table)}
     written = []
     for name, fig in figures.items():

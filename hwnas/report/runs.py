@@ -15,7 +15,7 @@ import pandas as pd
 
 from hwnas.core.errors import HwnasError
 
-PHASES = ("setup", "adapt", "search", "verify")
+PHASES = ("setup", "adapt", "search", "refine", "verify")
 
 
 @dataclass
@@ -43,11 +43,21 @@ def find_run_dirs(folders: list[str | Path]) -> tuple[list[Path], list[str]]:
     return list(dict.fromkeys(runs)), problems
 
 
+def method_label(summary: dict) -> str:
+    """The oracle and how it was used: `help`, `help+chance0.9` (a chance constraint), `help+refine`."""
+    config = summary.get("config") or {}
+    label = str(summary["oracle"])
+    confidence = config.get("constraint_confidence", 0.5)
+    if confidence is not None and float(confidence) > 0.5:
+        label += f"+chance{float(confidence):g}"
+    return label + ("+refine" if summary.get("refine") else "")
+
+
 def _summary_row(run_dir: Path, summary: dict) -> dict:
     cost, best, truth = summary["cost"], summary.get("best") or {}, summary.get("ground_truth") or {}
     row = {
         "run": str(run_dir), "space": summary["space"], "device": summary["device"],
-        "oracle": summary["oracle"], "strategy": summary.get("strategy") or "?",
+        "oracle": summary["oracle"], "method": method_label(summary), "strategy": summary.get("strategy") or "?",
         "budget_ms": float(summary["budget_ms"]), "seed": int(summary["seed"]),
         "evaluations": int(cost["evaluations"]), "trials": int(cost["trials"]),
         "found_accuracy": best.get("accuracy", np.nan) if best.get("feasible") else np.nan,

@@ -16,7 +16,8 @@ from hwnas.data import device_store
 from hwnas.engine.loop import run_search
 from hwnas.engine.session import Session
 from hwnas.engine.target import MeterTarget
-from hwnas.engine.verify import rank_candidates, verify
+from hwnas.engine.runs import make_refiner
+from hwnas.engine.verify import VerifyResult, VerifyStep, rank_candidates, verify
 
 CONFIG_NAME = "calibrate"
 
@@ -40,13 +41,21 @@ def run(cfg, run_dir: Path, choices: dict[str, str]) -> dict:
 
     budget_ms = session.constraint.budget_ms
     strategy = session.strategy()
-    result = run_search(session.space, strategy, oracle, session.evaluator, session.constraint, int(cfg.max_evals),
-                        ledger, batch_size=int(cfg.batch_size), max_stale_trials=int(cfg.max_stale_trials),
-                        screen=bool(cfg.screen))
-    strategy.close()
-    with ledger.phase("verify"):
-        checked = verify(space, rank_candidates(result.records), budget_ms,
-                         lambda archs: session.measure("verify", archs), max_measurements=int(cfg.verify_max))
+    refiner = make_refiner(session, [])   # refine=true (the default): measure and refit during the search
+    try:
+        result = run_search(session.space, strategy, oracle, session.evaluator, session.constraint,
+                            int(cfg.max_evals), ledger, batch_size=int(cfg.batch_size),
+                            max_stale_trials=int(cfg.max_stale_trials), screen=bool(cfg.screen), refiner=refiner)
+    finally:
+        strategy.close()
+        if refiner is not None and refiner.journal is not None:
+            refiner.journal.close()
+    if refiner is not None:   # the refiner verified the pick (within refine_max_measurements)
+        checked = VerifyResult(budget_ms, [VerifyStep(**step) for step in result.refine["verify_steps"]])
+    else:
+        with ledger.phase("verify"):
+            checked = verify(space, rank_candidates(result.records), budget_ms,
+                             lambda archs: session.measure("verify", archs), max_measurements=int(cfg.verify_max))
 
     summary = {
         "space": space.name, "device": device, "oracle": oracle.name,
@@ -55,6 +64,7 @@ def run(cfg, run_dir: Path, choices: dict[str, str]) -> dict:
         "search": {"evaluations": ledger.evaluations, "screened": ledger.screened, "stop_reason": result.stop_reason,
                    "pick": result.best["arch"] if result.best else None},
         "verify": checked.to_dict(),
+        **({"refine": result.refine} if result.refine is not None else {}),
         "cost": ledger.to_dict(),
         "measurements_total": ledger.total_target_measurements,
         "command_seconds": time.perf_counter() - started,
@@ -83,9 +93,12 @@ def _print(summary: dict, checked, run_dir: Path) -> None:
     console.width = max(console.width, 160)
     console.print(table)
     chosen = checked.chosen
+    refine = summary.get("refine")
+    if chosen is None and refine and refine["verified"]:   # the pick was measured by a refit, not by verify
+        chosen = VerifyStep(refine["pick"], float("nan"), float("nan"), refine["pick_measured_ms"], True)
     verdict = (f"verified: {chosen.arch} measured {chosen.measured_ms:.3f} ms <= {summary['budget_ms']} ms"
                if chosen else f"[red]no candidate measured within budget after {checked.measurements} "
-                              "measurements[/red] (raise verify_max or the budget)")
+                              "measurements[/red] (raise verify_max, refine_max_measurements or the budget)")
     console.print(verdict)
     phases = " + ".join(f"{n} {name}" for name, n in cost.items() if n)
     console.print(f"target measurements: {phases or '0'} = {summary['measurements_total']} "

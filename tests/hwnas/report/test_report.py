@@ -41,7 +41,9 @@ def test_report_tables_and_plots(sweep, tmp_path):
     markdown = (out / "report.md").read_text()
     assert "| nasbench201 | brpnas | evolution |" in markdown and "e+0" not in markdown
     assert "runs over budget" in markdown and "regret of feasible picks" in markdown
-    for name in ("accuracy_vs_cost", "anytime_regret", "violation_rate", "cost_by_phase", "pareto_fronts"):
+    assert "## Regret against target measurements" in markdown and "| nasbench201 | lut | evolution | 1 | 15,625" in markdown
+    for name in ("accuracy_vs_cost", "anytime_regret", "violation_rate", "cost_by_phase", "pareto_fronts",
+                 "regret_vs_measurements"):
         assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "![pareto_fronts.png](pareto_fronts.png)" in markdown and table["has_pareto"].all()
 

@@ -1,0 +1,180 @@
+"""Measure-and-refit (issue 16, part 3) on NB201: HELP's six meta-test devices x budgets at the 25/50/75th
+latency percentile x seeds x 300 evaluations, strategies evolution and tpe.
+
+Rows: lut (the full table), help, help+chance (constraint_confidence 0.9), help+refine, oneproxy,
+oneproxy+refine. Per row: median and 90th-percentile regret (of the picks within budget, as in
+experiments/results/cost), picks over budget (on the device's table), target measurements per run
+(all phases), seconds per refit. Every run is one `Session.search()`; finished runs are kept in
+runs.csv, so an interrupted benchmark continues where it stopped.
+
+    nice -n 10 python experiments/refine_benchmark.py --seeds 0,1,2
+    nice -n 10 python experiments/refine_benchmark.py --rows help+refine,oneproxy+refine --refine 30,3 \\
+        --seeds 0 --out experiments/results/refine/tune_k30_m3      # a (k, m) setting for tuning
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hwnas.data import devices
+from hwnas.engine.session import Session
+from hwnas.report.tables import _markdown
+
+DEVICES = ("titan_rtx_256", "gold_6226", "fpga", "pixel2", "raspi4", "eyeriss")   # HELP's NB201 meta-test split
+QUANTILES = (25, 50, 75)
+ROWS = {   # row -> overrides
+    "lut": ["oracle=lut"],
+    "help": ["oracle=help"],
+    "help+chance": ["oracle=help", "constraint_confidence=0.9"],
+    "help+refine": ["oracle=help", "refine=true"],
+    "oneproxy": ["oracle=oneproxy"],
+    "oneproxy+refine": ["oracle=oneproxy", "refine=true"],
+}
+OUT = Path(__file__).resolve().parent / "results" / "refine"
+
+
+def budget_ms(device: str, quantile: int) -> float:
+    return round(float(np.nanpercentile(devices.latency_ms("nasbench201", device), quantile)), 3)
+
+
+def run_one(row: str, strategy: str, device: str, quantile: int, seed: int, max_evals: int,
+            refine: tuple[int, int, int]) -> dict:
+    every, batch, cap = refine
+    overrides = ROWS[row] + [f"device={device}", f"budget_ms={budget_ms(device, quantile)!r}", f"seed={seed}",
+                             f"strategy={strategy}", f"max_evals={max_evals}", "progress=false",
+                             f"refine_every={every}", f"refine_batch={batch}", f"refine_max_measurements={cap}"]
+    started = time.perf_counter()
+    summary = Session.compose("search", overrides).search()
+    best, truth, cost = summary["best"], summary["ground_truth"], summary["cost"]
+    return {"row": row, "strategy": strategy, "device": device, "quantile": quantile, "seed": seed,
+            "budget_ms": budget_ms(device, quantile), "over_budget": bool(best is None or not best["feasible"]),
+            "regret": truth["regret"] if truth["regret"] is not None else np.nan,
+            "target_measurements": int(cost["target_measurements_total"]),
+            **{f"measurements_{p}": int(n) for p, n in cost["target_measurements"].items()},
+            "refits": int(cost["refits"]), "refit_s": cost["refit_seconds"] / cost["refits"] if cost["refits"] else np.nan,
+            "refit_queries": int(cost["refit_queries"]), "seconds": time.perf_counter() - started,
+            "every": every, "batch": batch, "cap": cap}
+
+
+def refit_timing(devices_: list[str], seeds: list[int], refine: tuple[int, int, int], out: Path) -> None:
+    """Seconds per refit of help on NB201 (adapt on every measurement + one batched re-prediction), wall and
+    CPU time of this process: the wall time depends on how busy the machine is, the CPU time much less."""
+    every, batch, cap = refine
+    rows = []
+    for device in devices_:
+        for seed in seeds:
+            summary = Session.compose("search", [
+                "oracle=help", "refine=true", f"device={device}", f"budget_ms={budget_ms(device, 50)!r}",
+                f"seed={seed}", "strategy=evolution", "max_evals=300", "progress=false", f"refine_every={every}",
+                f"refine_batch={batch}", f"refine_max_measurements={cap}"]).search()
+            cost = summary["cost"]
+            rows.append({"device": device, "seed": seed, "refits": cost["refits"],
+                         "refit_queries_per_refit": cost["refit_queries"] / cost["refits"],
+                         "wall_s_per_refit": cost["refit_seconds"] / cost["refits"],
+                         "cpu_s_per_refit": cost["refit_cpu_seconds"] / cost["refits"]})
+            print(rows[-1], flush=True)
+    frame = pd.DataFrame(rows)
+    frame.to_csv(out / "refit_timing.csv", index=False)
+    print(frame.describe().round(3).to_string())
+
+
+def p90(values: pd.Series) -> float:
+    values = values.dropna()
+    return float(np.percentile(values, 90)) if len(values) else np.nan
+
+
+def matched(runs: pd.DataFrame) -> pd.DataFrame:
+    """Only the (device, budget, seed) settings that every row of a strategy finished: rows compare like for like."""
+    keys = ["strategy", "device", "quantile", "seed"]
+    rows = runs.groupby("strategy")["row"].nunique()
+    complete = runs.groupby(keys)["row"].nunique().reset_index()
+    complete = complete[complete["row"] == complete["strategy"].map(rows)][keys]
+    return runs.merge(complete, on=keys)
+
+
+def table(runs: pd.DataFrame, like_for_like: bool = True) -> pd.DataFrame:
+    runs = matched(runs) if like_for_like else runs
+    return runs.groupby(["row", "strategy"], sort=False).agg(
+        runs=("regret", "size"), seeds=("seed", "nunique"), median_regret=("regret", "median"), p90_regret=("regret", p90),
+        over_budget_pct=("over_budget", lambda v: 100 * v.mean()),
+        measurements=("target_measurements", "mean"), max_measurements=("target_measurements", "max"),
+        refit_s=("refit_s", "mean"), refit_s_max=("refit_s", "max")).reset_index()
+
+
+def plot(summary: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for strategy, marker, offset in (("evolution", "o", (5, 3)), ("tpe", "s", (5, -10))):   # labels apart
+        part = summary[summary.strategy == strategy]
+        ax.scatter(part.measurements, part.median_regret, marker=marker, label=strategy)
+        for r in part.itertuples():
+            ax.annotate(f"{r.row} ({r.over_budget_pct:.0f}% over)", (r.measurements, r.median_regret), fontsize=7,
+                        xytext=offset, textcoords="offset points", color="C0" if strategy == "evolution" else "C1")
+    ax.set_xscale("log")
+    ax.set_xlabel("target measurements per run (all phases, log)")
+    ax.set_ylabel("median regret (picks within budget)")
+    ax.set_title("NB201, HELP's six meta-test devices, 3 budgets")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", default=",".join(ROWS))
+    parser.add_argument("--strategies", default="evolution,tpe")
+    parser.add_argument("--devices", default=",".join(DEVICES))
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--max-evals", type=int, default=300)
+    parser.add_argument("--refine", default="50,5,40", help="refine_every,refine_batch[,refine_max_measurements]")
+    parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--report-only", action="store_true", help="summarise runs.csv without running")
+    parser.add_argument("--refit-timing", action="store_true", help="only time help's refits (evolution, 50th "
+                                                                         "percentile budget): refit_timing.csv")
+    parser.add_argument("--merge", default="", help="with --report-only: also read these runs.csv files (comma-separated)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    refine = tuple(int(v) for v in args.refine.split(","))
+    refine = refine + (40,) if len(refine) == 2 else refine
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.refit_timing:
+        return refit_timing(args.devices.split(","), [int(v) for v in args.seeds.split(",")], refine, out)
+    path = out / "runs.csv"
+    runs = pd.read_csv(path) if path.exists() else pd.DataFrame()
+    done = set(map(tuple, runs[["row", "strategy", "device", "quantile", "seed"]].astype(str).values)) if len(runs) else set()
+    todo = [(r, s, d, q, seed) for seed in (int(v) for v in args.seeds.split(",")) for d in args.devices.split(",")
+            for q in QUANTILES for s in args.strategies.split(",") for r in args.rows.split(",")
+            if tuple(map(str, (r, s, d, q, seed))) not in done]
+    for i, key in enumerate([] if args.report_only else todo):
+        row = run_one(*key, args.max_evals, refine)
+        pd.DataFrame([row]).to_csv(path, mode="a", header=not path.exists(), index=False)
+        print(f"[{i + 1}/{len(todo)}] {key}: regret {row['regret']:.3f} over {row['over_budget']} "
+              f"measurements {row['target_measurements']} ({row['seconds']:.1f} s)", flush=True)
+    runs = pd.concat([pd.read_csv(p) for p in [path, *filter(None, args.merge.split(","))] if Path(p).exists()])
+    summary = table(runs)
+    summary.to_csv(out / "summary.csv", index=False)
+    command = "python experiments/refine_benchmark.py " + " ".join(argv if argv is not None else os.sys.argv[1:])
+    every = table(runs, like_for_like=False)
+    every.to_csv(out / "summary_all_runs.csv", index=False)
+    (out / "summary.md").write_text(
+        f"`{command}`\n\nLike for like (the device x budget x seed settings every row of the strategy finished):\n\n"
+        + _markdown(summary.round(3)) + "\n\nEvery finished run:\n\n" + _markdown(every.round(3)) + "\n")
+    (out / "settings.json").write_text(json.dumps({"refine_every,batch,max": refine, "max_evals": args.max_evals}) + "\n")
+    plot(summary, out / "regret_vs_measurements.png")
+    print(summary.round(3).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()

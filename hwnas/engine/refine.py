@@ -1,0 +1,200 @@
+"""Measure-and-refit during the search (`refine=true`, issue 16): a predictor's errors corrected on the target.
+
+Every `every` evaluations the loop measures on the target the `batch` most promising architectures not
+measured yet (best accuracy among those the oracle puts within budget; with a predictive std, the ones
+most likely to break the budget among the top `2 * batch`), adapts the oracle on every target measurement
+so far, re-predicts the evaluated set in one batched call and tells the strategy the corrected latencies
+(`Strategy.revise`). A measured architecture keeps its measured latency from then on. At the end the pick
+is verified: candidates by the corrected ranking, measured until one is within budget. Adapt, refine and
+verify measurements together never exceed `max_measurements`; refits stop while `batch` of them are left
+for verify. Each measurement batch is journaled (`refine.jsonl`), so a killed run resumes identically.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from hwnas.core.constraint import Constraint, constrained_key
+from hwnas.core.errors import HwnasError
+from hwnas.core.oracle import LatencyOracle
+from hwnas.core.space import Arch, SearchSpace
+from hwnas.core.strategy import Strategy, Trial
+from hwnas.engine.journal import Journal
+from hwnas.engine.ledger import CostLedger
+
+if TYPE_CHECKING:
+    from hwnas.engine.loop import _Loop
+
+JOURNAL = "refine.jsonl"
+COUNTED = ("adapt", "refine", "verify")     # the phases the cap `max_measurements` covers
+Measure = Callable[[str, list[Arch]], np.ndarray]   # (phase, archs) -> ms, counted in the ledger
+
+
+@dataclass(frozen=True)
+class RefineSettings:
+    """k (`every` evaluations between refits), m (`batch` measured per refit), the total measurement cap."""
+
+    every: int = 50
+    batch: int = 5
+    max_measurements: int = 40
+
+    def __post_init__(self) -> None:
+        for name in ("every", "batch", "max_measurements"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise HwnasError(f"refine_{name} must be an integer >= 1, got {value!r}")
+
+
+def adapts(oracle_class: type) -> bool:
+    """Whether an oracle class can be refitted on target measurements (it overrides `adapt`)."""
+    return getattr(oracle_class, "adapt", LatencyOracle.adapt) is not LatencyOracle.adapt
+
+
+class Refiner:
+    """The refine state of one run: what was measured, the journaled events, the refits done."""
+
+    def __init__(self, settings: RefineSettings, space: SearchSpace, oracle: LatencyOracle, constraint: Constraint,
+                 ledger: CostLedger, measure: Measure, adaptation: tuple[list[Arch], np.ndarray] | None,
+                 journal: Journal | None = None, history: list[dict] | None = None):
+        self.settings, self.space, self.oracle, self.constraint = settings, space, oracle, constraint
+        self.ledger, self._measure, self.journal = ledger, measure, journal
+        archs, values = adaptation or ([], np.zeros(0))
+        self.measured: dict[Arch, float] = {space.canonical(a): float(v) for a, v in zip(archs, values)}
+        history = list(history or [])
+        self._refits = [e for e in history if e.get("phase") == "refine"]
+        self._verified = {e["archs"][0]: float(e["latency_ms"][0]) for e in history if e.get("phase") == "verify"}
+        self.done = 0
+        self.verify_steps: list[dict] = []
+
+    # ------------------------------------------------------------------ during the search
+    def used(self) -> int:
+        return sum(self.ledger.target_measurements.get(p, 0) for p in COUNTED)
+
+    def room(self) -> int:
+        """Measurements a refit may still take (the cap, less `batch` kept for verify)."""
+        return self.settings.max_measurements - self.settings.batch - self.used()
+
+    def due(self, evaluations: int) -> bool:
+        return evaluations >= (self.done + 1) * self.settings.every and (
+            self.done < len(self._refits) or self.room() > 0)
+
+    def refine(self, loop: "_Loop", strategy: Strategy) -> None:
+        """One refit: measure (or take the journaled measurements), adapt on all, re-predict, revise."""
+        if self.done < len(self._refits):   # resuming: the interrupted run measured these
+            event = self._refits[self.done]
+            archs = [self.space.canonical(self.space.from_string(a)) for a in event["archs"]]
+            values = np.asarray(event["latency_ms"], dtype=float)
+            self.ledger.add_measurements("refine", len(archs))
+        else:
+            archs = self.choose(loop, min(self.settings.batch, self.room()))
+            values = np.asarray(self._measure("refine", archs), dtype=float) if archs else np.zeros(0)
+            if self.journal is not None:
+                self.journal.append([{"phase": "refine", "refit": self.done, "trials": self.ledger.trials,
+                                      "evaluations": self.ledger.evaluations,
+                                      "archs": [self.space.to_string(a) for a in archs],
+                                      "latency_ms": values.tolist()}])
+        self.done += 1
+        if not archs:
+            return
+        self.measured.update((a, float(v)) for a, v in zip(archs, values))
+        start, cpu = time.perf_counter(), time.process_time()
+        with self.ledger.phase("refine"):
+            self.oracle.adapt(list(self.measured), np.fromiter(self.measured.values(), dtype=float))
+            revised = self.repredict(loop)
+        self.ledger.refits += 1
+        self.ledger.refit_seconds += time.perf_counter() - start
+        self.ledger.refit_cpu_seconds += time.process_time() - cpu
+        strategy.revise(revised)
+
+    def choose(self, loop: "_Loop", n: int) -> list[Arch]:
+        """The `n` most promising evaluated, unmeasured architectures (see the module docstring)."""
+        pool = [(a, v) for a, v in loop.cache.items() if a not in self.measured and not np.isnan(v[0])]
+        feasible = sorted((p for p in pool if p[1][2] <= 0), key=lambda p: -p[1][0])
+        rest = sorted((p for p in pool if p[1][2] > 0), key=lambda p: p[1][2])   # least predicted violation
+        if n <= 0:
+            return []
+        top = feasible[:2 * n]
+        if len(top) > n and self.oracle.has_uncertainty():
+            std = np.asarray(self.oracle.predict_std_ms([a for a, _ in top]), dtype=float)
+            mean = np.array([v[1] for _, v in top])
+            risk = [1.0 - NormalDist().cdf((self.constraint.budget_ms - m) / s) if s > 0 else float(m > self.constraint.budget_ms)
+                    for m, s in zip(mean, std)]
+            order = sorted(range(len(top)), key=lambda i: (-risk[i], -top[i][1][0]))
+            top = [top[i] for i in order]
+        return [a for a, _ in (top + rest)[:n]]
+
+    def repredict(self, loop: "_Loop") -> list[Trial]:
+        """Re-predict every cached architecture (one batched call); measured ones take their measurement.
+        A screened one now within budget is forgotten, so asking it again evaluates it."""
+        archs = list(loop.cache)
+        latency = np.asarray(self.oracle.predict_ms(archs), dtype=float)
+        std = (np.asarray(self.oracle.predict_std_ms(archs), dtype=float) if self.constraint.uses_uncertainty
+               else None)
+        self.ledger.refit_queries += len(archs)
+        revised = []
+        for i, arch in enumerate(archs):
+            accuracy = loop.cache[arch][0]
+            sd = None if std is None else float(std[i])
+            ms = float(latency[i])
+            if arch in self.measured:
+                ms, sd = self.measured[arch], (0.0 if std is not None else None)
+            violation = float(self.constraint.violation_ms(ms, sd))
+            if np.isnan(accuracy):
+                if violation <= 0:
+                    del loop.cache[arch]
+                    loop.std_ms.pop(arch, None)
+                continue
+            loop.cache[arch] = (accuracy, ms, violation)
+            if sd is not None:
+                loop.std_ms[arch] = sd
+            revised.append(Trial(arch, accuracy, ms, violation))
+        return revised
+
+    # ------------------------------------------------------------------ the pick
+    def finish(self, loop: "_Loop") -> dict:
+        """Verify: the corrected ranking, measured in order until one is within budget (within the cap);
+        else the best architecture measured within budget. Returns the refine summary with the pick."""
+        plain = Constraint(self.constraint.budget_ms)
+        ranked = sorted(((a, v) for a, v in loop.cache.items() if not np.isnan(v[0])), reverse=True,
+                        key=lambda p: constrained_key(Trial(p[0], *p[1])))
+        chosen = None
+        with self.ledger.phase("verify"):
+            for arch, _ in ranked:
+                if arch not in self.measured:
+                    if self.settings.max_measurements - self.used() <= 0:
+                        break
+                    self.measured[arch] = self._verify_measure(arch)
+                    accuracy, predicted_ms, _ = loop.cache[arch]
+                    self.verify_steps.append({"arch": self.space.to_string(arch), "accuracy": accuracy,
+                                              "predicted_ms": predicted_ms, "measured_ms": self.measured[arch],
+                                              "within_budget": bool(plain.feasible(self.measured[arch]))})
+                if plain.feasible(self.measured[arch]):
+                    chosen = arch
+                    break
+        if chosen is None:   # the cap is spent: the best architecture measured within budget, if any
+            measured_ok = [(a, v) for a, v in loop.cache.items()
+                           if a in self.measured and not np.isnan(v[0]) and plain.feasible(self.measured[a])]
+            chosen = max(measured_ok, key=lambda p: p[1][0])[0] if measured_ok else None
+        return {"every": self.settings.every, "batch": self.settings.batch,
+                "max_measurements": self.settings.max_measurements, "refits": self.ledger.refits,
+                "refit_seconds_mean": self.ledger.refit_seconds / self.ledger.refits if self.ledger.refits else None,
+                "measurements": {p: self.ledger.target_measurements.get(p, 0) for p in COUNTED},
+                "verify_steps": self.verify_steps, "verified": chosen is not None,
+                "pick": None if chosen is None else self.space.to_string(chosen),
+                "pick_measured_ms": None if chosen is None else self.measured[chosen],
+                "pick_arch": chosen}
+
+    def _verify_measure(self, arch: Arch) -> float:
+        text = self.space.to_string(arch)
+        if text in self._verified:   # resuming: measured by the interrupted run
+            self.ledger.add_measurements("verify", 1)
+            return self._verified[text]
+        value = float(np.asarray(self._measure("verify", [arch]), dtype=float)[0])
+        if self.journal is not None:
+            self.journal.append([{"phase": "verify", "archs": [text], "latency_ms": [value]}])
+        return value
