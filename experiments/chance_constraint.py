@@ -62,27 +62,39 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--confidences", default="0.5,0.8,0.9,0.95")
     parser.add_argument("--max-evals", type=int, default=300)
+    parser.add_argument("--parts", default="calibration,search", help="calibration, search or both")
     args = parser.parse_args(argv)
     oracles, seeds = args.oracles.split(","), [int(s) for s in args.seeds.split(",")]
     confidences = [float(c) for c in args.confidences.split(",")]
     OUT.mkdir(parents=True, exist_ok=True)
+    parts = set(args.parts.split(","))
     for oracle in oracles:
-        cal = pd.DataFrame([calibration(oracle, d, s) for d in DEVICES for s in seeds])
-        cal.to_csv(OUT / f"calibration_{oracle}.csv", index=False)
-        print(cal.groupby("device")[["coverage90", "median_relative_std", "median_abs_relative_error"]]
-              .mean().round(4).to_string(), flush=True)
-        print(f"{oracle}: mean 90 % interval coverage {cal['coverage90'].mean():.3f}", flush=True)
-        rows = [search(oracle, d, q, s, c, args.max_evals)
-                for c in confidences for d in DEVICES for q in QUANTILES for s in seeds]
-        runs = pd.DataFrame(rows)
-        runs.to_csv(OUT / f"search_{oracle}.csv", index=False)
-        table = runs.groupby("confidence").agg(runs=("over_budget", "size"), over_budget=("over_budget", "mean"),
-                                               median_regret=("regret", "median"),
-                                               p90_regret=("regret", lambda r: np.nanpercentile(r, 90)))
-        print(table.round(3).to_string(), flush=True)
-        (OUT / f"search_{oracle}.md").write_text(
-            f"`python experiments/chance_constraint.py --oracles {oracle} --seeds {args.seeds} --confidences "
-            f"{args.confidences} --max-evals {args.max_evals}`\n\n```\n" + table.round(3).to_string() + "\n```\n")
+        if "calibration" in parts:
+            calibrate(oracle, seeds)
+        if "search" in parts:
+            search_table(oracle, seeds, confidences, args)
+
+
+def calibrate(oracle: str, seeds: list[int]) -> None:
+    cal = pd.DataFrame([calibration(oracle, d, s) for d in DEVICES for s in seeds])
+    cal.to_csv(OUT / f"calibration_{oracle}.csv", index=False)
+    print(cal.groupby("device")[["coverage90", "median_relative_std", "median_abs_relative_error"]]
+          .mean().round(4).to_string(), flush=True)
+    print(f"{oracle}: mean 90 % interval coverage {cal['coverage90'].mean():.3f}", flush=True)
+
+
+def search_table(oracle: str, seeds: list[int], confidences: list[float], args) -> None:
+    rows = [search(oracle, d, q, s, c, args.max_evals)
+            for c in confidences for d in DEVICES for q in QUANTILES for s in seeds]
+    runs = pd.DataFrame(rows)
+    runs.to_csv(OUT / f"search_{oracle}.csv", index=False)
+    table = runs.groupby("confidence").agg(runs=("over_budget", "size"), over_budget=("over_budget", "mean"),
+                                           median_regret=("regret", "median"),
+                                           p90_regret=("regret", lambda r: np.nanpercentile(r, 90)))
+    print(table.round(3).to_string(), flush=True)
+    (OUT / f"search_{oracle}.md").write_text(
+        f"`python experiments/chance_constraint.py --oracles {oracle} --seeds {args.seeds} --confidences "
+        f"{args.confidences} --max-evals {args.max_evals}`\n\n```\n" + table.round(3).to_string() + "\n```\n")
 
 
 if __name__ == "__main__":

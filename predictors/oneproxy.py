@@ -26,6 +26,7 @@ from hwnas.data import devices
 from hwnas.core.errors import HwnasError, unknown_choice
 from hwnas.core.oracle import LatencyOracle, SetupCost
 from hwnas.core.space import Arch, SearchSpace, as_matrix
+from hwnas.analysis.conformal import relative_std
 from hwnas.analysis.monotonicity import CI_METHODS, MIN_PAIRS, spearman, spearman_ci
 from hwnas.predictors.oneproxy_features import rich_features, transfer_features
 
@@ -225,10 +226,9 @@ class OneProxy(LatencyOracle):
                 fit = fit_loo(design, target, np.r_[False, np.ones(transfer.shape[1], bool)], PULL_GRID)
                 self._uses_proxy, decision = False, "target_only"
         self._weights = fit.weights
-        good = target > 0
-        # the predictive spread: leave-one-out errors on the probes, relative to latency (errors scale with it)
-        self._relative_std = float(np.sqrt(np.mean(np.square((fit.loo_ms[good] - target[good]) / target[good]))))
         self._floor_ms = FLOOR_SHARE * float(target.min()) if target.min() > 0 else 1e-6
+        # the predictive spread: conformal scale of the probes' leave-one-out relative errors (errors grow with latency)
+        self._relative_std = relative_std(np.maximum(fit.loo_ms, self._floor_ms), target)
         after = self._rank_or_none(fit.loo_ms, target)
         self.report = {
             "proxy": self.proxy, "target": self.device, "probes": len(target), "mode": self.mode,
@@ -258,7 +258,8 @@ class OneProxy(LatencyOracle):
         return np.maximum(out, self._floor_ms)
 
     def predict_std_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
-        """Predictive std (ms): the probes' leave-one-out relative error times the prediction."""
+        """Predictive std (ms): the conformal scale of the probes' leave-one-out relative errors (Vovk et al.
+        2005) times the prediction, so mean +- 1.645 std is a 90 % interval."""
         return self._relative_std * self.predict_ms(archs)
 
     def setup_cost(self) -> SetupCost:
