@@ -44,7 +44,22 @@ def conformal_quantile(scores, coverage: float = COVERAGE) -> float:
     return float(ordered[rank - 1])
 
 
-def relative_std(predicted_ms, measured_ms, coverage: float = COVERAGE) -> float:
-    """The relative standard deviation s such that prediction * (1 +- z s) is the conformal interval."""
+def relative_std(predicted_ms, measured_ms, coverage: float = COVERAGE, difficulty=None,
+                 relative: bool = True) -> float:
+    """The relative standard deviation s such that prediction * (1 +- z s) is the conformal interval
+    (with `relative=False`: the std in ms, prediction +- z s).
+
+    `difficulty` (one positive value per measurement) normalises each residual first (locally weighted
+    conformal, Lei, G'Sell, Rinaldo, Tibshirani & Wasserman 2018): a new prediction's std is then
+    s * its own difficulty * the prediction.
+    """
     z = NormalDist().inv_cdf(0.5 + coverage / 2.0)
-    return conformal_quantile(relative_residuals(predicted_ms, measured_ms), coverage) / z
+    scores = relative_residuals(predicted_ms, measured_ms)
+    if not relative:
+        scores = scores * np.asarray(predicted_ms, dtype=float).ravel()
+    if difficulty is not None:
+        difficulty = np.asarray(difficulty, dtype=float).ravel()
+        if difficulty.shape != scores.shape or not (np.isfinite(difficulty).all() and (difficulty > 0).all()):
+            raise HwnasError("conformal difficulty needs one positive finite value per measurement")
+        scores = scores / difficulty
+    return conformal_quantile(scores, coverage) / z
