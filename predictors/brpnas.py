@@ -43,6 +43,7 @@ class BrpNasGCN(LatencyOracle):
         self.lr, self.weight_decay = float(lr), float(weight_decay)
         self._model = None
         self._log_mean = self._log_std = 0.0
+        self._samples, self._relative_std = None, None
 
     def reference_archs(self) -> list[Arch]:
         """`samples` distinct tabled archs the device has, drawn with `seed`."""
@@ -63,14 +64,23 @@ class BrpNasGCN(LatencyOracle):
         self._log_mean, self._log_std = float(log_ms.mean()), float(log_ms.std() or 1.0)
         target = torch.as_tensor((log_ms - self._log_mean) / self._log_std, dtype=torch.float32)
         self._model = self._train(adjacency, features, target)
-        # jackknife (Barber et al. 2021): retrain without each sample and predict it, for the conformal scale
-        loo = np.empty(len(latency_ms))
-        for i in range(len(latency_ms)):
-            keep = torch.as_tensor(np.delete(np.arange(len(latency_ms)), i))
-            model = self._train(adjacency[keep], features[keep], target[keep])
-            with torch.no_grad(), _one_thread():
-                loo[i] = float(model(adjacency[i:i + 1], features[i:i + 1])[0])
-        self._relative_std = relative_std(np.exp(loo * self._log_std + self._log_mean), latency_ms)
+        self._samples, self._relative_std = (adjacency, features, target, latency_ms), None
+
+    def _conformal_scale(self) -> float:
+        """Jackknife (Barber et al. 2021): retrain without each sample and predict it; the conformal scale
+        of those relative errors. Computed on first use (it costs one training per sample)."""
+        import torch
+
+        if self._relative_std is None:
+            adjacency, features, target, latency_ms = self._samples
+            loo = np.empty(len(latency_ms))
+            for i in range(len(latency_ms)):
+                keep = torch.as_tensor(np.delete(np.arange(len(latency_ms)), i))
+                model = self._train(adjacency[keep], features[keep], target[keep])
+                with torch.no_grad(), _one_thread():
+                    loo[i] = float(model(adjacency[i:i + 1], features[i:i + 1])[0])
+            self._relative_std = relative_std(np.exp(loo * self._log_std + self._log_mean), latency_ms)
+        return self._relative_std
 
     def _train(self, adjacency, features, target):
         """Full-batch Adam on standardised log latencies (a handful of samples), seeded."""
@@ -90,7 +100,8 @@ class BrpNasGCN(LatencyOracle):
     def predict_std_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         """Predictive std (ms): the conformal scale of the samples' leave-one-out relative errors (Vovk et al.
         2005) times the prediction, so mean +- 1.645 std is a 90 % interval."""
-        return self._relative_std * self.predict_ms(archs)
+        mean = self.predict_ms(archs)
+        return self._conformal_scale() * mean
 
     def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         import torch

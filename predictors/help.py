@@ -155,7 +155,17 @@ class HelpOracle(LatencyOracle):
                                           sample_z=learner.zmod is not None)
                 self._adapted.append((learner, params))
         self._table_ms = self._forward_ms(self.data.inputs)
-        self._relative_std = relative_std(np.maximum(self._leave_one_out_ms(xs, ys), 1e-9), latency_ms)
+        self._measured_ms, self._relative_std = latency_ms, None
+
+    def _conformal_scale(self) -> float:
+        """The conformal scale of the leave-one-out relative errors, computed on first use (one inner loop
+        per measurement and draw), with its own seeded random stream so the order of calls does not matter."""
+        if self._relative_std is None:
+            with torch.random.fork_rng():
+                torch.manual_seed(self.seed)
+                loo = self._leave_one_out_ms(self._xs, self._ys)
+            self._relative_std = relative_std(np.maximum(loo, 1e-9), self._measured_ms)
+        return self._relative_std
 
     def _leave_one_out_ms(self, xs, ys) -> np.ndarray:
         """Each measurement predicted by the inner loop adapted without it (jackknife, Barber et al. 2021):
@@ -211,7 +221,8 @@ class HelpOracle(LatencyOracle):
         """Predictive std (ms): the conformal scale of the adaptation samples' leave-one-out relative errors
         (Vovk et al. 2005) times the prediction, so mean +- 1.645 std is a 90 % interval. (The spread over
         HELP's z draws is about 1 % of a prediction against 3-13 % errors: not a predictive uncertainty.)"""
-        return self._relative_std * self.predict_ms(archs)
+        mean = self.predict_ms(archs)
+        return self._conformal_scale() * mean
 
     def predict_uncached_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         """The full batched forward pass (every MC draw and ensemble member), bypassing the table cache."""

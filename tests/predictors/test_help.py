@@ -156,3 +156,20 @@ def test_mlp_spaces_predict_their_5000_rows(module, cls, device, cache):
     pred = oracle.predict_ms(space.table_archs())
     assert pred.shape == (5_000,) and np.isfinite(pred).all()
     assert np.allclose(oracle.predict_uncached_ms(space.table_archs()[:20]), pred[:20], rtol=1e-4, atol=1e-4)
+
+
+def test_conformal_spread_is_reproducible_and_does_not_change_the_prediction(nb201, cache):
+    truth = devices.latency_ms("nasbench201", "pixel2")
+    stds, means = [], []
+    for _ in range(2):
+        oracle = HelpOracle(nb201, "pixel2", **TINY)
+        refs = oracle.reference_archs()
+        oracle.adapt(refs, truth[nb201.index(refs)])
+        archs = nb201.table_archs()[:300]
+        means.append(oracle.predict_ms(archs))
+        stds.append(oracle.predict_std_ms(archs))
+        assert np.array_equal(oracle.predict_ms(archs), means[-1])   # the jackknife leaves the fit alone
+    assert np.array_equal(stds[0], stds[1]) and np.array_equal(means[0], means[1])
+    # a scale of the prediction: mean +- 1.645 std is the conformal interval of the references' errors
+    ratio = stds[0] / means[0]
+    assert np.allclose(ratio, ratio[0]) and ratio[0] > 0
