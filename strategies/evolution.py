@@ -24,7 +24,7 @@ from hwnas.core.strategy import Strategy, Trial
 class RegularizedEvolution(Strategy):
     def __init__(self, space: SearchSpace, budget_ms: float, seed: int = 0,
                  population_size: int = 50, tournament_size: int = 10, skip_seen: bool = False,
-                 max_retries: int = 20, repair_steps: int = 0):
+                 max_retries: int = 20):
         super().__init__(space, budget_ms, seed)
         if not 1 <= tournament_size <= population_size:
             raise HwnasError(f"evolution needs 1 <= tournament_size ({tournament_size}) <= "
@@ -33,11 +33,6 @@ class RegularizedEvolution(Strategy):
         self.tournament_size = tournament_size
         self.skip_seen = bool(skip_seen)
         self.max_retries = int(max_retries)
-        if int(repair_steps) < 0:
-            raise HwnasError(f"evolution needs repair_steps >= 0, got {repair_steps}")
-        self.repair_steps = int(repair_steps)
-        self._repairs: deque[tuple[Arch, int]] = deque()  # screened children waiting to be mutated again
-        self._depth: dict[Arch, int] = {}  # repair mutations behind each pending child
         self._rng = np.random.default_rng(seed)
         self._population: deque[Trial] = deque()
         self._seen: set[Arch] = set()
@@ -47,36 +42,25 @@ class RegularizedEvolution(Strategy):
         for _ in range(n):
             if len(self._population) < self.population_size:  # the initial random population (Real et al.)
                 child = self.space.sample(self._rng, 1)[0]
-            elif self._repairs:  # repair: mutate a child the screen put over budget once more
-                parent_arch, depth = self._repairs.popleft()
-                child = self._mutate_unseen(parent_arch)
-                self._depth[child] = depth + 1
             else:
                 picks = self._rng.choice(len(self._population), size=min(self.tournament_size,
                                          len(self._population)), replace=False)
                 parent = max((self._population[i] for i in picks), key=constrained_key)
-                child = self._mutate_unseen(parent.arch)
+                child = self.space.mutate(parent.arch, self._rng)
+                for _ in range(self.max_retries if self.skip_seen else 0):
+                    if child not in self._seen:
+                        break
+                    child = self.space.mutate(parent.arch if self._rng.random() < 0.5 else child, self._rng)
             if self.skip_seen:
                 self._seen.add(child)
             out.append(child)
         return out
 
-    def _mutate_unseen(self, parent: Arch) -> Arch:
-        child = self.space.mutate(parent, self._rng)
-        for _ in range(self.max_retries if self.skip_seen else 0):
-            if child not in self._seen:
-                break
-            child = self.space.mutate(parent if self._rng.random() < 0.5 else child, self._rng)
-        return child
-
     def tell(self, trials: list[Trial]) -> None:
         for trial in trials:
             if self.skip_seen:
                 self._seen.add(trial.arch)
-            depth = self._depth.pop(trial.arch, 0)
-            if not trial.evaluated:  # screened over budget: a rejected child, as in OFA's constrained evolution,
-                if len(self._population) >= self.population_size and depth < self.repair_steps:
-                    self._repairs.append((trial.arch, depth))  # ... unless it may be repaired by mutation
+            if not trial.evaluated:  # screened over budget: a rejected child, as in OFA's constrained evolution
                 continue
             self._population.append(trial)
             if len(self._population) > self.population_size:
