@@ -38,7 +38,8 @@ def calibration(oracle: str, device: str, seed: int) -> dict:
     inside = np.abs(truth[keep] - mean[keep]) <= 1.645 * std[keep]
     return {"oracle": oracle, "device": device, "seed": seed, "coverage90": float(inside.mean()),
             "median_relative_std": float(np.median(std[keep] / mean[keep])),
-            "median_abs_relative_error": float(np.median(np.abs(truth[keep] - mean[keep]) / truth[keep]))}
+            "median_abs_relative_error": float(np.median(np.abs(truth[keep] - mean[keep]) / truth[keep])),
+            "median_relative_error": float(np.median(truth[keep] / mean[keep] - 1.0))}
 
 
 def search(oracle: str, device: str, quantile: float, seed: int, confidence: float, max_evals: int) -> dict:
@@ -51,6 +52,7 @@ def search(oracle: str, device: str, quantile: float, seed: int, confidence: flo
     best, truth = summary["best"], summary["ground_truth"]
     return {"oracle": oracle, "device": device, "quantile": quantile, "seed": seed, "confidence": confidence,
             "budget_ms": budget, "pick_true_ms": best["latency_ms"] if best else np.nan,
+            "pick_predicted_ms": best["predicted_latency_ms"] if best else np.nan,
             "over_budget": bool(best is None or not best["feasible"]),
             "regret": truth["regret"] if truth["regret"] is not None else np.nan,
             "seconds": time.perf_counter() - started}
@@ -78,7 +80,8 @@ def main(argv: list[str] | None = None) -> None:
 def calibrate(oracle: str, seeds: list[int]) -> None:
     cal = pd.DataFrame([calibration(oracle, d, s) for d in DEVICES for s in seeds])
     cal.to_csv(OUT / f"calibration_{oracle}.csv", index=False)
-    print(cal.groupby("device")[["coverage90", "median_relative_std", "median_abs_relative_error"]]
+    print(cal.groupby("device")[["coverage90", "median_relative_std", "median_abs_relative_error",
+                                 "median_relative_error"]]
           .mean().round(4).to_string(), flush=True)
     print(f"{oracle}: mean 90 % interval coverage {cal['coverage90'].mean():.3f}", flush=True)
 
@@ -88,9 +91,13 @@ def search_table(oracle: str, seeds: list[int], confidences: list[float], args) 
             for c in confidences for d in DEVICES for q in QUANTILES for s in seeds]
     runs = pd.DataFrame(rows)
     runs.to_csv(OUT / f"search_{oracle}.csv", index=False)
+    # winner's curse: how much the picks' true latency exceeds their prediction (relative), against the
+    # typical error over the table (calibration's median absolute relative error)
+    runs["pick_relative_error"] = runs["pick_true_ms"] / runs["pick_predicted_ms"] - 1.0
     table = runs.groupby("confidence").agg(runs=("over_budget", "size"), over_budget=("over_budget", "mean"),
                                            median_regret=("regret", "median"),
-                                           p90_regret=("regret", lambda r: np.nanpercentile(r, 90)))
+                                           p90_regret=("regret", lambda r: np.nanpercentile(r, 90)),
+                                           pick_underprediction=("pick_relative_error", "median"))
     print(table.round(3).to_string(), flush=True)
     (OUT / f"search_{oracle}.md").write_text(
         f"`python experiments/chance_constraint.py --oracles {oracle} --seeds {args.seeds} --confidences "
