@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
         print(rows[-1], flush=True)
     path = OUT / "runs.csv"
     runs = pd.concat([pd.read_csv(path, keep_default_na=False), pd.DataFrame(rows)]) if path.is_file() else pd.DataFrame(rows)
-    runs = runs.drop_duplicates(["variant", "seed"], keep="last")
+    runs = runs.drop_duplicates(["variant", "seed"], keep="last").reset_index(drop=True)
     runs.to_csv(path, index=False)
     table = runs.groupby(["variant", "overrides"]).agg(
         seeds=("seed", "size"), hits=("regret", lambda r: int((r <= 0.2).sum())),
