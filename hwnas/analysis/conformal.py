@@ -18,6 +18,7 @@ import numpy as np
 from hwnas.core.errors import HwnasError
 
 COVERAGE = 0.9  # the central interval the scale is calibrated for
+Z_COVERAGE = NormalDist().inv_cdf(0.5 + COVERAGE / 2.0)  # its half-width in standard deviations (1.645)
 
 
 def relative_residuals(predicted_ms, measured_ms) -> np.ndarray:

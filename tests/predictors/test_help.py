@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -173,3 +175,17 @@ def test_conformal_spread_is_reproducible_and_does_not_change_the_prediction(nb2
     # a scale of the prediction: mean +- 1.645 std is the conformal interval of the references' errors
     ratio = stds[0] / means[0]
     assert np.allclose(ratio, ratio[0]) and ratio[0] > 0
+
+
+def test_reference_inflation_is_computed_on_validation_devices_once_and_cached(nb201, cache):
+    truth = devices.latency_ms("nasbench201", "pixel2")
+    oracle = HelpOracle(nb201, "pixel2", **TINY)
+    refs = oracle.reference_archs()
+    oracle.adapt(refs, truth[nb201.index(refs)])
+    inflation = oracle._inflation()
+    stored = list((cache / "help").glob("nasbench201-inflation-*.json"))
+    assert len(stored) == 1 and 0 < inflation < 10
+    ratios = json.loads(stored[0].read_text())["ratios"]
+    assert set(ratios) == set(oracle.learners[0].cfg.valid_devices)   # validation devices, never the target
+    assert "pixel2" not in ratios
+    assert oracle._inflation() == inflation                            # read back from the cache
