@@ -12,6 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
+from hwnas.analysis.conformal import relative_std
 from hwnas.data import devices
 from hwnas.core.errors import HwnasError
 from hwnas.core.oracle import LatencyOracle
@@ -42,6 +43,7 @@ class BrpNasGCN(LatencyOracle):
         self.lr, self.weight_decay = float(lr), float(weight_decay)
         self._model = None
         self._log_mean = self._log_std = 0.0
+        self._samples, self._relative_std = None, None
 
     def reference_archs(self) -> list[Arch]:
         """`samples` distinct tabled archs the device has, drawn with `seed`."""
@@ -61,16 +63,45 @@ class BrpNasGCN(LatencyOracle):
         log_ms = np.log(latency_ms)
         self._log_mean, self._log_std = float(log_ms.mean()), float(log_ms.std() or 1.0)
         target = torch.as_tensor((log_ms - self._log_mean) / self._log_std, dtype=torch.float32)
+        self._model = self._train(adjacency, features, target)
+        self._samples, self._relative_std = (adjacency, features, target, latency_ms), None
+
+    def _conformal_scale(self) -> float:
+        """Jackknife (Barber et al. 2021): retrain without each sample and predict it; the conformal scale
+        of those relative errors. Computed on first use (it costs one training per sample)."""
+        import torch
+
+        if self._relative_std is None:
+            adjacency, features, target, latency_ms = self._samples
+            loo = np.empty(len(latency_ms))
+            for i in range(len(latency_ms)):
+                keep = torch.as_tensor(np.delete(np.arange(len(latency_ms)), i))
+                model = self._train(adjacency[keep], features[keep], target[keep])
+                with torch.no_grad(), _one_thread():
+                    loo[i] = float(model(adjacency[i:i + 1], features[i:i + 1])[0])
+            self._relative_std = relative_std(np.exp(loo * self._log_std + self._log_mean), latency_ms)
+        return self._relative_std
+
+    def _train(self, adjacency, features, target):
+        """Full-batch Adam on standardised log latencies (a handful of samples), seeded."""
+        import torch
+
         generator = torch.Generator().manual_seed(self.seed)
         model = _GCN(features.shape[-1], self.hidden, self.layers, generator)
         optimiser = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         with _one_thread():
-            for _ in range(self.epochs):  # full batch: a handful of samples
+            for _ in range(self.epochs):
                 optimiser.zero_grad()
                 loss = torch.nn.functional.mse_loss(model(adjacency, features), target)
                 loss.backward()
                 optimiser.step()
-        self._model = model.eval()
+        return model.eval()
+
+    def predict_std_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+        """Predictive std (ms): the conformal scale of the samples' leave-one-out relative errors (Vovk et al.
+        2005) times the prediction, so mean +- 1.645 std is a 90 % interval."""
+        mean = self.predict_ms(archs)
+        return self._conformal_scale() * mean
 
     def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         import torch

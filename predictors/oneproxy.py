@@ -26,6 +26,7 @@ from hwnas.data import devices
 from hwnas.core.errors import HwnasError, unknown_choice
 from hwnas.core.oracle import LatencyOracle, SetupCost
 from hwnas.core.space import Arch, SearchSpace, as_matrix
+from hwnas.analysis.conformal import relative_std
 from hwnas.analysis.monotonicity import CI_METHODS, MIN_PAIRS, spearman, spearman_ci
 from hwnas.predictors.oneproxy_features import rich_features, transfer_features
 
@@ -101,12 +102,15 @@ def fit_proxy(space: SearchSpace, proxy: str, ridge: float, proxy_archs: int | N
 
 @dataclass(frozen=True)
 class LinearFit:
-    """y ~ X @ weights, X's first column the intercept; `loo_ms` are leave-one-out predictions."""
+    """y ~ X @ weights, X's first column the intercept; `loo_ms` are leave-one-out predictions;
+    `inverse` is (X'X + penalty)^-1 and `leverage` the probes' hat-matrix diagonal."""
 
     weights: np.ndarray
     pull: float
     loo_ms: np.ndarray
     loo_mse: float
+    inverse: np.ndarray
+    leverage: np.ndarray
 
 
 def fit_loo(design: np.ndarray, y: np.ndarray, penalised: np.ndarray, pulls: Sequence[float]) -> LinearFit:
@@ -115,7 +119,8 @@ def fit_loo(design: np.ndarray, y: np.ndarray, penalised: np.ndarray, pulls: Seq
     best: LinearFit | None = None
     for pull in pulls:
         penalty = np.diag(np.where(penalised, pull, 0.0) + 1e-10)
-        solver = np.linalg.solve(design.T @ design + penalty, design.T)
+        inverse = np.linalg.inv(design.T @ design + penalty)
+        solver = inverse @ design.T
         hat = design @ solver
         leverage = np.diag(hat)
         if np.any(leverage > 1.0 - 1e-6):
@@ -124,7 +129,7 @@ def fit_loo(design: np.ndarray, y: np.ndarray, penalised: np.ndarray, pulls: Seq
         loo = y - (y - fitted) / (1.0 - leverage)
         mse = float(np.mean((y - loo) ** 2))
         if best is None or mse < best.loo_mse:
-            best = LinearFit(solver @ y, float(pull), loo, mse)
+            best = LinearFit(solver @ y, float(pull), loo, mse, inverse, leverage)
     if best is None:
         raise HwnasError(f"{len(y)} probes cannot fit {design.shape[1]} weights without interpolating; "
                          "measure more probes (samples=...)")
@@ -226,10 +231,12 @@ class OneProxy(LatencyOracle):
                 fit = fit_loo(design, target, np.r_[False, np.ones(transfer.shape[1], bool)], PULL_GRID)
                 self._uses_proxy, decision = False, "target_only"
         self._weights = fit.weights
-        good = target > 0
-        # the predictive spread: leave-one-out errors on the probes, relative to latency (errors scale with it)
-        self._relative_std = float(np.sqrt(np.mean(np.square((fit.loo_ms[good] - target[good]) / target[good]))))
         self._floor_ms = FLOOR_SHARE * float(target.min()) if target.min() > 0 else 1e-6
+        # the predictive spread: conformal scale of the probes' leave-one-out relative errors (errors grow with
+        # latency), each normalised by its leave-one-out leverage inflation 1/sqrt(1-h) (see predict_std_ms)
+        self._inverse = fit.inverse
+        self._relative_std = relative_std(np.maximum(fit.loo_ms, self._floor_ms), target,
+                                          difficulty=1.0 / np.sqrt(1.0 - fit.leverage), relative=False)
         after = self._rank_or_none(fit.loo_ms, target)
         self.report = {
             "proxy": self.proxy, "target": self.device, "probes": len(target), "mode": self.mode,
@@ -245,22 +252,31 @@ class OneProxy(LatencyOracle):
                  "n/a" if after is None else f"{after:.3f}")
 
     def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+        return self._predict(archs)[0]
+
+    def predict_std_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+        """Predictive std (ms): the conformal scale of the probes' leave-one-out relative errors (Vovk et al.
+        2005) times the prediction and sqrt(1 + h), h the architecture's leverage under the fit (large where
+        it extrapolates beyond the probes), so mean +- 1.645 std is a 90 % interval."""
+        mean, leverage = self._predict(archs)
+        return self._relative_std * np.sqrt(1.0 + leverage)
+
+    def _predict(self, archs) -> tuple[np.ndarray, np.ndarray]:
+        """Prediction (ms, floored) and leverage x' (X'X + penalty)^-1 x of each architecture."""
         if self._weights is None:
             raise HwnasError(f"oneproxy for {self.device} is not adapted yet: measure reference_archs() on the "
                              "target and pass them to adapt()")
         matrix = self._check_archs(archs)
-        out = np.empty(len(matrix))
+        out, leverage = np.empty(len(matrix)), np.empty(len(matrix))
         for start in range(0, len(matrix), _CHUNK):
             block = matrix[start:start + _CHUNK]
-            columns = [transfer_features(self.space, block)]
+            columns = [np.ones((len(block), 1)), transfer_features(self.space, block)]
             if self._uses_proxy:
-                columns.insert(0, self.predictor.predict_ms(self.space, block)[:, None])
-            out[start:start + _CHUNK] = self._weights[0] + np.hstack(columns) @ self._weights[1:]
-        return np.maximum(out, self._floor_ms)
-
-    def predict_std_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
-        """Predictive std (ms): the probes' leave-one-out relative error times the prediction."""
-        return self._relative_std * self.predict_ms(archs)
+                columns.insert(1, self.predictor.predict_ms(self.space, block)[:, None])
+            design = np.hstack(columns)
+            out[start:start + _CHUNK] = design @ self._weights
+            leverage[start:start + _CHUNK] = np.einsum("ij,jk,ik->i", design, self._inverse, design)
+        return np.maximum(out, self._floor_ms), leverage
 
     def setup_cost(self) -> SetupCost:
         """The proxy's table and the predictor's fit: one-off work shared by every target."""

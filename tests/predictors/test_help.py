@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -57,7 +59,7 @@ def test_oracle_adapts_on_reference_archs_and_predicts_whole_space(nb201, cache)
     archs = nb201.table_archs()
     pred = oracle.predict_ms(archs)
     assert pred.shape == (15_625,) and np.isfinite(pred).all()
-    assert np.allclose(oracle.predict_uncached_ms(archs[:50]), pred[:50], rtol=1e-4, atol=1e-4)
+    assert np.allclose(oracle.predict_ms(archs[:50]), pred[:50], rtol=1e-4, atol=1e-4)  # batch-invariant
     # even a tiny meta-training ranks a real device's architectures better than chance
     assert spearmanr(pred, truth).statistic > 0.2
     assert oracle.setup_cost().shared_measurements > 0 and oracle.setup_cost().target_measurements == 0
@@ -155,4 +157,35 @@ def test_mlp_spaces_predict_their_5000_rows(module, cls, device, cache):
     oracle.adapt(refs, truth[space.table_index(refs)])
     pred = oracle.predict_ms(space.table_archs())
     assert pred.shape == (5_000,) and np.isfinite(pred).all()
-    assert np.allclose(oracle.predict_uncached_ms(space.table_archs()[:20]), pred[:20], rtol=1e-4, atol=1e-4)
+    assert np.allclose(oracle.predict_ms(space.table_archs()[:20]), pred[:20], rtol=1e-4, atol=1e-4)
+
+
+def test_conformal_spread_is_reproducible_and_does_not_change_the_prediction(nb201, cache):
+    truth = devices.latency_ms("nasbench201", "pixel2")
+    stds, means = [], []
+    for _ in range(2):
+        oracle = HelpOracle(nb201, "pixel2", **TINY)
+        refs = oracle.reference_archs()
+        oracle.adapt(refs, truth[nb201.index(refs)])
+        archs = nb201.table_archs()[:300]
+        means.append(oracle.predict_ms(archs))
+        stds.append(oracle.predict_std_ms(archs))
+        assert np.array_equal(oracle.predict_ms(archs), means[-1])   # the jackknife leaves the fit alone
+    assert np.array_equal(stds[0], stds[1]) and np.array_equal(means[0], means[1])
+    # a scale of the prediction: mean +- 1.645 std is the conformal interval of the references' errors
+    ratio = stds[0] / means[0]
+    assert np.allclose(ratio, ratio[0]) and ratio[0] > 0
+
+
+def test_reference_inflation_is_computed_on_validation_devices_once_and_cached(nb201, cache):
+    truth = devices.latency_ms("nasbench201", "pixel2")
+    oracle = HelpOracle(nb201, "pixel2", **TINY)
+    refs = oracle.reference_archs()
+    oracle.adapt(refs, truth[nb201.index(refs)])
+    inflation = oracle._inflation()
+    stored = list((cache / "help").glob("nasbench201-inflation-*.json"))
+    assert len(stored) == 1 and 0 < inflation < 10
+    ratios = json.loads(stored[0].read_text())["ratios"]
+    assert set(ratios) == set(oracle.learners[0].cfg.valid_devices)   # validation devices, never the target
+    assert "pixel2" not in ratios
+    assert oracle._inflation() == inflation                            # read back from the cache

@@ -141,3 +141,25 @@ def test_predict_command_writes_the_common_csv(tmp_path):
     assert len(frame) == 15_625 and frame["measured"].sum() == 10 and np.isfinite(frame["predicted_ms"]).all()
     truth = devices.latency_ms("nasbench201", "eyeriss")[frame["index"]]
     assert spearmanr(frame["predicted_ms"], truth).statistic > 0.9
+
+
+def test_conformal_interval_covers_about_ninety_percent_of_held_out_architectures(nb201):
+    truth = devices.latency_ms("nasbench201", "gold_6226")
+    coverage = []
+    for seed in (0, 1, 2):
+        oracle = adapted(nb201, "gold_6226", seed=seed)
+        held_out = np.ones(len(truth), dtype=bool)
+        held_out[nb201.index(oracle.reference_archs())] = False
+        archs = nb201.table_archs()[held_out]
+        mean, std = oracle.predict_ms(archs), oracle.predict_std_ms(archs)
+        coverage.append(np.mean(np.abs(truth[held_out] - mean) <= 1.6448536 * std))
+    assert 0.85 <= np.mean(coverage) <= 0.95
+
+
+def test_the_spread_grows_where_the_fit_extrapolates(nb201):
+    oracle = adapted(nb201, "pixel2", seed=2)   # fine-tuned on 10 probes: far from them, the fit is unsure
+    archs = nb201.table_archs()
+    mean, leverage = oracle._predict(archs)
+    std = oracle.predict_std_ms(archs)
+    assert std.shape == mean.shape and (std > 0).all()
+    assert std[np.argmax(leverage)] > 3 * std[np.argmin(leverage)]

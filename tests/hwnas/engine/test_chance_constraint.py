@@ -61,7 +61,8 @@ def test_resume_keeps_the_chance_constraint(tmp_path):
 
 def test_an_oracle_without_uncertainty_is_refused_before_the_search():
     with pytest.raises(HwnasError, match="no predict_std_ms") as info:
-        Session.compose("search", ["oracle=brpnas", "device=raspi4", "budget_ms=20", "constraint_confidence=0.9"]).oracle
+        Session.compose("search", ["oracle=measured", "device=local-cpu", "budget_ms=20",
+                                    "constraint_confidence=0.9"]).oracle
     assert "\n" not in str(info.value)
 
 
