@@ -141,6 +141,7 @@ def run(args, space_key: str) -> tuple[list, list]:
                     add("nasflat", n, seed, oracle.predict_ms(space.table_archs()),
                         {"adapt_s": round(adapt_s, 2), "init_source": oracle.chosen_source,
                          "pretrain_s": round(oracle.entry["seconds"], 1)})
+                    add("nasflat_paper", n, seed, oracle.paper_readout_ms())
                     if "scratch" in args.methods:
                         add("scratch", n, seed, scratch(oracle, rows, truth[rows], seed))
                     if "best_source" in args.methods:
@@ -191,7 +192,7 @@ def main(argv=None) -> None:
     parser.add_argument("--tasks", default=None, help="comma-separated task ids (default: every covered task)")
     parser.add_argument("--samples", default="20,10,5")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=40, help="nasflat pre-training epochs")
+    parser.add_argument("--epochs", type=int, default=30, help="nasflat pre-training epochs")
     parser.add_argument("--methods", default="nasflat,scratch,best_source,flops")
     parser.add_argument("--help-episodes", type=int, default=1000)
     parser.add_argument("--tag", default="", help="suffix of the result files")

@@ -9,6 +9,7 @@ Predictions for the whole table are computed once, in one batched pass.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -25,10 +26,11 @@ from hwnas.core.space import Arch, SearchSpace
 from hwnas.data import cache, devices
 from hwnas.predictors.nasflat_model import encode_graphs, graph_vocabulary
 from hwnas.predictors.nasflat_train import (PretrainConfig, TransferConfig, best_source, build_net, log_linear_fit,
-                                            pretrain, scores, select_samples, transfer)
+                                            out_of_fold_scores, pretrain, ridge_fit, scores, select_samples, transfer)
 
 MODEL_VERSION = 1
 FORMAT_VERSION = 1
+READOUTS = ("stacked", "finetune")   # hwnas's stacked read-out (default), the paper's fine-tuned score alone
 MIN_SAMPLES = 3                 # fewer target samples cannot both pick a source and fine-tune a ranking
 TASKS_FILE = "nasflat/tasks.json"
 TASK_SPACES = {"nasbench201": "nb201", "fbnet": "fbnet"}
@@ -154,9 +156,9 @@ class NasflatOracle(LatencyOracle):
 
     def __init__(self, space: SearchSpace, device: str, samples: int = 20, seed: int = 0, task: int | None = None,
                  sources: Sequence[str] | None = None, train_if_missing: bool = True, source_rows: int | None = None,
-                 epochs: int = 40, lr: float = 1e-3, batch_size: int = 128, hidden: int = 96, flow_dim: int = 128,
-                 pretrain_seed: int = 0, transfer_epochs: int | None = None, transfer_lr: float | None = None,
-                 transfer_init: str = "best_source"):
+                 epochs: int = 30, lr: float = 1e-3, batch_size: int = 128, hidden: int = 96, flow_dim: int = 128,
+                 pretrain_seed: int = 0, supplementary: bool = True, transfer_epochs: int | None = None, transfer_lr: float | None = None,
+                 transfer_init: str = "best_source", readout: str = "stacked"):
         super().__init__(space, device)
         if len(space.table_archs()) == 0:
             raise HwnasError(f"oracle nasflat needs a space with measured latency tables; {space.name!r} has none")
@@ -165,12 +167,14 @@ class NasflatOracle(LatencyOracle):
             raise HwnasError(f"oracle nasflat needs at least {MIN_SAMPLES} target samples; got samples={samples}")
         if transfer_init not in ("best_source", "mean"):
             raise HwnasError(f"oracle nasflat: transfer_init must be best_source or mean, got {transfer_init!r}")
-        self.samples, self.seed, self.transfer_init = int(samples), int(seed), transfer_init
+        if readout not in READOUTS:
+            raise HwnasError(f"oracle nasflat: readout must be one of {', '.join(READOUTS)}, got {readout!r}")
+        self.samples, self.seed, self.transfer_init, self.readout = int(samples), int(seed), transfer_init, readout
         self.sources = resolve_sources(space, device, task, None if sources is None else list(sources))
         rows = PAPER_SOURCE_ROWS.get(space.name, 800) if source_rows is None else int(source_rows)
         self.pretrain_cfg = PretrainConfig(source_rows=rows, epochs=int(epochs), lr=float(lr),
                                            batch_size=int(batch_size), hidden=int(hidden), flow_dim=int(flow_dim),
-                                           seed=int(pretrain_seed))
+                                           supplementary=bool(supplementary), seed=int(pretrain_seed))
         paper_lr, paper_epochs = PAPER_TRANSFER.get(space.name, (1e-3, 30))
         self.transfer_cfg = TransferConfig(epochs=paper_epochs if transfer_epochs is None else int(transfer_epochs),
                                            lr=paper_lr if transfer_lr is None else float(transfer_lr), seed=self.seed)
@@ -220,14 +224,36 @@ class NasflatOracle(LatencyOracle):
             source_ms = np.stack([devices.latency_ms(self.space.name, s)[rows[tabled]] for s in self.sources])
             init, self.source_spearman = best_source(source_ms, latency_ms[tabled])
             self.chosen_source = self.sources[init]
+        self._init = init
         self._adapted = transfer(self.net, graphs, latency_ms, init, self.transfer_cfg)
-        target_row = len(self.sources)
-        self._fit = log_linear_fit(scores(self._adapted, graphs, target_row), latency_ms)
+        row = len(self.sources)
+        tuned = scores(self._adapted, graphs, row)
+        a, b = log_linear_fit(tuned, latency_ms)
+        self._paper_fit = lambda x: a * x[:, 1] + b           # the paper's: the fine-tuned score alone
+        if self.readout == "stacked":
+            honest = out_of_fold_scores(self.net, graphs, latency_ms, init, self.transfer_cfg)
+            self._fit = ridge_fit(self._features(graphs, honest), np.log(latency_ms))
+        else:
+            self._fit = self._paper_fit
         self._table_ms = self._forward_ms(self.graphs)
 
-    def _forward_ms(self, graphs) -> np.ndarray:
-        a, b = self._fit
-        return np.exp(a * scores(self._adapted, graphs, len(self.sources)) + b)
+    def _features(self, graphs, tuned: np.ndarray | None = None) -> np.ndarray:
+        """Read-out inputs: the pre-trained score on the initial target embedding, the fine-tuned score, and
+        the supplementary encoding (hwnas's stacking; the paper uses the fine-tuned score alone)."""
+        row = len(self.sources)
+        start = copy.deepcopy(self.net)
+        with torch.no_grad():
+            sources = start.hw_emb.weight[:row]
+            start.hw_emb.weight[row] = sources.mean(0) if self._init is None else sources[self._init]
+        tuned = scores(self._adapted, graphs, row) if tuned is None else tuned
+        return np.column_stack([scores(start, graphs, row), tuned, graphs.extra.numpy()])
+
+    def _forward_ms(self, graphs, paper: bool = False) -> np.ndarray:
+        return np.exp((self._paper_fit if paper else self._fit)(self._features(graphs)))
+
+    def paper_readout_ms(self) -> np.ndarray:
+        """Every table row's prediction from the fine-tuned score alone (the paper's read-out), for comparison."""
+        return self._forward_ms(self.graphs, paper=True)
 
     # ------------------------------------------------------------------ prediction
     def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:

@@ -18,20 +18,22 @@ from hwnas.core.errors import HwnasError
 from hwnas.core.space import as_matrix
 
 NONE_OP = "none"   # an operation that cuts its edge (NB201): left out of the pooled mean
+IDENTITY_OPS = ("none", "skip", "skip_connect", "input", "output")   # nodes that run no kernel
 
 
 @dataclass(frozen=True)
 class GraphBatch:
     """Architectures as graphs: node tokens (n, nodes), adjacency (nodes, nodes) with A[i, j] = 1 for
-    the edge i -> j, and a pooling mask (n, nodes)."""
+    the edge i -> j, a pooling mask (n, nodes) and the supplementary encoding (n, k)."""
 
     tokens: torch.Tensor
     adjacency: torch.Tensor
     pool: torch.Tensor
+    extra: torch.Tensor
 
     def take(self, rows) -> "GraphBatch":
         rows = torch.as_tensor(np.asarray(rows, dtype=np.int64))
-        return GraphBatch(self.tokens[rows], self.adjacency, self.pool[rows])
+        return GraphBatch(self.tokens[rows], self.adjacency, self.pool[rows], self.extra[rows])
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -74,7 +76,14 @@ def encode_graphs(space, archs) -> GraphBatch:
     if NONE_OP in vocab:
         pool[tokens == vocab.index(NONE_OP)] = 0.0
     return GraphBatch(torch.as_tensor(tokens, dtype=torch.long), torch.as_tensor(adjacency, dtype=torch.float32),
-                      torch.as_tensor(pool))
+                      torch.as_tensor(pool), torch.as_tensor(supplementary(tokens, vocab)))
+
+
+def supplementary(tokens: np.ndarray, vocab: tuple[str, ...]) -> np.ndarray:
+    """hwnas's supplementary encoding (in place of the paper's arch2vec/CATE/zero-cost vectors): the share
+    of nodes that run a kernel (not identity, skip or cut), which ranks kernel-launch-bound GPU latency."""
+    idle = np.isin(tokens, [i for i, name in enumerate(vocab) if name in IDENTITY_OPS])
+    return (1.0 - idle.mean(1, keepdims=True)).astype(np.float32) if tokens.size else np.zeros((0, 1), np.float32)
 
 
 class GatedFlow(nn.Module):
@@ -106,7 +115,7 @@ class NasflatNet(nn.Module):
 
     def __init__(self, vocab: int, nodes: int, devices: int, op_dim: int = 40, hw_dim: int = 8, hidden: int = 96,
                  flow_dims: tuple[int, ...] = (128, 128, 128), op_flow_dims: tuple[int, ...] = (128, 128),
-                 mlp_dims: tuple[int, ...] = (200, 200, 200), dropout: float = 0.1):
+                 mlp_dims: tuple[int, ...] = (200, 200, 200), dropout: float = 0.1, extra_dim: int = 0):
         super().__init__()
         cond = op_dim + hw_dim
         self.op_emb = nn.Embedding(vocab, op_dim)
@@ -116,8 +125,9 @@ class NasflatNet(nn.Module):
         self.backward_mlp = _mlp([op_flow_dims[-1], 128, 128, 128])
         self.update = _mlp([cond + 128, 128, cond])
         self.flows = nn.ModuleList(GatedFlow(a, b, cond) for a, b in zip((hidden, *flow_dims), flow_dims))
-        self.head = nn.Sequential(_mlp([flow_dims[-1], *mlp_dims], last_activation=True, dropout=dropout),
-                                  nn.Linear(mlp_dims[-1], 1))
+        self.extra = _mlp([extra_dim, 32, 32]) if extra_dim else None   # the paper's zcp_embedder, for `extra`
+        self.head = nn.Sequential(_mlp([flow_dims[-1] + (32 if extra_dim else 0), *mlp_dims], last_activation=True,
+                                       dropout=dropout), nn.Linear(mlp_dims[-1], 1))
 
     @staticmethod
     def _run(flows, h, adjacency_t, cond):
@@ -138,6 +148,8 @@ class NasflatNet(nn.Module):
         cond = self.update(torch.cat([cond, back], -1))
         h = self._run(self.flows, h0, adjacency_t, cond)
         pooled = (h * graphs.pool[..., None]).sum(1) / graphs.pool.sum(1, keepdim=True).clamp_min(1.0)
+        if self.extra is not None:
+            pooled = torch.cat([pooled, self.extra(graphs.extra)], -1)
         return self.head(pooled).squeeze(-1)
 
 

@@ -23,13 +23,14 @@ class PretrainConfig:
     epochs fewer than its 150, sized for CPUs: docs/nasflat.md)."""
 
     source_rows: int = 800          # architectures per source device (the paper: NB201 512, FBNet 800)
-    epochs: int = 40
+    epochs: int = 30
     batch_size: int = 128
     lr: float = 1e-3
     weight_decay: float = 1e-5
     margin: float = 0.1
     hidden: int = 96
     flow_dim: int = 128
+    supplementary: bool = True      # hwnas's supplementary encoding (nasflat_model.supplementary) beside the graph
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -39,7 +40,8 @@ class PretrainConfig:
 def build_net(vocab: int, nodes: int, n_sources: int, cfg: PretrainConfig) -> NasflatNet:
     """The network with one embedding row per source device plus one for the target (the last row)."""
     d = cfg.flow_dim
-    return NasflatNet(vocab, nodes, n_sources + 1, hidden=cfg.hidden, flow_dims=(d, d, d), op_flow_dims=(d, d))
+    return NasflatNet(vocab, nodes, n_sources + 1, hidden=cfg.hidden, flow_dims=(d, d, d), op_flow_dims=(d, d),
+                      extra_dim=1 if cfg.supplementary else 0)
 
 
 def source_rows(latency: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -158,6 +160,30 @@ def log_linear_fit(scores_: np.ndarray, latency_ms: np.ndarray) -> tuple[float, 
         a = 1e-6
         b = float(np.mean(np.log(latency_ms)) - a * np.mean(scores_))
     return float(a), float(b)
+
+
+def ridge_fit(features: np.ndarray, log_ms: np.ndarray, lam: float = 1e-2):
+    """A ridge read-out log(ms) ~ standardised features . w + b (penalty lam * n): a function of features."""
+    mu, sd = features.mean(0), features.std(0) + 1e-9
+    z = (features - mu) / sd
+    w = np.linalg.solve(z.T @ z + lam * len(z) * np.eye(z.shape[1]), z.T @ (log_ms - log_ms.mean()))
+    b = float(log_ms.mean())
+    return lambda x: ((x - mu) / sd) @ w + b
+
+
+def out_of_fold_scores(net: NasflatNet, graphs: GraphBatch, latency_ms: np.ndarray, init_from: int | None,
+                       cfg: TransferConfig, folds: int = 4) -> np.ndarray:
+    """Each sample's score from a network fine-tuned without it (k folds): an honest input for a read-out
+    fitted on the same samples."""
+    n = len(latency_ms)
+    out = np.empty(n)
+    rng = np.random.default_rng(cfg.seed)
+    row = net.hw_emb.num_embeddings - 1
+    for held in np.array_split(rng.permutation(n), min(folds, n)):
+        keep = np.setdiff1d(np.arange(n), held)
+        tuned = transfer(net, graphs.take(keep), latency_ms[keep], init_from, cfg)
+        out[held] = scores(tuned, graphs.take(held), row)
+    return out
 
 
 # ------------------------------------------------------------------ the target samples
