@@ -109,7 +109,7 @@ def help_predict(space, device, sources, samples, seed, episodes) -> np.ndarray:
     return oracle.predict_ms(space.table_archs())
 
 
-def run(args, space_key: str) -> tuple[list, list]:
+def run(args, space_key: str, on_task=None) -> tuple[list, list]:
     space = devices.search_space(SPACES[space_key])
     items = plan(space, space_key)
     only = {int(t) for t in args.tasks.split(",")} if args.tasks else None
@@ -151,6 +151,8 @@ def run(args, space_key: str) -> tuple[list, list]:
                     if "help" in args.methods and n >= 10:
                         add("help", n, seed, help_predict(space, device, oracle.sources, n, seed, args.help_episodes))
         print(f"{space_key} task {item['task']}: {time.perf_counter() - started:.0f} s", flush=True)
+        if on_task is not None:
+            on_task(records, items)
     return records, items
 
 
@@ -201,22 +203,26 @@ def main(argv=None) -> None:
     args.methods = set(args.methods.split(","))
     torch.set_num_threads(1)
     started = time.perf_counter()
-    records, items = run(args, args.space)
-    frame = pd.DataFrame(records)
-    OUT.mkdir(parents=True, exist_ok=True)
-    stem = f"{args.space}{args.tag}"
-    frame.to_csv(OUT / f"{stem}.csv", index=False)
     command = " ".join(["python experiments/nasflat_tasks.py"] + (argv if argv is not None else sys.argv[1:]))
-    coverage = "\n".join(f"- task {i['task']}: {'covered' if i['covered'] else 'not covered'}; sources "
-                         f"{len(i['sources'])}; targets {i['targets'] or 'none'}"
-                         + (f"; left out: {'; '.join(i['notes'])}" if i["notes"] else "") for i in items)
-    text = (f"# NASFLAT transfer tasks, {args.space}\n\nCommand: `{command}`; {time.perf_counter() - started:.0f} s "
-            f"wall, load average {os.getloadavg()[0]:.1f} at the end (2 shared cores). Spearman over every "
-            "architecture each target has measured.\n\n" + summary(frame, args.space) + "\n"
-            + table(frame, args.space) + "\nCoverage:\n\n" + coverage + "\n")
-    (OUT / f"{stem}.md").write_text(text)
-    print(text)
 
+    def write(records, items):
+        """Results so far (after every task, so a long run leaves its finished tasks behind)."""
+        frame = pd.DataFrame(records)
+        OUT.mkdir(parents=True, exist_ok=True)
+        stem = f"{args.space}{args.tag}"
+        frame.to_csv(OUT / f"{stem}.csv", index=False)
+        coverage = "\n".join(f"- task {i['task']}: {'covered' if i['covered'] else 'not covered'}; sources "
+                             f"{len(i['sources'])}; targets {i['targets'] or 'none'}"
+                             + (f"; left out: {'; '.join(i['notes'])}" if i["notes"] else "") for i in items)
+        text = (f"# NASFLAT transfer tasks, {args.space}\n\nCommand: `{command}`; {time.perf_counter() - started:.0f} s "
+                f"wall so far, load average {os.getloadavg()[0]:.1f} (2 shared cores). Spearman over every "
+                "architecture each target has measured.\n\n" + summary(frame, args.space) + "\n"
+                + table(frame, args.space) + "\nCoverage:\n\n" + coverage + "\n")
+        (OUT / f"{stem}.md").write_text(text)
+        return text
+
+    records, items = run(args, args.space, write)
+    print(write(records, items))
 
 if __name__ == "__main__":
     try:

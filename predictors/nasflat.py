@@ -28,7 +28,7 @@ from hwnas.predictors.nasflat_model import encode_graphs, graph_vocabulary
 from hwnas.predictors.nasflat_train import (PretrainConfig, TransferConfig, best_source, build_net, log_linear_fit,
                                             out_of_fold_scores, pretrain, ridge_fit, scores, select_samples, transfer)
 
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 FORMAT_VERSION = 1
 READOUTS = ("stacked", "finetune")   # hwnas's stacked read-out (default), the paper's fine-tuned score alone
 MIN_SAMPLES = 3                 # fewer target samples cannot both pick a source and fine-tune a ranking
@@ -156,7 +156,7 @@ class NasflatOracle(LatencyOracle):
 
     def __init__(self, space: SearchSpace, device: str, samples: int = 20, seed: int = 0, task: int | None = None,
                  sources: Sequence[str] | None = None, train_if_missing: bool = True, source_rows: int | None = None,
-                 epochs: int = 30, lr: float = 1e-3, batch_size: int = 128, hidden: int = 96, flow_dim: int = 128,
+                 epochs: int = 30, lr: float = 1e-3, batch_size: int = 128, hidden: int = 64, flow_dim: int = 64,
                  pretrain_seed: int = 0, supplementary: bool = True, transfer_epochs: int | None = None, transfer_lr: float | None = None,
                  transfer_init: str = "best_source", readout: str = "stacked"):
         super().__init__(space, device)
@@ -224,36 +224,38 @@ class NasflatOracle(LatencyOracle):
             source_ms = np.stack([devices.latency_ms(self.space.name, s)[rows[tabled]] for s in self.sources])
             init, self.source_spearman = best_source(source_ms, latency_ms[tabled])
             self.chosen_source = self.sources[init]
-        self._init = init
-        self._adapted = transfer(self.net, graphs, latency_ms, init, self.transfer_cfg)
         row = len(self.sources)
-        tuned = scores(self._adapted, graphs, row)
-        a, b = log_linear_fit(tuned, latency_ms)
+        self._start = copy.deepcopy(self.net)       # the pre-trained network on the target's initial embedding
+        with torch.no_grad():
+            sources = self._start.hw_emb.weight[:row]
+            self._start.hw_emb.weight[row] = sources.mean(0) if init is None else sources[init]
+        self._start_table = (self.entry["source_scores"][init].astype(np.float64) if init is not None
+                             else scores(self._start, self.graphs, row))
+        self._adapted = transfer(self.net, graphs, latency_ms, init, self.transfer_cfg)
+        a, b = log_linear_fit(scores(self._adapted, graphs, row), latency_ms)
         self._paper_fit = lambda x: a * x[:, 1] + b           # the paper's: the fine-tuned score alone
         if self.readout == "stacked":
             honest = out_of_fold_scores(self.net, graphs, latency_ms, init, self.transfer_cfg)
-            self._fit = ridge_fit(self._features(graphs, honest), np.log(latency_ms))
+            features = np.column_stack([scores(self._start, graphs, row), honest, graphs.extra.numpy()])
+            self._fit = ridge_fit(features, np.log(latency_ms))
         else:
             self._fit = self._paper_fit
-        self._table_ms = self._forward_ms(self.graphs)
+        self._table_features = self._features(self.graphs, self._start_table)
+        self._table_ms = np.exp(self._fit(self._table_features))
 
-    def _features(self, graphs, tuned: np.ndarray | None = None) -> np.ndarray:
+    def _features(self, graphs, start: np.ndarray | None = None) -> np.ndarray:
         """Read-out inputs: the pre-trained score on the initial target embedding, the fine-tuned score, and
         the supplementary encoding (hwnas's stacking; the paper uses the fine-tuned score alone)."""
         row = len(self.sources)
-        start = copy.deepcopy(self.net)
-        with torch.no_grad():
-            sources = start.hw_emb.weight[:row]
-            start.hw_emb.weight[row] = sources.mean(0) if self._init is None else sources[self._init]
-        tuned = scores(self._adapted, graphs, row) if tuned is None else tuned
-        return np.column_stack([scores(start, graphs, row), tuned, graphs.extra.numpy()])
+        start = scores(self._start, graphs, row) if start is None else start
+        return np.column_stack([start, scores(self._adapted, graphs, row), graphs.extra.numpy()])
 
-    def _forward_ms(self, graphs, paper: bool = False) -> np.ndarray:
-        return np.exp((self._paper_fit if paper else self._fit)(self._features(graphs)))
+    def _forward_ms(self, graphs) -> np.ndarray:
+        return np.exp(self._fit(self._features(graphs)))
 
     def paper_readout_ms(self) -> np.ndarray:
         """Every table row's prediction from the fine-tuned score alone (the paper's read-out), for comparison."""
-        return self._forward_ms(self.graphs, paper=True)
+        return np.exp(self._paper_fit(self._table_features))
 
     # ------------------------------------------------------------------ prediction
     def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:

@@ -28,8 +28,8 @@ class PretrainConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-5
     margin: float = 0.1
-    hidden: int = 96
-    flow_dim: int = 128
+    hidden: int = 64
+    flow_dim: int = 64
     supplementary: bool = True      # hwnas's supplementary encoding (nasflat_model.supplementary) beside the graph
     seed: int = 0
 
@@ -73,8 +73,8 @@ def pretrain(graphs: GraphBatch, latency: np.ndarray, vocab: int, cfg: PretrainC
         for start in range(0, len(order), cfg.batch_size):
             part = order[start:start + cfg.batch_size]
             group = torch.as_tensor(device[part])
-            scores = net(graphs.take(arch[part]), group)
-            loss = pairwise_hinge(scores, torch.as_tensor(target[part]), group, cfg.margin)
+            score = net(graphs.take(arch[part]), group)
+            loss = pairwise_hinge(score, torch.as_tensor(target[part]), group, cfg.margin)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -84,7 +84,8 @@ def pretrain(graphs: GraphBatch, latency: np.ndarray, vocab: int, cfg: PretrainC
         if log and (epoch + 1) % 10 == 0:
             log(f"epoch {epoch + 1}/{cfg.epochs}: ranking loss {history[-1]:.4f}")
     net.eval()
-    return {"state": net.state_dict(), "rows": rows.tolist(), "history": history,
+    graphs_scores = np.stack([scores(net, graphs, d) for d in range(n_src)]).astype(np.float32)
+    return {"state": net.state_dict(), "rows": rows.tolist(), "history": history, "source_scores": graphs_scores,
             "seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu,
             "source_measurements": int(len(rows) * n_src)}
 
@@ -130,8 +131,8 @@ def transfer(net: NasflatNet, graphs: GraphBatch, latency_ms: np.ndarray, init_f
             part = order[start:start + cfg.batch_size]
             if len(part) < 2:
                 continue
-            scores = net(graphs.take(part), device[part])
-            loss = pairwise_hinge(scores, y[part], device[part], cfg.margin)
+            score = net(graphs.take(part), device[part])
+            loss = pairwise_hinge(score, y[part], device[part], cfg.margin)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
