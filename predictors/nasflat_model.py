@@ -129,6 +129,14 @@ class NasflatNet(nn.Module):
         self.head = nn.Sequential(_mlp([flow_dims[-1] + (32 if extra_dim else 0), *mlp_dims], last_activation=True,
                                        dropout=dropout), nn.Linear(mlp_dims[-1], 1))
 
+    def _update(self, cond: torch.Tensor, back: torch.Tensor) -> torch.Tensor:
+        """`update` of [cond, back broadcast to every node]; back's share of the first layer once per graph."""
+        first = self.update[0]
+        split = cond.shape[-1]
+        hidden = (torch.matmul(cond, first.weight[:, :split].t())
+                  + (torch.matmul(back, first.weight[:, split:].t()) + first.bias)[:, None, :])
+        return self.update[1:](hidden)
+
     @staticmethod
     def _run(flows, h, adjacency_t, cond):
         for i, flow in enumerate(flows):
@@ -144,8 +152,7 @@ class NasflatNet(nn.Module):
         cond = torch.cat([self.op_emb(graphs.tokens), hw], -1)            # the hardware embedding, node level
         h0 = self.node_emb.weight[None].expand(n, nodes, -1)
         op_state = self._run(self.op_flows, h0, adjacency_t, cond)
-        back = self.backward_mlp(op_state[:, -1])[:, None, :].expand(n, nodes, -1)
-        cond = self.update(torch.cat([cond, back], -1))
+        cond = self._update(cond, self.backward_mlp(op_state[:, -1]))
         h = self._run(self.flows, h0, adjacency_t, cond)
         pooled = (h * graphs.pool[..., None]).sum(1) / graphs.pool.sum(1, keepdim=True).clamp_min(1.0)
         if self.extra is not None:
