@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import hashlib
 import json
 import sys
@@ -149,6 +150,22 @@ def ensure_pretrained(space: SearchSpace, sources: Sequence[str], cfg: PretrainC
     return entry
 
 
+@functools.lru_cache(maxsize=None)
+def _operator_flops(space_name: str, space) -> np.ndarray:
+    from hwnas.measure.model_stats import flop_count
+
+    return np.array([flop_count(space.build_operator(spec), spec.input_shape) for spec in space.operators()],
+                    dtype=float)
+
+
+def operator_flops(space) -> np.ndarray | None:
+    """FLOPs of each of the space's distinct operators (hwnas.measure.model_stats, a zero-cost proxy hwnas
+    computes itself), when the space is a chain of operators (FBNet: `operators`/`operator_index`); else None."""
+    if not all(hasattr(space, a) for a in ("operators", "operator_index", "build_operator")):
+        return None
+    return _operator_flops(space.name, space)
+
+
 class NasflatOracle(LatencyOracle):
     """NASFLAT pre-trained on source devices, transferred to `device` with `samples` measurements."""
 
@@ -236,22 +253,32 @@ class NasflatOracle(LatencyOracle):
         self._paper_fit = lambda x: a * x[:, 1] + b           # the paper's: the fine-tuned score alone
         if self.readout == "stacked":
             honest = out_of_fold_scores(self.net, graphs, latency_ms, init, self.transfer_cfg)
-            features = np.column_stack([scores(self._start, graphs, row), honest, graphs.extra.numpy()])
+            features = np.column_stack([scores(self._start, graphs, row), honest, self._supplement(graphs, matrix)])
             self._fit = ridge_fit(features, np.log(latency_ms))
         else:
             self._fit = self._paper_fit
-        self._table_features = self._features(self.graphs, self._start_table)
+        self._table_features = self._features(self.graphs, np.asarray(self.space.table_archs()), self._start_table)
         self._table_ms = np.exp(self._fit(self._table_features))
 
-    def _features(self, graphs, start: np.ndarray | None = None) -> np.ndarray:
+    def _features(self, graphs, matrix, start: np.ndarray | None = None) -> np.ndarray:
         """Read-out inputs: the pre-trained score on the initial target embedding, the fine-tuned score, and
         the supplementary encoding (hwnas's stacking; the paper uses the fine-tuned score alone)."""
         row = len(self.sources)
         start = scores(self._start, graphs, row) if start is None else start
-        return np.column_stack([start, scores(self._adapted, graphs, row), graphs.extra.numpy()])
+        return np.column_stack([start, scores(self._adapted, graphs, row), self._supplement(graphs, matrix)])
 
-    def _forward_ms(self, graphs) -> np.ndarray:
-        return np.exp(self._fit(self._features(graphs)))
+    def _supplement(self, graphs, matrix) -> np.ndarray:
+        """The network's supplementary encoding plus log FLOPs where the space adds up from operators."""
+        extra = graphs.extra.numpy()
+        if not self.pretrain_cfg.supplementary:
+            return extra[:, :0]
+        per_op = operator_flops(self.space)
+        if per_op is None:
+            return extra
+        return np.column_stack([extra, np.log(per_op[self.space.operator_index(matrix)].sum(1))])
+
+    def _forward_ms(self, graphs, matrix) -> np.ndarray:
+        return np.exp(self._fit(self._features(graphs, matrix)))
 
     def paper_readout_ms(self) -> np.ndarray:
         """Every table row's prediction from the fine-tuned score alone (the paper's read-out), for comparison."""
@@ -268,14 +295,15 @@ class NasflatOracle(LatencyOracle):
         out = np.where(rows >= 0, self._table_ms[np.maximum(rows, 0)], np.nan)
         untabled = np.flatnonzero(rows < 0)
         if untabled.size:
-            out[untabled] = self._forward_ms(encode_graphs(self.space, matrix[untabled]))
+            out[untabled] = self._forward_ms(encode_graphs(self.space, matrix[untabled]), matrix[untabled])
         return out
 
     def predict_uncached_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         """The full batched forward pass, bypassing the table computed at adaptation (timing)."""
         if self._adapted is None:
             raise HwnasError("oracle nasflat must adapt() to the target device's sample measurements first")
-        return self._forward_ms(encode_graphs(self.space, self.space.checked_matrix(archs)))
+        matrix = self.space.checked_matrix(archs)
+        return self._forward_ms(encode_graphs(self.space, matrix), matrix)
 
     def setup_cost(self) -> SetupCost:
         return SetupCost(shared_measurements=int(self.entry["source_measurements"]),
