@@ -188,6 +188,19 @@ def summary(frame: pd.DataFrame, space_key: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def merge(space_key: str) -> None:
+    """One table from the runs of a space split over processes (each wrote <space>_<tag>.csv)."""
+    parts = sorted(OUT.glob(f"{space_key}_*.csv"))
+    frame = pd.concat([pd.read_csv(p) for p in parts], ignore_index=True)
+    frame.to_csv(OUT / f"{space_key}.csv", index=False)
+    text = (f"# NASFLAT transfer tasks, {space_key} (merged)\n\nMerged from {', '.join(p.name for p in parts)} "
+            "(their .md files give each command and its wall time). Spearman over every architecture each target "
+            "has measured; mean over targets, then over seeds.\n\n" + summary(frame, space_key) + "\n"
+            + table(frame, space_key))
+    (OUT / f"{space_key}.md").write_text(text)
+    print(text)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", choices=list(SPACES), default="fbnet")
@@ -198,7 +211,12 @@ def main(argv=None) -> None:
     parser.add_argument("--methods", default="nasflat,scratch,best_source,flops")
     parser.add_argument("--help-episodes", type=int, default=1000)
     parser.add_argument("--tag", default="", help="suffix of the result files")
+    parser.add_argument("--merge", action="store_true",
+                        help="only combine <space>_*.csv of runs split by --tasks/--tag into <space>.{csv,md}")
     args = parser.parse_args(argv)
+    if args.merge:
+        merge(args.space)
+        return
     args.samples = [int(s) for s in args.samples.split(",")]
     args.methods = set(args.methods.split(","))
     torch.set_num_threads(1)
