@@ -16,7 +16,8 @@ from hwnas.testing import ORACLE_CHECKS, UnsupportedToySpace, check_units, oracl
 NO_TRAINING = {"train_if_missing": False}
 _TINY_HELP = dict(train_if_missing=True, episodes=200, inner_tasks=2, query=20, valid_every=50, mc_samples=2,
                   valid_query_rows=100)  # ~10 s a member; adapts to Spearman ~0.84
-TINY_TRAINING = {"help": _TINY_HELP, "help_ensemble": {**_TINY_HELP, "ensemble": 2}}
+_TINY_NASFLAT = dict(train_if_missing=True, source_rows=128, epochs=3, hidden=32, flow_dim=32)  # a few s
+TINY_TRAINING = {"help": _TINY_HELP, "help_ensemble": {**_TINY_HELP, "ensemble": 2}, "nasflat": _TINY_NASFLAT}
 ORACLES = group_choices("oracle")
 # `measured` times real networks on a local device (minutes, noisy: tests/predictors/test_measured.py covers
 # it) and refuses a shipped device (use `lut`), so it has no contract device: it is left out of the contract.

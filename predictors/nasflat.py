@@ -1,0 +1,316 @@
+"""The `nasflat` latency oracle: NASFLAT (Akhauri & Abdelfattah, "On Latency Predictors for Neural
+Architecture Search", MLSys 2024), transferred to one device from few samples.
+
+A graph encoder with a per-device hardware embedding is pre-trained on the source devices (cached per space,
+sources, settings and data); `reference_archs()` picks the target samples by clustering architecture
+encodings; `adapt()` starts the target's embedding from the best-ranking source and fine-tunes on them.
+Predictions for the whole table are computed once, in one batched pass.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import hashlib
+import json
+import sys
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from hwnas import data
+from hwnas.core.errors import HwnasError, unknown_choice
+from hwnas.core.oracle import LatencyOracle, SetupCost
+from hwnas.core.space import Arch, SearchSpace
+from hwnas.data import cache, devices
+from hwnas.predictors.nasflat_model import encode_graphs, graph_vocabulary
+from hwnas.predictors.nasflat_train import (PretrainConfig, TransferConfig, best_source, build_net, log_linear_fit,
+                                            out_of_fold_scores, pretrain, ridge_fit, scores, select_samples, transfer)
+
+MODEL_VERSION = 2
+FORMAT_VERSION = 1
+READOUTS = ("stacked", "finetune")   # hwnas's stacked read-out (default), the paper's fine-tuned score alone
+MIN_SAMPLES = 3                 # fewer target samples cannot both pick a source and fine-tune a ranking
+TASKS_FILE = "nasflat/tasks.json"
+TASK_SPACES = {"nasbench201": "nb201", "fbnet": "fbnet"}
+# Architectures per source device in the paper's pre-training (its run commands).
+PAPER_SOURCE_ROWS = {"nasbench201": 512, "fbnet": 800}
+# The paper's transfer learning rates (its run commands: NB201 1e-4 over 20 epochs, FBNet 1e-3 over 30).
+PAPER_TRANSFER = {"nasbench201": (1e-4, 20), "fbnet": (1e-3, 30)}
+
+
+def _log(message: str) -> None:
+    print(f"[nasflat] {message}", file=sys.stderr, flush=True)
+
+
+def load_tasks() -> dict:
+    """The paper's transfer tasks (`nasflat/tasks.json` of the data folder)."""
+    return data.read_json(TASKS_FILE)
+
+
+def task_sources(space_name: str, task: int) -> tuple[str, ...]:
+    """The train (source) devices of task `task` of the paper for the space, by hwnas's device names."""
+    key = TASK_SPACES.get(space_name)
+    if key is None:
+        raise HwnasError(f"oracle nasflat: the paper's tasks cover spaces {', '.join(TASK_SPACES)}, not "
+                         f"{space_name!r}; give oracle.sources=[...] instead of oracle.task")
+    tasks = load_tasks()
+    table = tasks.get(key, {})
+    if str(task) not in table:
+        raise HwnasError(f"oracle nasflat: task {task} out of range for {space_name}; valid: "
+                         f"{', '.join(sorted(table, key=int))}")
+    alias = tasks.get("eagle_alias_inferred", {})
+    return tuple(alias.get(d, d) for d in table[str(task)]["train"])
+
+
+def resolve_sources(space: SearchSpace, device: str, task: int | None, sources) -> tuple[str, ...]:
+    """The source devices: `sources`, or task `task`'s train devices, or (neither) task 0's without the
+    target. Every one must have a full table here; the target must not be one of them."""
+    if task is not None and sources is not None:
+        raise HwnasError("oracle nasflat: give oracle.task or oracle.sources, not both")
+    if sources is not None:
+        if isinstance(sources, str) or not len(sources):
+            raise HwnasError(f"oracle nasflat: sources must be a non-empty list of devices, got {sources!r}")
+        names = tuple(str(s) for s in sources)
+    else:
+        names = task_sources(space.name, 0 if task is None else int(task))
+        if task is None:
+            names = tuple(n for n in names if n != device)   # the default set never trains on its target
+    if len(set(names)) != len(names):
+        raise HwnasError(f"oracle nasflat: a source device is listed twice in {list(names)}")
+    known = devices.tables(space.name)
+    for name in names:
+        if name not in known:
+            raise unknown_choice(f"source device for space {space.name} (oracle nasflat)", name, known)
+        covered = int(np.isfinite(known[name].latency_ms).sum())
+        if covered < len(known[name].latency_ms):
+            raise HwnasError(f"oracle nasflat: source device {name} is measured on {covered} of "
+                             f"{len(known[name].latency_ms)} {space.name} architectures; a source needs all")
+    if device in names:
+        raise HwnasError(f"oracle nasflat: target device {device} is also a source; a source's latencies "
+                         "would leak into its own prediction")
+    return names
+
+
+# ------------------------------------------------------------------ the pre-training cache
+def cache_key(space: SearchSpace, sources: Sequence[str], cfg: PretrainConfig) -> dict:
+    """The key of NASFLAT pre-trained on `space` from `sources` with `cfg`: code, settings and a hash of
+    the source latencies it reads."""
+    from hwnas.core.version import __version__
+
+    digest = hashlib.sha256()
+    for name in sources:
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(devices.latency_ms(space.name, name), dtype=np.float64).tobytes())
+    digest.update(np.ascontiguousarray(space.table_archs(), dtype=np.int64).tobytes())
+    return {"format": FORMAT_VERSION, "code": f"nasflat-{MODEL_VERSION}/hwnas-{__version__}", "space": space.name,
+            "sources": list(sources), "config": cfg.to_dict(), "data": digest.hexdigest()[:20]}
+
+
+def cache_path(key: dict):
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+    return cache.cache_dir() / "nasflat" / f"{key['space']}-{digest}.pt"
+
+
+def load_cached(key: dict) -> dict | None:
+    """The cached pre-training for `key`; None if absent; HwnasError if present but unusable."""
+    path = cache_path(key)
+    if not path.is_file():
+        return None
+    try:
+        entry = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is a corrupt cache
+        raise HwnasError(f"corrupt NASFLAT cache {path}: {type(exc).__name__}; delete it") from None
+    if not isinstance(entry, dict) or entry.get("key") != key:
+        raise HwnasError(f"NASFLAT cache {path} was written for a different key; delete it")
+    return entry
+
+
+def ensure_pretrained(space: SearchSpace, sources: Sequence[str], cfg: PretrainConfig, graphs=None, *,
+                      train_if_missing: bool = True, log=_log) -> dict:
+    """The cached pre-training for (space, sources, cfg, data), training and caching it when missing."""
+    cache.check_folder(cache.cache_dir(), "the cache folder")
+    key = cache_key(space, sources, cfg)
+    entry = load_cached(key)
+    if entry is not None:
+        return entry
+    if not train_if_missing:
+        raise HwnasError(f"no pre-trained NASFLAT for {space.name} from {len(sources)} sources with this "
+                         f"configuration in {cache.cache_dir() / 'nasflat'}; set oracle.train_if_missing=true")
+    cache.writable_folder(cache.cache_dir() / "nasflat", "NASFLAT cache folder")
+    graphs = encode_graphs(space, space.table_archs()) if graphs is None else graphs
+    latency = np.stack([devices.latency_ms(space.name, s) for s in sources])
+    log(f"pre-training NASFLAT on {space.name} from {len(sources)} source devices x {cfg.source_rows} archs "
+        f"({cfg.epochs} epochs); cached in {cache.cache_dir() / 'nasflat'}")
+    entry = pretrain(graphs, latency, len(graph_vocabulary(space)), cfg, log=log)
+    cache.atomic_write(cache_path(key), lambda tmp: torch.save({**entry, "key": key}, tmp))
+    log(f"pre-training took {entry['seconds']:.0f} s")
+    return entry
+
+
+@functools.lru_cache(maxsize=None)
+def _operator_flops(space_name: str, space) -> np.ndarray:
+    from hwnas.measure.model_stats import flop_count
+
+    return np.array([flop_count(space.build_operator(spec), spec.input_shape) for spec in space.operators()],
+                    dtype=float)
+
+
+def operator_flops(space) -> np.ndarray | None:
+    """FLOPs of each of the space's distinct operators (hwnas.measure.model_stats, a zero-cost proxy hwnas
+    computes itself), when the space is a chain of operators (FBNet: `operators`/`operator_index`); else None."""
+    if not all(hasattr(space, a) for a in ("operators", "operator_index", "build_operator")):
+        return None
+    return _operator_flops(space.name, space)
+
+
+class NasflatOracle(LatencyOracle):
+    """NASFLAT pre-trained on source devices, transferred to `device` with `samples` measurements."""
+
+    name = "nasflat"
+
+    def __init__(self, space: SearchSpace, device: str, samples: int = 20, seed: int = 0, task: int | None = None,
+                 sources: Sequence[str] | None = None, train_if_missing: bool = True, source_rows: int | None = None,
+                 epochs: int = 30, lr: float = 1e-3, batch_size: int = 128, hidden: int = 64, flow_dim: int = 64,
+                 pretrain_seed: int = 0, supplementary: bool = True, transfer_epochs: int | None = None, transfer_lr: float | None = None,
+                 transfer_init: str = "best_source", readout: str = "stacked"):
+        super().__init__(space, device)
+        if len(space.table_archs()) == 0:
+            raise HwnasError(f"oracle nasflat needs a space with measured latency tables; {space.name!r} has none")
+        devices.require_device(space.name, device)
+        if int(samples) < MIN_SAMPLES:
+            raise HwnasError(f"oracle nasflat needs at least {MIN_SAMPLES} target samples; got samples={samples}")
+        if transfer_init not in ("best_source", "mean"):
+            raise HwnasError(f"oracle nasflat: transfer_init must be best_source or mean, got {transfer_init!r}")
+        if readout not in READOUTS:
+            raise HwnasError(f"oracle nasflat: readout must be one of {', '.join(READOUTS)}, got {readout!r}")
+        self.samples, self.seed, self.transfer_init, self.readout = int(samples), int(seed), transfer_init, readout
+        self.sources = resolve_sources(space, device, task, None if sources is None else list(sources))
+        rows = PAPER_SOURCE_ROWS.get(space.name, 800) if source_rows is None else int(source_rows)
+        self.pretrain_cfg = PretrainConfig(source_rows=rows, epochs=int(epochs), lr=float(lr),
+                                           batch_size=int(batch_size), hidden=int(hidden), flow_dim=int(flow_dim),
+                                           supplementary=bool(supplementary), seed=int(pretrain_seed))
+        paper_lr, paper_epochs = PAPER_TRANSFER.get(space.name, (1e-3, 30))
+        self.transfer_cfg = TransferConfig(epochs=paper_epochs if transfer_epochs is None else int(transfer_epochs),
+                                           lr=paper_lr if transfer_lr is None else float(transfer_lr), seed=self.seed)
+        self.graphs = encode_graphs(space, space.table_archs())
+        self.entry = ensure_pretrained(space, self.sources, self.pretrain_cfg, self.graphs,
+                                       train_if_missing=train_if_missing)
+        self.net = build_net(len(graph_vocabulary(space)), self.graphs.tokens.shape[1], len(self.sources),
+                             self.pretrain_cfg)
+        self.net.load_state_dict(self.entry["state"])
+        self.net.eval()
+        self._references: list[Arch] | None = None
+        self._adapted = None
+        self._table_ms: np.ndarray | None = None
+        self.chosen_source: str | None = None
+
+    # ------------------------------------------------------------------ the target samples
+    def reference_archs(self) -> list[Arch]:
+        """`samples` table architectures the device has measured, chosen by k-means and cosine-distinct
+        picks over their one-hot encodings (seeded)."""
+        if self._references is None:
+            try:
+                candidates = devices.coverage(self.space.name, self.device)
+            except HwnasError:
+                candidates = np.arange(len(self.space.table_archs()))
+            if len(candidates) < self.samples:
+                raise HwnasError(f"oracle nasflat: samples={self.samples} exceeds the {len(candidates)} "
+                                 f"architectures measured on {self.device}")
+            archs = np.asarray(self.space.table_archs())[candidates]
+            picks = select_samples(self.space.encode(archs, "onehot"), self.samples, self.seed)
+            self._references = [tuple(int(v) for v in archs[i]) for i in picks]
+        return list(self._references)
+
+    def adapt(self, archs: Sequence[Arch], latency_ms: np.ndarray) -> None:
+        matrix = self.space.checked_matrix(archs)
+        latency_ms = np.asarray(latency_ms, dtype=np.float64).reshape(-1)
+        if len(matrix) != len(latency_ms):
+            raise HwnasError(f"oracle nasflat: {len(matrix)} architectures but {len(latency_ms)} latencies")
+        if len(matrix) < MIN_SAMPLES:
+            raise HwnasError(f"oracle nasflat needs at least {MIN_SAMPLES} measured target samples; got {len(matrix)}")
+        if not (np.isfinite(latency_ms).all() and (latency_ms > 0).all()):
+            raise HwnasError(f"oracle nasflat: non-finite or non-positive latency measured on {self.device}")
+        rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
+        graphs = encode_graphs(self.space, matrix)
+        init = None
+        tabled = rows >= 0
+        if self.transfer_init == "best_source" and tabled.sum() >= 2:
+            source_ms = np.stack([devices.latency_ms(self.space.name, s)[rows[tabled]] for s in self.sources])
+            init, self.source_spearman = best_source(source_ms, latency_ms[tabled])
+            self.chosen_source = self.sources[init]
+        row = len(self.sources)
+        self._start = copy.deepcopy(self.net)       # the pre-trained network on the target's initial embedding
+        with torch.no_grad():
+            sources = self._start.hw_emb.weight[:row]
+            self._start.hw_emb.weight[row] = sources.mean(0) if init is None else sources[init]
+        self._start_table = (self.entry["source_scores"][init].astype(np.float64) if init is not None
+                             else scores(self._start, self.graphs, row))
+        self._adapted = transfer(self.net, graphs, latency_ms, init, self.transfer_cfg)
+        a, b = log_linear_fit(scores(self._adapted, graphs, row), latency_ms)
+        self._paper_fit = lambda x: a * x[:, 1] + b           # the paper's: the fine-tuned score alone
+        if self.readout == "stacked":
+            honest = out_of_fold_scores(self.net, graphs, latency_ms, init, self.transfer_cfg)
+            features = np.column_stack([scores(self._start, graphs, row), honest, self._supplement(graphs, matrix)])
+            self._fit = ridge_fit(features, np.log(latency_ms))
+        else:
+            self._fit = self._paper_fit
+        self._table_features = self._features(self.graphs, np.asarray(self.space.table_archs()), self._start_table)
+        self._table_ms = np.exp(self._fit(self._table_features))
+
+    def _features(self, graphs, matrix, start: np.ndarray | None = None) -> np.ndarray:
+        """Read-out inputs: the pre-trained score on the initial target embedding, the fine-tuned score, and
+        the supplementary encoding (hwnas's stacking; the paper uses the fine-tuned score alone)."""
+        row = len(self.sources)
+        start = scores(self._start, graphs, row) if start is None else start
+        return np.column_stack([start, scores(self._adapted, graphs, row), self._supplement(graphs, matrix)])
+
+    def _supplement(self, graphs, matrix) -> np.ndarray:
+        """The network's supplementary encoding plus log FLOPs where the space adds up from operators."""
+        extra = graphs.extra.numpy()
+        if not self.pretrain_cfg.supplementary:
+            return extra[:, :0]
+        per_op = operator_flops(self.space)
+        if per_op is None:
+            return extra
+        return np.column_stack([extra, np.log(per_op[self.space.operator_index(matrix)].sum(1))])
+
+    def _forward_ms(self, graphs, matrix) -> np.ndarray:
+        return np.exp(self._fit(self._features(graphs, matrix)))
+
+    def paper_readout_ms(self) -> np.ndarray:
+        """Every table row's prediction from the fine-tuned score alone (the paper's read-out), for comparison."""
+        return np.exp(self._paper_fit(self._table_features))
+
+    # ------------------------------------------------------------------ prediction
+    def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+        if self._table_ms is None:
+            raise HwnasError("oracle nasflat must adapt() to the target device's sample measurements first")
+        matrix = self.space.checked_matrix(archs)
+        if len(matrix) == 0:
+            return np.zeros(0)
+        rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
+        out = np.where(rows >= 0, self._table_ms[np.maximum(rows, 0)], np.nan)
+        untabled = np.flatnonzero(rows < 0)
+        if untabled.size:
+            out[untabled] = self._forward_ms(encode_graphs(self.space, matrix[untabled]), matrix[untabled])
+        return out
+
+    def predict_uncached_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+        """The full batched forward pass, bypassing the table computed at adaptation (timing)."""
+        if self._adapted is None:
+            raise HwnasError("oracle nasflat must adapt() to the target device's sample measurements first")
+        matrix = self.space.checked_matrix(archs)
+        return self._forward_ms(encode_graphs(self.space, matrix), matrix)
+
+    def setup_cost(self) -> SetupCost:
+        return SetupCost(shared_measurements=int(self.entry["source_measurements"]),
+                         shared_seconds=float(self.entry["seconds"]))
+
+
+def settings(oracle: NasflatOracle) -> dict:
+    """The oracle's resolved settings (for reports)."""
+    return {"sources": list(oracle.sources), "pretrain": oracle.pretrain_cfg.to_dict(),
+            "transfer": dataclasses.asdict(oracle.transfer_cfg)}

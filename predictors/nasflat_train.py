@@ -1,0 +1,230 @@
+"""NASFLAT's training (Akhauri & Abdelfattah, MLSys 2024): joint pre-training on all source devices with a
+pairwise ranking loss, transfer to a target device (its embedding starts from the source device that ranks
+the target samples best, then the whole network is fine-tuned), and the encoding-based sampler of the target
+samples (k-means clusters plus cosine-distinct picks).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+
+from hwnas.predictors.nasflat_model import GraphBatch, NasflatNet, pairwise_hinge
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Pre-training settings (the paper's: AdamW 1e-3, weight decay 1e-5, cosine schedule, batch 128;
+    epochs fewer than its 150, sized for CPUs: docs/nasflat.md)."""
+
+    source_rows: int = 800          # architectures per source device (the paper: NB201 512, FBNet 800)
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 1e-5
+    margin: float = 0.1
+    hidden: int = 64
+    flow_dim: int = 64
+    supplementary: bool = True      # hwnas's supplementary encoding (nasflat_model.supplementary) beside the graph
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def build_net(vocab: int, nodes: int, n_sources: int, cfg: PretrainConfig) -> NasflatNet:
+    """The network with one embedding row per source device plus one for the target (the last row)."""
+    d = cfg.flow_dim
+    return NasflatNet(vocab, nodes, n_sources + 1, hidden=cfg.hidden, flow_dims=(d, d, d), op_flow_dims=(d, d),
+                      extra_dim=1 if cfg.supplementary else 0)
+
+
+def source_rows(latency: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """`n` table rows measured on every source device (`latency`: sources x rows), drawn with `seed`."""
+    covered = np.flatnonzero(np.isfinite(latency).all(0))
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(covered, size=min(n, len(covered)), replace=False))
+
+
+def pretrain(graphs: GraphBatch, latency: np.ndarray, vocab: int, cfg: PretrainConfig, log=print) -> dict:
+    """Train on `cfg.source_rows` rows of every source device (`latency`: sources x table rows, ms) jointly;
+    batches mix devices, pairs are ranked within a device. Returns the state and its cost."""
+    started, cpu = time.perf_counter(), time.process_time()
+    torch.manual_seed(cfg.seed)
+    rows = source_rows(latency, cfg.source_rows, cfg.seed)
+    n_src = latency.shape[0]
+    net = build_net(vocab, graphs.tokens.shape[1], n_src, cfg)
+    arch = np.tile(rows, n_src)
+    device = np.repeat(np.arange(n_src), len(rows))
+    target = np.log(latency[device, arch])
+    optimiser = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=cfg.epochs, eta_min=1e-6)
+    rng = np.random.default_rng(cfg.seed + 1)
+    history = []
+    net.train()
+    for epoch in range(cfg.epochs):
+        order = rng.permutation(len(arch))
+        total = 0.0
+        for start in range(0, len(order), cfg.batch_size):
+            part = order[start:start + cfg.batch_size]
+            group = torch.as_tensor(device[part])
+            score = net(graphs.take(arch[part]), group)
+            loss = pairwise_hinge(score, torch.as_tensor(target[part]), group, cfg.margin)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            total += float(loss.detach()) * len(part)
+        schedule.step()
+        history.append(round(total / len(order), 5))
+        if log and (epoch + 1) % 10 == 0:
+            log(f"epoch {epoch + 1}/{cfg.epochs}: ranking loss {history[-1]:.4f}")
+    net.eval()
+    graphs_scores = np.stack([scores(net, graphs, d) for d in range(n_src)]).astype(np.float32)
+    return {"state": net.state_dict(), "rows": rows.tolist(), "history": history, "source_scores": graphs_scores,
+            "seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu,
+            "source_measurements": int(len(rows) * n_src)}
+
+
+def best_source(source_ms: np.ndarray, target_ms: np.ndarray) -> tuple[int, np.ndarray]:
+    """The source device (row of `source_ms`: sources x samples) whose latencies rank the target's samples
+    best (Spearman), and every source's Spearman (NaN where undefined)."""
+    rho = np.array([spearmanr(s, target_ms).statistic if np.ptp(s) > 0 else np.nan for s in source_ms])
+    return int(np.nanargmax(rho)) if np.isfinite(rho).any() else 0, rho
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    """Fine-tuning on the target samples (the paper's code: AdamW, cosine schedule, batch 16, 30 epochs)."""
+
+    epochs: int = 30
+    lr: float = 1e-3
+    batch_size: int = 16
+    weight_decay: float = 1e-5
+    margin: float = 0.1
+    seed: int = 0
+
+
+def transfer(net: NasflatNet, graphs: GraphBatch, latency_ms: np.ndarray, init_from: int | None,
+             cfg: TransferConfig) -> NasflatNet:
+    """A copy of `net` with the target row of its hardware embedding set to source `init_from` (None: the
+    sources' mean), fine-tuned on the target samples with the ranking loss."""
+    torch.manual_seed(cfg.seed)
+    net = copy.deepcopy(net)
+    target_row = net.hw_emb.num_embeddings - 1
+    with torch.no_grad():
+        sources = net.hw_emb.weight[:target_row]
+        net.hw_emb.weight[target_row] = sources.mean(0) if init_from is None else sources[init_from]
+    y = torch.as_tensor(np.log(latency_ms))
+    device = torch.full((len(y),), target_row, dtype=torch.long)
+    optimiser = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(cfg.epochs, 1), eta_min=1e-6)
+    rng = np.random.default_rng(cfg.seed)
+    net.train()
+    for _ in range(cfg.epochs):
+        order = rng.permutation(len(y))
+        for start in range(0, len(order), cfg.batch_size):
+            part = order[start:start + cfg.batch_size]
+            if len(part) < 2:
+                continue
+            score = net(graphs.take(part), device[part])
+            loss = pairwise_hinge(score, y[part], device[part], cfg.margin)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        schedule.step()
+    net.eval()
+    return net
+
+
+def scores(net: NasflatNet, graphs: GraphBatch, device_row: int, chunk: int = 8192) -> np.ndarray:
+    """The network's score of every graph on embedding row `device_row`, batched."""
+    out = np.empty(len(graphs))
+    with torch.no_grad():
+        for start in range(0, len(graphs), chunk):
+            part = graphs.take(np.arange(start, min(start + chunk, len(graphs))))
+            out[start:start + len(part)] = net(part, torch.full((len(part),), device_row, dtype=torch.long)).numpy()
+    return out
+
+
+def log_linear_fit(scores_: np.ndarray, latency_ms: np.ndarray) -> tuple[float, float]:
+    """(a, b) of log(latency) ~ a * score + b by least squares; the slope is kept positive (the score ranks
+    latency), so predictions keep the network's order."""
+    if np.ptp(scores_) == 0:
+        return 0.0, float(np.mean(np.log(latency_ms)))
+    a, b = np.polyfit(scores_, np.log(latency_ms), 1)
+    if a <= 0:
+        a = 1e-6
+        b = float(np.mean(np.log(latency_ms)) - a * np.mean(scores_))
+    return float(a), float(b)
+
+
+def ridge_fit(features: np.ndarray, log_ms: np.ndarray, lam: float = 1e-2):
+    """A ridge read-out log(ms) ~ standardised features . w + b (penalty lam * n): a function of features."""
+    mu, sd = features.mean(0), features.std(0) + 1e-9
+    z = (features - mu) / sd
+    w = np.linalg.solve(z.T @ z + lam * len(z) * np.eye(z.shape[1]), z.T @ (log_ms - log_ms.mean()))
+    b = float(log_ms.mean())
+    return lambda x: ((x - mu) / sd) @ w + b
+
+
+def out_of_fold_scores(net: NasflatNet, graphs: GraphBatch, latency_ms: np.ndarray, init_from: int | None,
+                       cfg: TransferConfig, folds: int = 4) -> np.ndarray:
+    """Each sample's score from a network fine-tuned without it (k folds): an honest input for a read-out
+    fitted on the same samples."""
+    n = len(latency_ms)
+    out = np.empty(n)
+    rng = np.random.default_rng(cfg.seed)
+    row = net.hw_emb.num_embeddings - 1
+    for held in np.array_split(rng.permutation(n), min(folds, n)):
+        keep = np.setdiff1d(np.arange(n), held)
+        tuned = transfer(net, graphs.take(keep), latency_ms[keep], init_from, cfg)
+        out[held] = scores(tuned, graphs.take(held), row)
+    return out
+
+
+# ------------------------------------------------------------------ the target samples
+def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iterations: int = 30) -> np.ndarray:
+    """Cluster labels of Lloyd's k-means with k-means++ seeding (Arthur & Vassilvitskii 2007)."""
+    centres = [x[rng.integers(len(x))]]
+    for _ in range(1, k):
+        d2 = np.min(((x[:, None, :] - np.asarray(centres)[None]) ** 2).sum(-1), 1)
+        total = d2.sum()
+        centres.append(x[rng.choice(len(x), p=d2 / total)] if total > 0 else x[rng.integers(len(x))])
+    centres = np.asarray(centres, dtype=float)
+    labels = np.zeros(len(x), dtype=np.int64)
+    for _ in range(iterations):
+        labels = (((x[:, None, :] - centres[None]) ** 2).sum(-1)).argmin(1)
+        moved = np.array([x[labels == c].mean(0) if (labels == c).any() else centres[c] for c in range(k)])
+        if np.allclose(moved, centres):
+            break
+        centres = moved
+    return labels
+
+
+def select_samples(encodings: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """NASFLAT's sampler ("kmeancosine"): n//2 picks, one per k-means cluster of the encodings, plus one pick
+    per bucket of the encodings sorted by mean cosine similarity to all; distinct positions, seeded."""
+    rng = np.random.default_rng(seed)
+    x = np.asarray(encodings, dtype=float)
+    n = min(n, len(x))
+    chosen: list[int] = []
+    k = n // 2
+    if k:
+        labels = kmeans(x, k, rng)
+        for c in range(k):
+            members = np.flatnonzero(labels == c)
+            if len(members):
+                chosen.append(int(rng.choice(members)))
+    unit = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    mean_cosine = unit @ unit.mean(0)
+    order = np.argsort(mean_cosine, kind="stable")
+    order = order[~np.isin(order, chosen)]
+    for bucket in np.array_split(order, n - len(chosen)):
+        if len(bucket):
+            chosen.append(int(rng.choice(bucket)))
+    return np.asarray(chosen, dtype=np.int64)

@@ -1,0 +1,123 @@
+"""The `nasflat` oracle on tiny real slices: graph encodings, source selection, the target sampler,
+transfer, the pre-training cache and the one-line refusals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import spearmanr
+
+from hwnas.core.errors import HwnasError
+from hwnas.data import devices
+from hwnas.predictors import nasflat, nasflat_train
+from hwnas.predictors.nasflat_model import encode_graphs, graph_vocabulary
+from hwnas.predictors.nasflat_train import PretrainConfig, TransferConfig
+
+TINY = dict(source_rows=96, epochs=2, hidden=16, flow_dim=16, batch_size=64)
+TWO_SOURCES = ["1080ti_1", "pixel3"]
+
+
+@pytest.fixture
+def fbnet():
+    return devices.search_space("fbnet")
+
+
+def test_encodings_follow_the_operation_graph(nb201, fbnet):
+    cells = encode_graphs(nb201, nb201.table_archs()[:5])
+    assert cells.tokens.shape == (5, 8) and cells.adjacency.shape == (8, 8) and cells.pool.shape == (5, 8)
+    assert cells.adjacency[0].sum() == 3 and cells.adjacency[:, 7].sum() == 3   # 3 edges leave the input, 3 reach the output
+    none = graph_vocabulary(nb201).index("none")
+    assert ((cells.tokens == none) == (cells.pool[:, :] == 0)[:, :]).numpy()[:, 1:].all()  # cut edges are not pooled
+    chain = encode_graphs(fbnet, fbnet.table_archs()[:4])
+    assert chain.tokens.shape == (4, 24) and torch.equal(chain.adjacency, torch.as_tensor(np.eye(24, k=1, dtype=np.float32)))
+    assert chain.tokens[:, 0].eq(0).all() and chain.tokens[:, -1].eq(len(graph_vocabulary(fbnet)) - 1).all()
+
+
+def test_sources_from_a_task_a_list_or_the_default(fbnet):
+    assert nasflat.resolve_sources(fbnet, "titan_rtx_1", 3, None) == (
+        "essential_ph_1", "pixel2", "pixel3", "raspi4", "samsung_s7")
+    assert nasflat.resolve_sources(fbnet, "raspi4", None, TWO_SOURCES) == tuple(TWO_SOURCES)
+    default = nasflat.resolve_sources(fbnet, "pixel3", None, None)
+    assert "pixel3" not in default and "1080ti_1" in default      # task 0's sources without the target
+
+
+@pytest.mark.parametrize("task, sources, device, match", [
+    (None, ["1080ti_1", "no_such_gpu"], "raspi4", "unknown source device.*no_such_gpu"),
+    (9, None, "raspi4", "task 9 out of range for fbnet; valid: 0, 1, 2, 3, 4, 5"),
+    (None, ["raspi4", "pixel3"], "raspi4", "target device raspi4 is also a source"),
+    (3, ["pixel3"], "raspi4", "not both"),
+])
+def test_bad_sources_are_one_line_errors(fbnet, task, sources, device, match):
+    with pytest.raises(HwnasError, match=match) as info:
+        nasflat.resolve_sources(fbnet, device, task, sources)
+    assert "\n" not in str(info.value)
+
+
+def test_too_few_samples_is_refused_before_any_training(fbnet, cache, monkeypatch):
+    monkeypatch.setattr(nasflat, "pretrain", lambda *a, **k: pytest.fail("trained before validating"))
+    with pytest.raises(HwnasError, match="at least 3 target samples; got samples=2"):
+        nasflat.NasflatOracle(fbnet, "raspi4", samples=2, sources=TWO_SOURCES, **TINY)
+
+
+def test_sampler_is_deterministic_and_distinct(fbnet):
+    x = fbnet.encode(fbnet.table_archs()[:600], "onehot")
+    first, again = nasflat_train.select_samples(x, 10, 3), nasflat_train.select_samples(x, 10, 3)
+    assert np.array_equal(first, again) and len(set(first.tolist())) == 10
+    assert not np.array_equal(first, nasflat_train.select_samples(x, 10, 4))
+
+
+@pytest.fixture
+def tiny(fbnet, cache, one_thread):
+    """A tiny NASFLAT pre-trained on two FBNet sources into the private cache."""
+    return nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, **TINY)
+
+
+def test_reference_archs_are_measured_distinct_and_reproducible(tiny, fbnet):
+    refs = tiny.reference_archs()
+    assert len(set(refs)) == 10 and refs == tiny.reference_archs()
+    assert np.isfinite(devices.latency_ms("fbnet", "raspi4")[fbnet.table_index(refs)]).all()
+
+
+def test_transfer_improves_ranking_on_held_out_architectures(fbnet, one_thread):
+    """Fine-tuning on 20 target samples ranks 500 other architectures better than before it."""
+    graphs = encode_graphs(fbnet, fbnet.table_archs())
+    truth = devices.latency_ms("fbnet", "raspi4")
+    torch.manual_seed(0)
+    net = nasflat_train.build_net(len(graph_vocabulary(fbnet)), 24, 1, PretrainConfig(hidden=16, flow_dim=16))
+    net.eval()
+    samples, held_out = np.arange(20), np.arange(1000, 1500)
+    before = spearmanr(nasflat_train.scores(net, graphs.take(held_out), 1), truth[held_out]).statistic
+    tuned = nasflat_train.transfer(net, graphs.take(samples), truth[samples], None, TransferConfig(epochs=60))
+    after = spearmanr(nasflat_train.scores(tuned, graphs.take(held_out), 1), truth[held_out]).statistic
+    assert after > 0.5 and after > before + 0.2, (before, after)
+
+
+def test_best_source_ranks_the_samples_best():
+    target = np.array([1.0, 2.0, 3.0, 4.0])
+    sources = np.array([[4.0, 3.0, 2.0, 1.0], [1.0, 2.0, 4.0, 3.0], [1.0, 2.0, 3.0, 5.0]])
+    pick, rho = nasflat_train.best_source(sources, target)
+    assert pick == 2 and rho[0] == pytest.approx(-1.0)
+
+
+def test_pretraining_is_cached_and_reused(tiny, fbnet, monkeypatch):
+    assert nasflat.cache_path(nasflat.cache_key(fbnet, TWO_SOURCES, tiny.pretrain_cfg)).is_file()
+    monkeypatch.setattr(nasflat, "pretrain", lambda *a, **k: pytest.fail("retrained despite the cache"))
+    again = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, **TINY)
+    assert again.setup_cost().shared_measurements == 2 * TINY["source_rows"]
+    other = nasflat.cache_key(fbnet, TWO_SOURCES[::-1], tiny.pretrain_cfg)
+    assert nasflat.cache_path(other) != nasflat.cache_path(nasflat.cache_key(fbnet, TWO_SOURCES, tiny.pretrain_cfg))
+    with pytest.raises(HwnasError, match="no pre-trained NASFLAT"):
+        nasflat.NasflatOracle(fbnet, "raspi4", sources=TWO_SOURCES[::-1], train_if_missing=False, **TINY)
+
+
+def test_adapted_oracle_predicts_positive_ms_batched(tiny, fbnet):
+    truth = devices.latency_ms("fbnet", "raspi4")
+    refs = tiny.reference_archs()
+    tiny.adapt(refs, truth[fbnet.table_index(refs)])
+    assert tiny.chosen_source in TWO_SOURCES
+    predicted = tiny.predict_ms(fbnet.table_archs())
+    assert predicted.shape == (5000,) and (predicted > 0).all()
+    assert 0.2 < np.median(predicted) / np.median(truth) < 5
+    with pytest.raises(HwnasError, match="2 architectures but 3 latencies"):
+        tiny.adapt(refs[:2], np.ones(3))
