@@ -58,6 +58,7 @@ def run_configured_search(session: "Session", progress: "Progress | None" = None
     run_dir = session.run_dir
     history = (resume.prepare(run_dir, OmegaConf.to_container(cfg, resolve=True), bool(cfg.resume))
                if run_dir is not None else [])
+    budgets = _budgets(cfg, session.true_latency_ms, session.constraint.budget_ms)  # checked before any work
     space, oracle, evaluator, constraint = session.space, session.oracle, session.evaluator, session.constraint
     strategy = session.strategy(objective)
     note = getattr(strategy, "note", lambda _: None)(int(cfg.max_evals))
@@ -81,7 +82,7 @@ def run_configured_search(session: "Session", progress: "Progress | None" = None
         "seed": int(cfg.seed), "stop_reason": result.stop_reason, **({"notes": [note]} if note else {}),
         "resumed": {"trials": result.resumed_trials, "mode": result.resume_mode} if result.resumed_trials else None,
         "best": best_summary(space, result.best, budget_ms) if result.best else None,
-        "pareto": front_of_records(result.records, _budgets(cfg, session.true_latency_ms, budget_ms)),
+        "pareto": front_of_records(result.records, budgets),
         "cost": session.ledger.to_dict(),
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
