@@ -48,6 +48,11 @@ def _seed(help: str = "random seed: same seed, same result") -> Any:
     return option(0, help, ge=0)
 
 
+def _threads() -> Any:
+    return option(1, "torch CPU threads for this command's own work (GP fits, HELP meta-training); 1 keeps a "
+                     "shared CPU from being oversubscribed (docs/strategies.md)", ge=1)
+
+
 def _max_stale_trials() -> Any:
     return option(1000, "stop after this many asks in a row that bring no new architecture", ge=1)
 
@@ -94,6 +99,7 @@ class SearchConfig:
     seconds_per_measurement: float = _seconds_per_measurement()
     max_stale_trials: int = _max_stale_trials()
     progress: bool = _progress()
+    threads: int = _threads()
     objective: str = option("constrained", "constrained: best accuracy under budget_ms; pareto: accuracy-latency "
                                            "front", choices=OBJECTIVES)
     budgets_ms: Any = option(None, "budgets answered from the front (null: budget_ms, or with objective=pareto "
@@ -114,6 +120,7 @@ class PredictConfig:
     restrict_to_table: bool = option(True, "a device that covers part of the space is predicted on its "
                                            "covered rows")
     seconds_per_measurement: float = _seconds_per_measurement()
+    threads: int = _threads()
 
 
 @dataclass

@@ -85,6 +85,18 @@ def host_signature(settings: MeasurementSettings) -> dict:
             "threads": settings.threads}
 
 
+def set_compute_threads(threads: int) -> None:
+    """Every torch computation of this process (GP fits, HELP training) runs on `threads` intra-op threads:
+    torch's default (one per core) oversubscribes a CPU that other processes share, which made a GP run
+    and HELP's meta-training several times slower under load. Set before torch is imported, or after."""
+    import sys
+
+    threads = int(threads)
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)  # read when torch loads
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
 @contextlib.contextmanager
 def torch_threads(threads: int) -> Iterator[None]:
     """Run with `threads` intra-op threads, restoring the previous setting afterwards."""
