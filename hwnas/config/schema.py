@@ -11,7 +11,7 @@ from hwnas.config.fields import NUMBERS, extend, group, option
 # Checked against hwnas.measure, hwnas.core.strategy and the monotonicity command by tests/hwnas/config.
 BACKENDS = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "float16", "bfloat16")
-CLOCKS = ("wall", "thread_cpu")
+CLOCKS = ("auto", "wall", "thread_cpu")
 RUNTIMES = ("torch", "onnxruntime")
 GRAPH_OPTIMIZATIONS = ("disable", "basic", "extended", "all")
 OBJECTIVES = ("constrained", "pareto")
@@ -34,8 +34,9 @@ class MeasurementOptions:
     rel_tolerance: float = option(0.02, "stop when the median moves by less than this (relative) between checks",
                                   gt=0)
     time_cap_s: float = option(2.0, "...or after this many seconds per architecture", gt=0)
-    clock: str = option("wall", "wall: latency; thread_cpu: CPU time of the timing thread (steadier on a busy "
-                                "machine, needs threads=1)", choices=CLOCKS,
+    clock: str = option("auto", "wall: latency; thread_cpu: CPU time of the timing thread (steadier on a busy "
+                                "machine, needs threads=1); auto: the device's clock if it has measurements, "
+                                "else thread_cpu with threads=1, else wall", choices=CLOCKS,
                         label="measurement clock")
     runtime: str = option("torch", "what runs the network: torch (eager, on `backend`) or onnxruntime (the "
                                    "exported ONNX model, CPU execution provider, `threads` intra-op threads)",
@@ -167,6 +168,8 @@ class _MeasureOptions:
     skip_measured: bool = option(False, "draw only architectures the store does not hold yet")
     out: Optional[str] = option(None, "FILE.csv: this run's measurements (index, arch, latency_ms, spread)")
     progress: bool = _progress()
+    repeat_check: int = option(10, "re-measure this many of the architectures afterwards and report the rank "
+                                   "agreement (Spearman) of the two passes; 0: no check", ge=0)
 
 
 MeasureConfig = extend(_MeasureOptions, MeasurementOptions, "MeasureConfig")
