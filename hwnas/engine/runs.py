@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 def make_strategy(cfg, space: SearchSpace, constraint: Constraint, objective: str, name: str | None,
                   **extra) -> Strategy:
     """The configured strategy; `objective=pareto` only for strategies that take an `objective`; a strategy
-    that takes a `workdir` (durable state, e.g. an Optuna study) gets the run folder when there is one."""
+    that takes a `workdir` (durable state of its own) gets the run folder when there is one."""
     if objective == "pareto":
         if "objective" not in constructor_parameters(cfg.strategy):
             able = [c for c in group_choices("strategy")
