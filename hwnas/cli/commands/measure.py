@@ -126,7 +126,7 @@ def repeatability(space: SearchSpace, results: list[ArchMeasurement], settings: 
             f"{change:.1%}; clock={settings.clock}{', ' + load if load else ''})")
     if settings.clock == "wall" and settings.backend == "cpu" and rho < 0.95:
         line += ("; the wall clock is at the mercy of other processes here: clock=thread_cpu with threads=1 "
-                 "is steadier (a new device name, e.g. local-cpu-tcpu)")
+                 "is steadier (under a new local-* device name: a device keeps one clock)")
     return line
 
 
