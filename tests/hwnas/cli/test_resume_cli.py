@@ -56,3 +56,22 @@ def test_a_moved_run_folder_resumes(tmp_path, strategy):
     summary = json.loads((tmp_path / "B" / "summary.json").read_text())
     assert summary["resumed"]["trials"] == len(records(tmp_path / "B"))
     assert not (tmp_path / "A").exists()
+
+
+@pytest.mark.parametrize("strategy", ["gp", "nsga2"])
+def test_a_run_cut_short_resumes_in_a_new_process_to_the_uninterrupted_records(tmp_path, strategy):
+    """The journal of a run killed after 12 trials (the finished run's first 12 lines) resumes, in a fresh
+    process, to the finished run's records: nothing in the replay depends on the process."""
+    args = ["search", f"strategy={strategy}", "device=pixel3", "budget_ms=6.5", "max_evals=25", "seed=3",
+            "progress=false"]
+    whole = hwnas(*args, f"hydra.run.dir={tmp_path / 'whole'}")
+    assert whole.returncode == 0, whole.stderr
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    (cut / "run_config.json").write_text((tmp_path / "whole" / "run_config.json").read_text())
+    lines = (tmp_path / "whole" / "trials.jsonl").read_text().splitlines(keepends=True)
+    (cut / "trials.jsonl").write_text("".join(lines[:12]))
+    resumed = hwnas(*args, f"hydra.run.dir={cut}", "resume=true")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "did not reproduce" not in resumed.stderr
+    assert records(cut).equals(records(tmp_path / "whole"))
