@@ -1,4 +1,5 @@
-"""Speed benchmark for the foundation: batched oracle query, search-loop throughput, CLI start-up.
+"""Speed benchmark for the foundation: batched oracle query, search-loop throughput, CLI start-up, and
+building + running the largest FBNet and OFA networks (one thread; target < 1 s each).
 
     python experiments/bench_speed.py            # prints a table, writes experiments/results/speed.json
 """
@@ -50,6 +51,23 @@ def main() -> dict:
     def cli_help():
         subprocess.run([sys.executable, "-m", "hwnas.cli", "search", "--help"], capture_output=True, check=True)
     results["cli_search_help_s"] = median_seconds(cli_help, 3)
+
+    import torch
+
+    from hwnas.data.devices import search_space
+
+    torch.set_num_threads(1)
+    from hwnas.search_spaces.fbnet import OPS
+
+    for name, arch_of in (("fbnet", lambda s: (OPS.index("k5_e6"),) * 22),
+                          ("ofa_mbv3", lambda s: s.from_string("r224:" + "|".join([",".join(["k7e6"] * 4)] * 5)))):
+        big = search_space(name)
+        arch = arch_of(big)
+
+        def build_and_run(big=big, arch=arch):
+            with torch.inference_mode():
+                big.build(arch).eval()(torch.randn(big.input_shape(arch)))
+        results[f"largest_{name}_build_and_forward_s"] = median_seconds(build_and_run, 3)
     return results
 
 

@@ -1,7 +1,8 @@
 """The `measured` oracle: real measurements instead of predictions.
 
 On a local device (`local-cpu`, ...) every architecture asked about is built and timed on this
-machine (torch on CPU threads or CUDA events, or ONNX Runtime: see `hwnas.measure.backend`) and appended to the local device
+machine (torch on CPU threads or CUDA events, or ONNX Runtime: see `hwnas.measure.backend`), or on the Ray node
+holding `device_resource` with `executor=ray` (`hwnas.measure.remote_ray`), and appended to the local device
 store, so the device then works with every other oracle; stored medians are reused unless `reuse`
 is off. A shipped device cannot be measured from here: it is refused (its recorded table is `oracle=lut`).
 """
@@ -14,7 +15,7 @@ import numpy as np
 
 from hwnas.data import device_store, devices
 from hwnas.core.errors import HwnasError
-from hwnas.measure.backend import ArchMeasurement, BackendSettings, measure_archs
+from hwnas.measure.backend import ArchMeasurement, BackendSettings, measure_archs, open_meter
 from hwnas.core.oracle import LatencyOracle
 from hwnas.core.space import Arch, SearchSpace
 
@@ -28,7 +29,8 @@ class MeasuredOracle(LatencyOracle):
                  batch_size: int = 1, dtype: str = "float32", channels_last: bool = False, warmup: int = 3,
                  min_repeats: int = 10, max_repeats: int = 200, check_every: int = 5,
                  rel_tolerance: float = 0.02, time_cap_s: float = 2.0, clock: str = "auto", runtime: str = "torch",
-                 graph_optimization: str = "all", store: bool = True, reuse: bool = True):
+                 graph_optimization: str = "all", executor: str = "local", device_resource: str | None = None,
+                 ray_address: str = "auto", remote_timeout_s: float = 600.0, store: bool = True, reuse: bool = True):
         super().__init__(space, device)
         self.local = device_store.is_local(device)
         if clock == "auto":
@@ -37,7 +39,9 @@ class MeasuredOracle(LatencyOracle):
             backend=backend, threads=threads, batch_size=batch_size, dtype=dtype, channels_last=channels_last,
             warmup=warmup, min_repeats=min_repeats, max_repeats=max_repeats, check_every=check_every,
             rel_tolerance=rel_tolerance, time_cap_s=time_cap_s, clock=clock, runtime=runtime,
-            graph_optimization=graph_optimization).resolved()
+            graph_optimization=graph_optimization, executor=executor, device_resource=device_resource,
+            ray_address=ray_address, remote_timeout_s=remote_timeout_s).resolved()
+        self._meter = None
         self.store = bool(store)
         self._cache: dict[Arch, float] = {}
         self.fresh_measurements = 0
@@ -46,7 +50,7 @@ class MeasuredOracle(LatencyOracle):
         if self.local:
             device_store.check_name(device)
             if self.store:
-                device_store.check_settings(space.name, device, self.settings.device_settings())
+                device_store.check_settings(space.name, device, self.meter().device_settings())
             self._stored_ms = self._stored_table() if reuse else None
             self._covered = None
         else:
@@ -54,6 +58,13 @@ class MeasuredOracle(LatencyOracle):
             raise HwnasError(f"oracle=measured times networks on this machine, and {device} is a shipped table "
                              f"device, not this machine: use oracle=lut for its recorded latencies, or a "
                              f"local-<name> device to measure here")
+
+    def meter(self):
+        """What measures (`hwnas.measure.backend.open_meter`), opened on first use and kept: with executor=ray
+        its worker holds the device until the process ends."""
+        if self._meter is None:
+            self._meter = open_meter(self.space, self.settings)
+        return self._meter
 
     def _stored_table(self) -> np.ndarray | None:
         try:
@@ -90,9 +101,10 @@ class MeasuredOracle(LatencyOracle):
             if not result.ok:
                 self.failures.append(result)
             if self.store:
-                device_store.append(self.space.name, self.device, [result.store_row(self.space, self.settings)])
+                device_store.append(self.space.name, self.device, [result.store_row(self.space)])
 
-        run = measure_archs(self.space, [tuple(int(v) for v in a) for a in archs], self.settings, on_each=keep)
+        run = measure_archs(self.space, [tuple(int(v) for v in a) for a in archs], self.settings, on_each=keep,
+                            meter=self.meter())
         if run.interrupted:
             raise KeyboardInterrupt
         return run.results

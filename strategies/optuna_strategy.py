@@ -23,6 +23,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from hwnas.core.errors import HwnasError
+from hwnas.core.records import STUDY_RESULT_ATTR, STUDY_WORKER_ATTR
 from hwnas.core.space import Arch, SearchSpace
 from hwnas.core.strategy import Strategy, Trial, check_objective
 from hwnas.strategies.optuna_support import derived_seed, open_storage, reseed, sampler_factory
@@ -30,8 +31,8 @@ from hwnas.strategies.optuna_support import derived_seed, open_storage, reseed, 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 CONSTRAINT = "latency_ms"        # the constraint key: violation_ms = latency_ms - budget_ms (<= 0 feasible)
-WORKER_ATTR, TRIAL_ATTR = "hwnas_worker", "hwnas_trial"
-RESULT_ATTR = "hwnas"     # arch string, latency, violation, feasibility, accuracy: what optuna-dashboard shows
+WORKER_ATTR, TRIAL_ATTR = STUDY_WORKER_ATTR, "hwnas_trial"
+RESULT_ATTR = STUDY_RESULT_ATTR  # arch string, latency, violation, feasibility, accuracy: what optuna-dashboard shows
 FALLBACKS = ("neighbour", "random", "none")
 SCREENED = ("fail", "impute", "nearest")
 

@@ -14,6 +14,7 @@ DTYPES = ("float32", "float16", "bfloat16")
 CLOCKS = ("auto", "wall", "thread_cpu")
 RUNTIMES = ("torch", "onnxruntime")
 GRAPH_OPTIMIZATIONS = ("disable", "basic", "extended", "all")
+EXECUTORS = ("local", "ray")
 OBJECTIVES = ("constrained", "pareto")
 
 
@@ -21,7 +22,8 @@ OBJECTIVES = ("constrained", "pareto")
 class MeasurementOptions:
     """Measurement settings (recorded with every measurement; one local device = one set of them)."""
 
-    backend: str = option("auto", "where the network runs (auto picks cuda when torch sees a GPU)", choices=BACKENDS,
+    backend: str = option("auto", "where the network runs (auto picks cuda when torch sees a GPU; on a Ray node "
+                                  "with executor=ray, resolved there)", choices=BACKENDS,
                           label="measurement backend")
     threads: int = option(1, "CPU intra-op threads", ge=1)
     batch_size: int = option(1, "inference batch size when timing", ge=1)
@@ -43,6 +45,15 @@ class MeasurementOptions:
                           choices=RUNTIMES, label="measurement runtime")
     graph_optimization: str = option("all", "ONNX Runtime graph optimisation level (runtime=onnxruntime only)",
                                      choices=GRAPH_OPTIMIZATIONS)
+    executor: str = option("local", "where build + timing run: local (this process) or ray (a Ray worker on the "
+                                    "cluster node holding device_resource, one measurement at a time; docs/remote.md)",
+                           choices=EXECUTORS, label="measurement executor")
+    device_resource: Optional[str] = option(None, "executor=ray: the device node's Ray custom resource, e.g. "
+                                                  "device:jetson (declared = 1 by `ray start --resources`)")
+    ray_address: str = option("auto", "executor=ray: the cluster to join: auto (the `ray start` on this machine) "
+                                      "or the head's host:port")
+    remote_timeout_s: float = option(600.0, "executor=ray: seconds to wait for one remote measurement (a lost "
+                                            "node's measurement is retried when it returns within them)", gt=0)
 
 
 def _seed(help: str = "random seed: same seed, same result") -> Any:
@@ -219,6 +230,8 @@ class ImportOptions:
     device: Optional[str] = option(None, "the local device to import into, local-<name> (appends when it exists)")
     file: Optional[str] = option(None, "CSV: arch or index, latency_ms, and optionally std_ms, runtime, "
                                        "batch_size, note")
+    kind: Optional[str] = option(None, "what the device is (prices its measurements in the cost model), e.g. "
+                                       "phone, 'edge GPU', FPGA; default: as stored, else CPU")
 
 
 EXPORT_FORMATS = ("onnx", "torchscript")

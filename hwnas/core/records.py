@@ -59,6 +59,15 @@ class LatencyTable:
     file: str | None = None     # under the data folder (or absolute); identifies the data, e.g. in caches
 
 
+# User attributes of an Optuna trial written by hwnas (a study shared by several workers is summarised from them):
+STUDY_WORKER_ATTR = "hwnas_worker"   # the worker that asked the trial
+STUDY_RESULT_ATTR = "hwnas"          # arch string, latency_ms, violation_ms, feasible, accuracy
+
+# What a device is: prices its measurements in the cost model (conf/cost_model.yaml overhead_s).
+DEVICE_KINDS = ("GPU", "CPU", "phone", "embedded CPU", "mobile CPU", "mobile GPU", "mobile DSP", "edge GPU",
+                "edge TPU", "FPGA", "ASIC", "VPU", "other")
+
+
 @dataclass(frozen=True)
 class DeviceTable:
     """One device's measured latency over the space's table rows (NaN = not measured), and what the device is."""

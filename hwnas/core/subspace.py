@@ -28,6 +28,12 @@ class TableSubspace(SearchSpace):
         self._archs = np.asarray(space.table_archs())[rows]
         self._position = {tuple(int(v) for v in a): i for i, a in enumerate(self._archs)}
 
+    def __getattr__(self, name: str):
+        """Anything the subspace does not redefine is the base space's (its constants, `graph`, operators)."""
+        if name == "base" or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.base, name)
+
     def dimensions(self) -> list[Dimension]:
         return self.base.dimensions()
 

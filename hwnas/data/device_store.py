@@ -6,7 +6,8 @@ index -1 and is keyed by its text form (`arch`); every row also carries the sett
 append-only; writers and readers hold an exclusive lock (`filelock`, on `<file>.lock`; portable, no
 `fcntl`) and writers write whole lines in one call, so concurrent `hwnas measure` runs never interleave
 or tear rows. A device is one set of latency-changing settings: appending rows measured with other
-settings is refused.
+settings is refused. `host` names the machine that measured (a Ray worker's host for `executor=ray`), and
+`device_resource` the Ray resource a remote device was reached through ("" when measured locally).
 
 The store is `$HWNAS_DEVICE_STORE`, else `~/.hwnas/devices`.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import warnings
@@ -33,10 +35,10 @@ _NAME = re.compile(r"^local-[a-z0-9][a-z0-9_.-]*$")
 
 # Columns of a store file; the settings columns define the device (they change latency).
 SETTINGS = ("backend", "threads", "batch_size", "dtype", "channels_last", "clock", "runtime", "runtime_version",
-            "graph_optimization")
-# clock, then the runtime columns come last: a store written before them lacks them, and its rows read as
-# clock=wall, runtime=torch (whose version and options are recorded as empty)
-_LATER = ("clock", "runtime", "runtime_version", "graph_optimization")
+            "graph_optimization", "device_resource")
+# clock, then the runtime columns, then device_resource come last: a store written before them lacks them, and
+# its rows read as clock=wall, runtime=torch (whose version and options are recorded as empty), measured locally
+_LATER = ("clock", "runtime", "runtime_version", "graph_optimization", "device_resource")
 COLUMNS = ("index", "arch", "latency_ms", "spread_ms", "rel_spread", "min_ms", "repeats", "stable", "status", "note",
            *SETTINGS[:5], "torch", "host", "measured_at", "seconds", *_LATER)
 
@@ -67,6 +69,33 @@ def check_name(device: str) -> str:
 
 def device_file(space: str, device: str) -> Path:
     return store_dir() / space / f"{check_name(device)}.csv"
+
+
+def info_file(space: str, device: str) -> Path:
+    """The device's description beside its rows (`kind`: what it is), written by `hwnas import kind=...`."""
+    return device_file(space, device).with_suffix(".json")
+
+
+def device_info(space: str, device: str) -> dict:
+    """The device's stored description, {} when none; a damaged file is a one-line error naming it."""
+    path = info_file(space, device)
+    if not path.is_file():
+        return {}
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(info, dict):
+            raise ValueError("expected a JSON object")
+        return info
+    except (OSError, ValueError) as exc:
+        raise HwnasError(f"corrupt local device description {path}: {exc}; delete it or import with kind=...") \
+            from None
+
+
+def set_device_info(space: str, device: str, **info) -> Path:
+    """Merge `info` into the device's stored description (atomic write)."""
+    from hwnas.data.cache import atomic_write_json
+
+    return atomic_write_json(info_file(space, device), {**device_info(space, device), **info}, indent=1)
 
 
 def local_device_names(space: str) -> list[str]:

@@ -99,7 +99,7 @@ def _n_rows(space: str) -> int:
 def _local_device(space: str, name: str) -> Device:
     local = device_store.table(space, name, _n_rows(space))
     settings = local.settings
-    kind = "GPU" if settings.get("backend") == "cuda" else "CPU"
+    kind = device_store.device_info(space, name).get("kind") or ("GPU" if settings.get("backend") == "cuda" else "CPU")
     batch = int(settings["batch_size"]) if settings.get("batch_size") else None
     described = ", ".join(f"{k}={v}" for k, v in settings.items()) or "not measured yet"
     return Device(name, space, kind, batch, f"local store {device_store.device_file(space, name)} ({described})",

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hwnas.core.errors import HwnasError
+from hwnas.core.errors import HwnasError, unknown_choice
+from hwnas.core.records import DEVICE_KINDS
 from hwnas.core.space import SearchSpace
 from hwnas.data import device_store
 
@@ -151,9 +152,12 @@ def read_rows(space: SearchSpace, path: Path) -> tuple[list[dict], int]:
     return rows, duplicates
 
 
-def import_table(space: SearchSpace, device: str, path: str | Path) -> ImportResult:
-    """Check every row of `path`, then append them all in one write to the local `device` of `space`."""
+def import_table(space: SearchSpace, device: str, path: str | Path, kind: str | None = None) -> ImportResult:
+    """Check every row of `path`, then append them all in one write to the local `device` of `space`;
+    `kind` (one of DEVICE_KINDS) says what the device is, for the cost model and the catalogue."""
     device_store.check_name(device)
+    if kind is not None and kind not in DEVICE_KINDS:
+        raise unknown_choice("device kind", kind, DEVICE_KINDS)
     path = Path(path).expanduser()
     rows, duplicates = read_rows(space, path)
     existing = device_store.read(space.name, device)
@@ -166,6 +170,8 @@ def import_table(space: SearchSpace, device: str, path: str | Path) -> ImportRes
                              + "; ".join(f"{k} {v}" for k, v in changed.items())
                              + "; import into another local-<name> device")
     store_path = device_store.append(space.name, device, rows)
+    if kind is not None:
+        device_store.set_device_info(space.name, device, kind=kind)
     in_table = int(np.sum(np.array([r["index"] for r in rows]) >= 0))
     return ImportResult(store_path, len(rows), in_table, len(rows) - in_table, duplicates)
 

@@ -1,4 +1,4 @@
-"""Measuring architectures of any space on this machine: torch on CPU (threads) or CUDA (events), or ONNX Runtime.
+"""Measuring architectures of any space: torch on CPU (threads) or CUDA (events), or ONNX Runtime; here or on a Ray node.
 
 Builds each architecture with `space.build`, then times batch inference. The plain CPU case is
 `hwnas.measure.timing.measure_latency_ms`; other dtypes, `channels_last` and CUDA use the same stopping
@@ -7,6 +7,8 @@ rule (warm-up, then repeats until the median moves by less than `rel_tolerance`,
 The settings that change latency are returned with every measurement; a network that cannot be
 built or run gives a record with `status = "error: ..."`, never a crashed batch, and Ctrl-C keeps
 every measurement finished before it (protocol as HW-NAS-Bench, Li et al. 2021; nn-Meter, Zhang et al. 2021).
+A meter does the measuring: `LocalMeter` in this process, or with `executor=ray` the optional
+`hwnas.measure.remote_ray.RayMeter` on the cluster node that holds the device (imported only then).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import platform
 import socket
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
 from typing import Callable, Sequence
 
@@ -28,6 +30,7 @@ BACKENDS = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "float16", "bfloat16")
 RUNTIMES = ("torch", "onnxruntime")
 GRAPH_OPTIMIZATIONS = ("disable", "basic", "extended", "all")  # ONNX Runtime's levels (onnx_runtime.py)
+EXECUTORS = ("local", "ray")    # where build + timing run: this process, or a Ray node (remote_ray.py)
 
 
 @dataclass(frozen=True)
@@ -41,9 +44,41 @@ class BackendSettings(MeasurementSettings):
     channels_last: bool = False
     runtime: str = "torch"
     graph_optimization: str = "all"
+    executor: str = "local"
+    device_resource: str | None = None   # executor=ray: the Ray custom resource of the device's node
+    ray_address: str = "auto"
+    remote_timeout_s: float = 600.0
 
     def resolved(self) -> "BackendSettings":
-        """Validated, with `backend` resolved to `cpu` or `cuda`."""
+        """Validated, with `backend` resolved to `cpu` or `cuda` (with executor=ray: on the device's node,
+        by `resolved_here` there; here only the checks that need no device)."""
+        if self.executor not in EXECUTORS:
+            raise unknown_choice("measurement executor", self.executor, EXECUTORS)
+        if self.executor == "ray":
+            self._check_choices()
+            if not self.device_resource:
+                raise HwnasError("executor=ray measures on the Ray node that holds the device: give "
+                                 "device_resource=<its custom resource>, e.g. device_resource=device:jetson")
+            if not float(self.remote_timeout_s) > 0:
+                raise HwnasError(f"remote_timeout_s must be > 0, got {self.remote_timeout_s}")
+            if self.backend not in BACKENDS:
+                raise unknown_choice("measurement backend", self.backend, BACKENDS)
+            return replace(self, threads=int(self.threads), batch_size=int(self.batch_size),
+                           device_resource=str(self.device_resource), remote_timeout_s=float(self.remote_timeout_s))
+        return self.resolved_here()
+
+    def resolved_here(self) -> "BackendSettings":
+        """Validated for this machine, `backend` resolved to `cpu` or `cuda` (the runtime must be installed)."""
+        self._check_choices()
+        if self.runtime == "onnxruntime":
+            from hwnas.measure.export import require
+
+            require("onnxruntime")
+            return replace(self, backend="cpu", threads=int(self.threads), batch_size=int(self.batch_size))
+        return replace(self, backend=select_backend(self.backend), threads=int(self.threads),
+                       batch_size=int(self.batch_size), channels_last=bool(self.channels_last))
+
+    def _check_choices(self) -> None:
         if self.dtype not in DTYPES:
             raise unknown_choice("measurement dtype", self.dtype, DTYPES)
         if int(self.batch_size) < 1:
@@ -59,12 +94,6 @@ class BackendSettings(MeasurementSettings):
             if self.dtype != "float32" or self.channels_last:
                 raise HwnasError("runtime=onnxruntime times the exported float32 model: dtype=float32 and "
                                  "channels_last=false required")
-            from hwnas.measure.export import require
-
-            require("onnxruntime")
-            return replace(self, backend="cpu", threads=int(self.threads), batch_size=int(self.batch_size))
-        return replace(self, backend=select_backend(self.backend), threads=int(self.threads),
-                       batch_size=int(self.batch_size), channels_last=bool(self.channels_last))
 
     def timing(self) -> MeasurementSettings:
         return MeasurementSettings(**{f.name: getattr(self, f.name) for f in fields(MeasurementSettings)})
@@ -73,7 +102,8 @@ class BackendSettings(MeasurementSettings):
         """The settings that define a device in the store (they change latency)."""
         return {"backend": self.backend, "threads": int(self.threads), "batch_size": int(self.batch_size),
                 "dtype": self.dtype, "channels_last": bool(self.channels_last), "clock": self.clock,
-                **self.runtime_settings()}
+                **self.runtime_settings(),
+                "device_resource": str(self.device_resource) if self.executor == "ray" else ""}
 
     def runtime_settings(self) -> dict:
         """Runtime, its version and its settings; torch's are empty (its version stays the `torch` column,
@@ -86,6 +116,19 @@ class BackendSettings(MeasurementSettings):
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def this_host() -> str:
+    """The name recorded with a measurement: the machine's host name and architecture."""
+    return f"{socket.gethostname()} {platform.machine()}"
+
+
+def machine_record(settings: "BackendSettings") -> dict:
+    """What a stored row says about where it was measured: device settings, torch version, host (taken in
+    the process that measures, so a remote row names the worker's host and versions)."""
+    import torch
+
+    return {**settings.device_settings(), "torch": torch.__version__, "host": this_host()}
 
 
 def select_backend(requested: str) -> str:
@@ -116,19 +159,18 @@ class ArchMeasurement:
     status: str                 # "ok" or "error: ..."
     note: str                   # the space's warning for a degenerate arch (SearchSpace.arch_note)
     seconds: float              # wall time spent, building included
+    machine: dict = field(default_factory=dict, compare=False, hash=False)   # machine_record where it ran
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
 
-    def store_row(self, space: SearchSpace, settings: BackendSettings) -> dict:
-        import torch
-
+    def store_row(self, space: SearchSpace) -> dict:
+        """The local store's row: the result plus the settings, versions and host of the machine that measured."""
         spread = self.spread_ms / self.latency_ms if self.ok and self.latency_ms > 0 else float("nan")
         return {"index": self.index, "arch": space.to_string(self.arch), "latency_ms": self.latency_ms,
-                "spread_ms": self.spread_ms, "rel_spread": spread, "min_ms": self.min_ms, "repeats": self.repeats, "stable": self.stable,
-                "status": self.status, "note": self.note, **settings.device_settings(), "torch": torch.__version__,
-                "host": f"{socket.gethostname()} {platform.machine()}",
+                "spread_ms": self.spread_ms, "rel_spread": spread, "min_ms": self.min_ms, "repeats": self.repeats,
+                "stable": self.stable, "status": self.status, "note": self.note, **self.machine,
                 "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "seconds": round(self.seconds, 4)}
 
@@ -138,15 +180,17 @@ def cell_note(space: SearchSpace, arch: Arch) -> str:
     return space.arch_note(tuple(int(v) for v in arch))
 
 
-def measure_arch(space: SearchSpace, arch: Arch, settings: BackendSettings) -> ArchMeasurement:
-    """Build and time one architecture; any failure to build or run becomes an error record."""
+def measure_arch(space: SearchSpace, arch: Arch, settings: BackendSettings, index: int | None = None) -> ArchMeasurement:
+    """Build and time one architecture; any failure to build or run becomes an error record (`index`: its
+    table row when the caller knows it, so a remote worker needs no table)."""
     import torch
 
     if settings.backend == "auto":
-        settings = settings.resolved()
+        settings = settings.resolved_here()
     start = time.perf_counter()
+    machine = machine_record(settings)
     arch = tuple(int(v) for v in arch)
-    index = _table_index(space, arch)
+    index = _table_index(space, arch) if index is None else int(index)
     note = cell_note(space, arch)
     stage = "build"
     try:
@@ -168,14 +212,13 @@ def measure_arch(space: SearchSpace, arch: Arch, settings: BackendSettings) -> A
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return ArchMeasurement(arch, index, float("nan"), float("nan"), float("nan"), 0, False,
                                f"error: {stage} failed: {type(exc).__name__}: {message[:200]}", note,
-                               time.perf_counter() - start)
+                               time.perf_counter() - start, machine)
     finally:
         if settings.backend == "cuda":
             torch.cuda.empty_cache()
     median, spread, fastest, repeats, stable = result
     return ArchMeasurement(arch, index, float(median), float(spread), float(fastest), int(repeats), bool(stable),
-                           "ok", note,
-                           time.perf_counter() - start)
+                           "ok", note, time.perf_counter() - start, machine)
 
 
 @dataclass
@@ -184,20 +227,52 @@ class MeasureRun:
     interrupted: bool = False
 
 
-def measure_archs(space: SearchSpace, archs: Sequence[Arch], settings: BackendSettings,
-                  on_each: Callable[[ArchMeasurement], None] | None = None) -> MeasureRun:
-    """Measure `archs` one by one (calling `on_each` after each, e.g. to store it); Ctrl-C ends early
-    and returns everything finished so far with `interrupted=True`."""
+class LocalMeter:
+    """Measures in this process (the meter interface: `device_settings`, `measure`, `close`)."""
+
+    def __init__(self, space: SearchSpace, settings: BackendSettings):
+        self.space, self.settings = space, settings.resolved_here()
+
+    def device_settings(self) -> dict:
+        return self.settings.device_settings()
+
+    def measure(self, arch: Arch) -> ArchMeasurement:
+        return measure_arch(self.space, arch, self.settings)
+
+    def close(self) -> None:
+        pass
+
+
+def open_meter(space: SearchSpace, settings: BackendSettings):
+    """The meter for `settings.executor`: here, or (executor=ray) a worker pinned to the device's Ray node;
+    connecting and finding the device happen now, so a wrong address or resource fails before any work."""
     settings = settings.resolved()
+    if settings.executor == "ray":
+        from hwnas.measure.remote_ray import RayMeter
+
+        return RayMeter(space, settings)
+    return LocalMeter(space, settings)
+
+
+def measure_archs(space: SearchSpace, archs: Sequence[Arch], settings: BackendSettings,
+                  on_each: Callable[[ArchMeasurement], None] | None = None, meter=None) -> MeasureRun:
+    """Measure `archs` one by one (calling `on_each` after each, e.g. to store it) with `meter` (default: one
+    opened for `settings` and closed after); Ctrl-C ends early and returns everything finished so far with
+    `interrupted=True`."""
+    own = meter is None
+    meter = open_meter(space, settings) if own else meter
     run = MeasureRun([])
     try:
         for arch in archs:
-            result = measure_arch(space, arch, settings)
+            result = meter.measure(tuple(int(v) for v in arch))
             run.results.append(result)
             if on_each is not None:
                 on_each(result)
     except KeyboardInterrupt:
         run.interrupted = True
+    finally:
+        if own:
+            meter.close()
     return run
 
 

@@ -33,7 +33,8 @@ def flop_count(module: "torch.nn.Module", input_shape: tuple[int, ...]) -> int:
     additions count as 0. Halve the result for a multiply-accumulate count (NAS-Bench-201's
     "FLOPs" column is that MAC count, in millions).
 
-    The module is run once in eval mode under ``torch.inference_mode()`` on a zero tensor placed
+    The module is run once in eval mode under ``torch.no_grad()`` (torch < 2.4 counts nothing under
+    ``inference_mode``) on a zero tensor placed
     on the device and in the floating dtype of its first parameter (CPU float32 if it has none);
     its train/eval mode is restored afterwards.
     """
@@ -50,7 +51,7 @@ def flop_count(module: "torch.nn.Module", input_shape: tuple[int, ...]) -> int:
     module.eval()
     try:
         counter = FlopCounterMode(display=False)
-        with torch.inference_mode():
+        with torch.no_grad():
             x = torch.zeros(shape, device=device, dtype=dtype)
             with counter:
                 module(x)

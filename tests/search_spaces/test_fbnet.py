@@ -13,7 +13,7 @@ from hwnas.core.errors import HwnasError
 from hwnas.measure.model_stats import flop_count, parameter_count
 from hwnas.search_spaces import fbnet_network
 from hwnas.search_spaces.fbnet import OPS, FBNet
-from space_checks import fastest_build_and_forward_s
+from space_checks import build_and_forward
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +107,7 @@ def test_operators_add_up_to_the_network(fb, rng):
         assert sum(flop_count(p, s.input_shape) for p, s in zip(parts, used)) == flop_count(net, (1, 3, 32, 32))
 
 
-def test_largest_network_builds_and_runs_under_one_second(fb):
+def test_largest_network_builds_and_runs(fb):
     arch = (OPS.index("k5_e6"),) * 22
-    assert fastest_build_and_forward_s(fb, arch) < 1.0
+    out = build_and_forward(fb, arch)  # speed: experiments/bench_speed.py
+    assert out.shape == (1, fb.num_classes) and torch.isfinite(out).all()

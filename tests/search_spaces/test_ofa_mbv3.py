@@ -13,7 +13,7 @@ from hwnas.search_spaces import _help_data
 from hwnas.core.errors import HwnasError
 from hwnas.measure.model_stats import flop_count, parameter_count
 from hwnas.search_spaces.ofa_mbv3 import OfaMobileNetV3
-from space_checks import fastest_build_and_forward_s
+from space_checks import build_and_forward
 
 HELP_PICKS = sorted((data.data_dir() / "help" / "ofa" / "architecture_config" / "gpu_titan_rtx_64").glob("*.json"))
 
@@ -190,6 +190,7 @@ def test_operators_add_up_to_the_network(ofa, rng):
         assert sum(flop_count(p, s.input_shape) for p, s in zip(parts, used)) == flop_count(net, ofa.input_shape(arch))
 
 
-def test_largest_subnet_builds_and_runs_under_one_second(ofa):
+def test_largest_subnet_builds_and_runs(ofa):
     arch = ofa.from_string("r224:" + "|".join([",".join(["k7e6"] * 4)] * 5))
-    assert fastest_build_and_forward_s(ofa, arch) < 1.0
+    out = build_and_forward(ofa, arch)  # speed: experiments/bench_speed.py
+    assert out.shape == (1, ofa.num_classes) and torch.isfinite(out).all()

@@ -1,4 +1,5 @@
-"""Measure architectures on this machine and add them to the local device store (`device=local-cpu`)."""
+"""Measure architectures on this machine, or on a Ray node (`executor=ray`), and add them to the local device
+store (`device=local-cpu`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pandas as pd
 from hwnas.data import device_store
 from hwnas.config import instantiate
 from hwnas.core.errors import HwnasError
-from hwnas.measure.backend import ArchMeasurement, BackendSettings, measure_archs
+from hwnas.measure.backend import ArchMeasurement, BackendSettings, measure_archs, open_meter
 from hwnas.core.space import Arch, SearchSpace
 
 CONFIG_NAME = "measure"
@@ -55,12 +56,21 @@ def _from_rows(space: SearchSpace, rows) -> list[Arch]:
 
 
 def measure_into_store(space: SearchSpace, device: str, archs: list[Arch], settings: BackendSettings,
-                       progress: bool = False):
+                       progress: bool = False, meter=None):
     """Measure `archs`, appending each to the store as it finishes (so Ctrl-C loses nothing measured)."""
-    device_store.check_settings(space.name, device, settings.device_settings())
+    own = meter is None
+    meter = open_meter(space, settings) if own else meter
+    try:
+        device_store.check_settings(space.name, device, meter.device_settings())
+        return _measure(space, device, archs, settings, progress, meter)
+    finally:
+        if own:
+            meter.close()
 
+
+def _measure(space, device, archs, settings, progress, meter):
     def keep(result: ArchMeasurement) -> None:
-        device_store.append(space.name, device, [result.store_row(space, settings)])
+        device_store.append(space.name, device, [result.store_row(space)])
         if bar is not None:
             bar.advance(task)
 
@@ -72,14 +82,14 @@ def measure_into_store(space: SearchSpace, device: str, archs: list[Arch], setti
         task = bar.add_task("measure", total=len(archs))
         bar.start()
     try:
-        return measure_archs(space, archs, settings, on_each=keep)
+        return measure_archs(space, archs, settings, on_each=keep, meter=meter)
     finally:
         if bar is not None:
             bar.stop()
 
 
-def results_frame(space: SearchSpace, results: list[ArchMeasurement], settings: BackendSettings) -> pd.DataFrame:
-    rows = [r.store_row(space, settings) for r in results]
+def results_frame(space: SearchSpace, results: list[ArchMeasurement]) -> pd.DataFrame:
+    rows = [r.store_row(space) for r in results]
     return pd.DataFrame(rows, columns=list(device_store.COLUMNS))
 
 
@@ -93,21 +103,28 @@ def run(cfg) -> pd.DataFrame:
     indices = list(cfg.indices) if cfg.get("indices") is not None else None
     archs = choose_archs(space, int(cfg.n), int(cfg.seed), indices, exclude)
     started = time.perf_counter()
-    run_ = measure_into_store(space, device, archs, settings, progress=bool(cfg.progress))
-    elapsed = time.perf_counter() - started
-    frame = results_frame(space, run_.results, settings)
+    meter = open_meter(space, settings)
+    try:
+        run_ = measure_into_store(space, device, archs, settings, progress=bool(cfg.progress), meter=meter)
+        measured_with = meter.device_settings()
+        elapsed = time.perf_counter() - started
+        check = None if run_.interrupted else repeatability(space, run_.results, settings, int(cfg.repeat_check),
+                                                            int(cfg.seed), meter)
+    finally:
+        meter.close()
+    frame = results_frame(space, run_.results)
     if cfg.get("out"):
         out = Path(str(cfg.out))
         out.parent.mkdir(parents=True, exist_ok=True)
         frame[list(OUT_COLUMNS)].to_csv(out, index=False)
-    _report(space, device, settings, frame, len(archs), elapsed, run_.interrupted, cfg.get("out"))
-    if not run_.interrupted:
-        print(repeatability(space, run_.results, settings, int(cfg.repeat_check), int(cfg.seed)))
+    _report(space, device, measured_with, frame, len(archs), elapsed, run_.interrupted, cfg.get("out"))
+    if check is not None:
+        print(check)
     return frame
 
 
 def repeatability(space: SearchSpace, results: list[ArchMeasurement], settings: BackendSettings, k: int,
-                  seed: int) -> str:
+                  seed: int, meter=None) -> str:
     """Re-measure `k` of the measured architectures (not stored) and say how well the two passes agree:
     the rank correlation a latency table built here can be trusted to (docs/measurement.md)."""
     from scipy.stats import spearmanr
@@ -116,7 +133,7 @@ def repeatability(space: SearchSpace, results: list[ArchMeasurement], settings: 
     if k < 3 or len(ok) < 3:
         return "repeatability: not checked (repeat_check=0 or fewer than 3 architectures measured)"
     chosen = [ok[i] for i in np.random.default_rng(seed).permutation(len(ok))[:k]]
-    second = measure_archs(space, [r.arch for r in chosen], settings).results
+    second = measure_archs(space, [r.arch for r in chosen], settings, meter=meter).results
     first_ms = np.array([r.latency_ms for r in chosen])
     second_ms = np.array([r.latency_ms for r in second])
     rho = spearmanr(first_ms, second_ms).statistic
@@ -130,10 +147,13 @@ def repeatability(space: SearchSpace, results: list[ArchMeasurement], settings: 
     return line
 
 
-def _report(space, device, settings, frame, asked, elapsed, interrupted, out) -> None:
+def _report(space, device, device_settings, frame, asked, elapsed, interrupted, out) -> None:
     ok = frame[frame["status"] == "ok"]
+    hosts = sorted(set(frame["host"])) if len(frame) else []
+    shown = {k: v for k, v in device_settings.items() if v != ""}
     print(f"measured {len(frame)} of {asked} {space.name} architectures on {device} "
-          f"({', '.join(f'{k}={v}' for k, v in settings.device_settings().items())}) in {elapsed:.1f} s "
+          f"({', '.join(f'{k}={v}' for k, v in shown.items())}{'; host ' + ', '.join(hosts) if hosts else ''}) "
+          f"in {elapsed:.1f} s "
           f"({elapsed / max(len(frame), 1):.2f} s per architecture)")
     if len(ok):
         print(f"latency {ok['latency_ms'].min():.3f} .. {ok['latency_ms'].max():.3f} ms; noise (IQR / median): "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 from cli_runner import hwnas
@@ -51,15 +50,12 @@ def test_report_help_is_argparse():
     assert result.returncode == 0 and "folders" in result.stdout
 
 
-def test_help_is_fast_and_imports_no_torch():
-    code = ("import sys, time; t = time.perf_counter(); from hwnas.cli import main; main(['search', '--help']); "
-            "print(time.perf_counter() - t, 'torch' in sys.modules, 'numpy' in sys.modules, file=sys.stderr)")
-    started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    wall = time.perf_counter() - started
-    seconds, torch, numpy = proc.stderr.split()
-    assert (torch, numpy) == ("False", "False")
-    assert float(seconds) < 1.5 and wall < 10, (seconds, wall)  # 0.1-0.3 s on an idle machine
+def test_help_imports_neither_torch_nor_numpy():
+    # What keeps --help fast (0.1-0.3 s idle; measured, not timed here: a loaded CI machine varies 10x).
+    code = ("import sys; from hwnas.cli import main; main(['search', '--help']); "
+            "print('torch' in sys.modules, 'numpy' in sys.modules, file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stderr.split() == ["False", "False"]
 
 
 def test_help_piped_into_a_reader_that_stops_early_is_no_traceback():

@@ -61,6 +61,23 @@ def test_ray_launcher_runs_against_a_local_ray_instance(tmp_path, sequential):
     assert _check(result, tmp_path) == sequential
 
 
+@pytest.mark.skipif(not HAS_RAY, reason="optional extra not installed: hydra-ray-launcher + ray (pip install "
+                                        "'hwnas[ray]')")
+def test_ray_launcher_jobs_on_a_node_without_the_data_fail_with_one_line(tmp_path):
+    """A node whose workers lack the data (here: every worker, by Ray's runtime_env): each job fails in one line."""
+    missing = tmp_path / "no-data"
+    result = hwnas("search", "-m", "+launcher=ray", f"+hydra.launcher.ray.init.runtime_env.env_vars.HWNAS_DATA_DIR={missing}",
+                   "device=raspi4", "budget_ms=25", "seed=0,1", "max_evals=10", "progress=false",
+                   f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    assert result.returncode == 2, result.stderr
+    line = f"HWNAS_DATA_DIR={missing} does not hold the hwnas data (no MANIFEST.md there)"
+    assert f"job 0 failed: {line}" in result.stderr and f"job 1 failed: {line}" in result.stderr
+    assert "Traceback" not in result.stderr
+    # Ray forwards the workers' lines asynchronously: the summary line need not be the last one
+    assert "hwnas search: error: 2 sweep job(s) failed (job 0, 1); the others ran" in result.stderr
+    assert not list((tmp_path / "sweep").glob("*/summary.json"))
+
+
 BOOM = """
 from hwnas.strategies.random_search import RandomSearch
 

@@ -28,3 +28,18 @@ def test_uncovered_proposals_snap_to_the_nearest_covered_arch(nb201):
     assert nb201.index([snapped])[0] in rows
     distances = (nb201.table_archs()[rows] != np.array(outside)).sum(1)
     assert sum(x != y for x, y in zip(snapped, outside)) == distances.min()
+
+
+def test_a_restricted_space_keeps_the_base_spaces_constants(tmp_path):
+    # Caches keyed on a space's constants (SynFlow, operator tables) must not split between a space and its
+    # restriction: with restrict_to_table the FBNet scores were once cached under num_classes=None.
+    from hwnas.evaluators.zero_cost import SynFlowProxy
+    from hwnas.search_spaces.fbnet import FBNet
+
+    base = FBNet(num_classes=100)
+    sub = TableSubspace(base, [0, 1, 2])
+    assert sub.num_classes == 100 and sub.operators() == base.operators()
+    assert (SynFlowProxy(sub, cache_dir=str(tmp_path)).cache_file
+            == SynFlowProxy(base, cache_dir=str(tmp_path)).cache_file)
+    import copy
+    assert copy.deepcopy(sub).num_classes == 100

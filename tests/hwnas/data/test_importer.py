@@ -114,3 +114,31 @@ def test_a_csv_dropped_into_the_store_points_to_import(tmp_path):
     path.write_text("index,latency_ms\n0,1\n")
     with pytest.raises(HwnasError, match="hwnas import"):
         device_store.read("nasbench201", "local-dropped")
+
+
+def test_the_imported_device_is_the_kind_the_user_says(nb201, tmp_path):
+    from hwnas.analysis.cost_model import CostModel
+
+    csv_file = write(tmp_path, "index,latency_ms\n0,1.5\n")
+    import_table(nb201, "local-cpu2", csv_file)
+    assert devices.require_device("nasbench201", "local-cpu2").kind == "CPU"  # nothing said: a CPU
+    import_table(nb201, "local-myphone", csv_file, kind="phone")
+    assert devices.require_device("nasbench201", "local-myphone").kind == "phone"
+    model = CostModel.load()
+    assert model.device_seconds_per_measurement("nasbench201", "local-myphone") == pytest.approx(
+        model.seconds_per_measurement("phone", 1.5))
+    import_table(nb201, "local-myphone", write(tmp_path, "index,latency_ms\n1,1.7\n", "more.csv"))
+    assert devices.require_device("nasbench201", "local-myphone").kind == "phone"  # kept on a later import
+
+
+def test_an_unknown_kind_is_refused_before_anything_is_written(nb201, tmp_path):
+    with pytest.raises(HwnasError, match="unknown device kind 'phnoe'.*phone"):
+        import_table(nb201, "local-x", write(tmp_path, "index,latency_ms\n0,1.5\n"), kind="phnoe")
+    assert not device_store.device_file("nasbench201", "local-x").exists()
+
+
+def test_a_damaged_device_description_is_one_line(nb201, tmp_path):
+    import_table(nb201, "local-y", write(tmp_path, "index,latency_ms\n0,1.5\n"), kind="FPGA")
+    device_store.info_file("nasbench201", "local-y").write_text("[1, 2")
+    with pytest.raises(HwnasError, match="corrupt local device description .*local-y.json"):
+        device_store.device_info("nasbench201", "local-y")

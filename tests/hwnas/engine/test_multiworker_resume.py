@@ -81,6 +81,18 @@ def test_two_workers_one_study_kill_minus_9_and_resume_lose_and_repeat_nothing(t
                 assert math.isclose(trial.value, record["accuracy"], abs_tol=1e-9)
                 assert math.isclose(trial.constraints["latency_ms"], record["violation_ms"], abs_tol=1e-9)
 
+    # hwnas report --study: per-worker counts as journaled, and the best feasible pick of both workers
+    report = subprocess.run([sys.executable, "-m", "hwnas.cli", "report", "--study", storage, "--out",
+                             str(tmp_path / "report")], capture_output=True, text=True, timeout=120)
+    assert report.returncode == 0, report.stderr[-2000:]
+    shared = json.loads((tmp_path / "report" / "study.json").read_text())
+    for name, run_dir in dirs.items():
+        assert shared["workers"][name]["trials"] == len(journal(run_dir))
+        assert shared["workers"][name]["evaluated"] == MAX_EVALS
+    feasible = [r for d in dirs.values() for r in journal(d) if r["accuracy"] is not None and r["violation_ms"] <= 0]
+    assert shared["best"]["accuracy"] == max(r["accuracy"] for r in feasible)
+    assert f"best feasible pick over all workers: {shared['best']['arch']}" in report.stdout
+
 
 def _indices(arch: str, names: list[str]) -> str:
     """The NB201 string form as the study's choice indices (the strategy's categorical parameters)."""

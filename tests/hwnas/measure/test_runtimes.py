@@ -67,10 +67,10 @@ def test_onnxruntime_measurement_records_its_runtime_settings():
     settings = BackendSettings(runtime="onnxruntime", **FAST).resolved()
     result = measure_arch(space, CONV3, settings)
     assert result.ok and result.latency_ms > 0 and result.repeats >= 3
-    row = result.store_row(space, settings)
+    row = result.store_row(space)
     assert (row["runtime"], row["runtime_version"], row["graph_optimization"]) == \
            ("onnxruntime", onnx_runtime.version(), "all")
-    torch_row = measure_arch(space, CONV3, BackendSettings(**FAST).resolved()).store_row(space, BackendSettings(**FAST))
+    torch_row = measure_arch(space, CONV3, BackendSettings(**FAST).resolved()).store_row(space)
     assert (torch_row["runtime"], torch_row["runtime_version"]) == ("torch", "")
 
 
