@@ -318,6 +318,11 @@ def meta_train(sd: SpaceData, cfg: MetaConfig, log: Callable[[str], None] = prin
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
+        if episode == min(10, cfg.episodes - 1):  # say early how long it will take, from what it costs here
+            per_episode = (time.perf_counter() - start) / episode
+            left_s = per_episode * (cfg.episodes - episode)
+            log(f"{per_episode:.2f} s per episode on {torch.get_num_threads()} torch thread(s): about "
+                f"{f'{left_s / 60:.0f} min' if left_s >= 90 else f'{left_s:.0f} s'} left (threads=N to change)")
         if episode % cfg.valid_every == 0 or episode == cfg.episodes:
             score = validate(learner, sd, valid, np.random.default_rng(cfg.meta_seed + 1))
             history.append({"episode": episode, "loss": float(loss.detach()), "valid_spearman": score,

@@ -28,11 +28,13 @@ class MeasuredOracle(LatencyOracle):
     def __init__(self, space: SearchSpace, device: str = "local-cpu", backend: str = "auto", threads: int = 1,
                  batch_size: int = 1, dtype: str = "float32", channels_last: bool = False, warmup: int = 3,
                  min_repeats: int = 10, max_repeats: int = 200, check_every: int = 5,
-                 rel_tolerance: float = 0.02, time_cap_s: float = 2.0, clock: str = "wall", runtime: str = "torch",
+                 rel_tolerance: float = 0.02, time_cap_s: float = 2.0, clock: str = "auto", runtime: str = "torch",
                  graph_optimization: str = "all", executor: str = "local", device_resource: str | None = None,
                  ray_address: str = "auto", remote_timeout_s: float = 600.0, store: bool = True, reuse: bool = True):
         super().__init__(space, device)
         self.local = device_store.is_local(device)
+        if clock == "auto":
+            clock = device_store.auto_clock(space.name, device, threads)
         self.settings = BackendSettings(
             backend=backend, threads=threads, batch_size=batch_size, dtype=dtype, channels_last=channels_last,
             warmup=warmup, min_repeats=min_repeats, max_repeats=max_repeats, check_every=check_every,

@@ -3,11 +3,11 @@
 
 Each dimension of the space is one categorical parameter. The constrained objective maximises accuracy
 with the latency violation given to Optuna's own constraint support (`trial.set_constraint`); the
-`pareto` objective maximises accuracy and minimises latency. The study lives in Optuna's storage (an
-RDB URL: SQLite file, PostgreSQL shared by several workers), so a killed run resumes from it.
-The sampler is re-seeded before every call from (seed, this worker's trial count): a proposal depends
-only on the seed and the history in the storage, so a resumed run proposes what the uninterrupted
-one would have (exactly for TPE and NSGA-II; GP's warm-started kernel fit may differ slightly).
+`pareto` objective maximises accuracy and minimises latency. By default the study is in memory (an
+SQLite study cost 20x more per ask+tell): a killed run is resumed by the loop replaying this seeded
+strategy from the start against the journal, so the resumed run equals the uninterrupted one. With an
+RDB URL (`storage=sqlite:///...`, PostgreSQL shared by several workers) the study is restored from the
+storage instead. The sampler is re-seeded before every call from (seed, this worker's trial count).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime
 import math
 from collections import deque
-from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
@@ -61,10 +60,10 @@ class OptunaStrategy(Strategy):
                  sampler: Mapping[str, Any] | None = None, sampler_settings: Mapping[str, Any] | None = None,
                  storage: str | None = None, study_name: str = "hwnas", worker: str = "main",
                  objective: str = "constrained", resample_repeats: int = 0, repeat_fallback: str = "neighbour",
-                 screened: str = "fail", reask_unchanged: bool = True, workdir: str | None = None):
+                 screened: str = "fail", reask_unchanged: bool = True):
         super().__init__(space, budget_ms, seed)
-        if storage is None and workdir is not None:  # the study lives in the run folder, next to the journal
-            storage = f"sqlite:///{Path(workdir) / 'optuna.db'}"
+        self.in_memory = storage is None or not str(storage).strip()  # resumed by replay (see resume)
+        storage = None if self.in_memory else str(storage)
         self.objective = check_objective(objective)
         if repeat_fallback not in FALLBACKS:
             raise HwnasError(f"unknown repeat_fallback {repeat_fallback!r}; valid: {', '.join(FALLBACKS)}")
@@ -238,8 +237,12 @@ class OptunaStrategy(Strategy):
 
     # ------------------------------------------------------------------ resume
     def resume(self, history: list[Trial]) -> bool:
-        """Finish this worker's trials that were evaluated but not told; re-propose the others first;
-        re-add the journaled trials the storage lost. One pass in history order, as the run told them."""
+        """In memory: False, so the loop replays this seeded strategy against the journal (exact, even after
+        a kill inside an ask). With an RDB storage: finish this worker's trials that were evaluated but not
+        told; re-propose the others first; re-add the journaled trials the storage lost (one pass in history
+        order); the continuation then depends on the storage's state, so it is not guaranteed exact."""
+        if self.in_memory:
+            return False
         own = [t for t in self.study.get_trials(deepcopy=False) if t.user_attrs.get(WORKER_ATTR) == self.worker]
         visible = {int(t.user_attrs[TRIAL_ATTR]): t for t in own if int(t.user_attrs.get(TRIAL_ATTR, -1)) >= 0}
         for index, trial in enumerate(history):

@@ -111,6 +111,7 @@ def _run_hydra(command: str, module, overrides: list[str]) -> None:
         wants = inspect.signature(module.run).parameters
         extra = {"run_dir": Path(runtime.output_dir), "choices": dict(runtime.choices)}
         sweep = HydraConfig.get().mode == RunMode.MULTIRUN
+        fresh = guard.untouched(extra["run_dir"])
         try:
             if module.CONFIG_NAME in COMMANDS:
                 validate(module.CONFIG_NAME, cfg)
@@ -123,6 +124,7 @@ def _run_hydra(command: str, module, overrides: list[str]) -> None:
         except Exception as exc:  # noqa: BLE001 - a sweep job's error of any kind must not stop the sweep
             if not sweep:
                 if isinstance(exc, HwnasError):
+                    guard.discard_refused_run(extra["run_dir"], fresh)  # a refusal writes nothing
                     _fail(command, str(exc))
                 raise
             job = HydraConfig.get().job.num

@@ -44,6 +44,34 @@ def check_output_folder(config_file: Path, overrides: list[str]) -> None:
     writable_folder(output_folder(config_file, overrides), f"output folder ({mode})")
 
 
+HYDRA_FILES = (".hydra",)   # with the job's `<name>.log`: what Hydra writes into a run folder before the command
+
+
+def untouched(run_dir: Path) -> bool:
+    """True when the run folder holds nothing but what Hydra wrote for this command (it is new, or empty)."""
+    return all(p.name in HYDRA_FILES or p.suffix == ".log" for p in _entries(run_dir))
+
+
+def discard_refused_run(run_dir: Path, was_untouched: bool) -> None:
+    """After a refusal, remove a run folder this command created that holds nothing of a run: Hydra's
+    files, and at most the config snapshot of a search refused before its first trial."""
+    from hwnas.engine.resume import JOURNAL, SNAPSHOT
+
+    journal = run_dir / JOURNAL
+    if not was_untouched or (journal.exists() and journal.stat().st_size):
+        return
+    leftovers = [p for p in _entries(run_dir) if p.name not in (*HYDRA_FILES, SNAPSHOT, JOURNAL) and p.suffix != ".log"]
+    if not leftovers:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return list(Path(folder).iterdir())
+    except OSError:
+        return []
+
+
 def resume_hint(command: str, overrides: list[str], run_dir: Path) -> str:
     """The command that resumes an interrupted run in `run_dir`."""
     kept = [a for a in overrides if _override([a], "hydra.run.dir") is None and _override([a], "resume") is None]

@@ -11,7 +11,7 @@ from hwnas.config.fields import NUMBERS, extend, group, option
 # Checked against hwnas.measure, hwnas.core.strategy and the monotonicity command by tests/hwnas/config.
 BACKENDS = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "float16", "bfloat16")
-CLOCKS = ("wall", "thread_cpu")
+CLOCKS = ("auto", "wall", "thread_cpu")
 RUNTIMES = ("torch", "onnxruntime")
 GRAPH_OPTIMIZATIONS = ("disable", "basic", "extended", "all")
 EXECUTORS = ("local", "ray")
@@ -36,8 +36,9 @@ class MeasurementOptions:
     rel_tolerance: float = option(0.02, "stop when the median moves by less than this (relative) between checks",
                                   gt=0)
     time_cap_s: float = option(2.0, "...or after this many seconds per architecture", gt=0)
-    clock: str = option("wall", "wall: latency; thread_cpu: CPU time of the timing thread (steadier on a busy "
-                                "machine, needs threads=1)", choices=CLOCKS,
+    clock: str = option("auto", "wall: latency; thread_cpu: CPU time of the timing thread (steadier on a busy "
+                                "machine, needs threads=1); auto: the device's clock if it has measurements, "
+                                "else thread_cpu with threads=1, else wall", choices=CLOCKS,
                         label="measurement clock")
     runtime: str = option("torch", "what runs the network: torch (eager, on `backend`) or onnxruntime (the "
                                    "exported ONNX model, CPU execution provider, `threads` intra-op threads)",
@@ -57,6 +58,11 @@ class MeasurementOptions:
 
 def _seed(help: str = "random seed: same seed, same result") -> Any:
     return option(0, help, ge=0)
+
+
+def _threads() -> Any:
+    return option(1, "torch CPU threads for this command's own work (GP fits, HELP meta-training); 1 keeps a "
+                     "shared CPU from being oversubscribed (docs/strategies.md)", ge=1)
 
 
 def _max_stale_trials() -> Any:
@@ -127,6 +133,7 @@ class SearchConfig:
     seconds_per_measurement: float = _seconds_per_measurement()
     max_stale_trials: int = _max_stale_trials()
     progress: bool = _progress()
+    threads: int = _threads()
     objective: str = option("constrained", "constrained: best accuracy under budget_ms; pareto: accuracy-latency "
                                            "front", choices=OBJECTIVES)
     budgets_ms: Any = option(None, "budgets answered from the front (null: budget_ms, or with objective=pareto "
@@ -147,6 +154,7 @@ class PredictConfig:
     restrict_to_table: bool = option(True, "a device that covers part of the space is predicted on its "
                                            "covered rows")
     seconds_per_measurement: float = _seconds_per_measurement()
+    threads: int = _threads()
 
 
 @dataclass
@@ -197,6 +205,8 @@ class _MeasureOptions:
     skip_measured: bool = option(False, "draw only architectures the store does not hold yet")
     out: Optional[str] = option(None, "FILE.csv: this run's measurements (index, arch, latency_ms, spread)")
     progress: bool = _progress()
+    repeat_check: int = option(10, "re-measure this many of the architectures afterwards and report the rank "
+                                   "agreement (Spearman) of the two passes; 0: no check", ge=0)
 
 
 MeasureConfig = extend(_MeasureOptions, MeasurementOptions, "MeasureConfig")

@@ -276,6 +276,15 @@ def settings_of(row: dict) -> dict:
     return _settings_of(_format(row))
 
 
+def auto_clock(space: str, device: str, threads: int) -> str:
+    """What `clock=auto` means for a device: the clock of its stored measurements, so that one device keeps
+    one clock (unless that is thread_cpu and `threads` > 1); "auto" (decided by the thread count) otherwise."""
+    rows = read(space, device) if is_local(device) else []
+    if rows and (rows[0]["clock"] != "thread_cpu" or int(threads) == 1):
+        return str(rows[0]["clock"])
+    return "auto"
+
+
 def check_settings(space: str, device: str, settings: dict) -> None:
     """Refuse to mix: raise when the device's stored measurements were taken with other settings."""
     rows = read(space, device)

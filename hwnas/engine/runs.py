@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 def make_strategy(cfg, space: SearchSpace, constraint: Constraint, objective: str, name: str | None,
                   **extra) -> Strategy:
     """The configured strategy; `objective=pareto` only for strategies that take an `objective`; a strategy
-    that takes a `workdir` (durable state, e.g. an Optuna study) gets the run folder when there is one."""
+    that takes a `workdir` (durable state of its own) gets the run folder when there is one."""
     if objective == "pareto":
         if "objective" not in constructor_parameters(cfg.strategy):
             able = [c for c in group_choices("strategy")
@@ -59,6 +59,7 @@ def run_configured_search(session: "Session", progress: "Progress | None" = None
     run_dir = session.run_dir
     history = (resume.prepare(run_dir, OmegaConf.to_container(cfg, resolve=True), bool(cfg.resume))
                if run_dir is not None else [])
+    budgets = _budgets(cfg, session.true_latency_ms, session.constraint.budget_ms)  # checked before any work
     space, oracle, evaluator, constraint = session.space, session.oracle, session.evaluator, session.constraint
     strategy = session.strategy(objective)
     note = getattr(strategy, "note", lambda _: None)(int(cfg.max_evals))
@@ -86,7 +87,7 @@ def run_configured_search(session: "Session", progress: "Progress | None" = None
         "resumed": {"trials": result.resumed_trials, "mode": result.resume_mode} if result.resumed_trials else None,
         "best": best_summary(space, result.best, budget_ms) if result.best else None,
         **({"refine": result.refine} if result.refine is not None else {}),
-        "pareto": front_of_records(result.records, _budgets(cfg, session.true_latency_ms, budget_ms)),
+        "pareto": front_of_records(result.records, budgets),
         "cost": session.ledger.to_dict(),
         "config": OmegaConf.to_container(cfg, resolve=True),
     }

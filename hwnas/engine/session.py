@@ -24,6 +24,7 @@ from hwnas.engine.ledger import CostLedger
 from hwnas.engine.refine import RefineSettings, adapts
 from hwnas.engine.runs import constructor_parameters, make_strategy, predict_table, run_configured_search
 from hwnas.engine.target import TableTarget, Target
+from hwnas.measure.timing import set_compute_threads
 
 Progress = Callable[[int], None]
 
@@ -40,6 +41,8 @@ class Session:
     def __init__(self, cfg, *, run_dir: str | Path | None = None, choices: dict[str, str] | None = None,
                  target: Target | None = None, check_budget: bool = True):
         self.cfg = cfg
+        if cfg.get("threads") is not None:  # one setting for every torch computation of the run
+            set_compute_threads(int(cfg.threads))
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.choices = dict(choices or {})
         self.adaptation: tuple[list[Arch], np.ndarray] | None = None   # what the oracle adapted on (archs, ms)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 
-CLOCKS = ("wall", "thread_cpu")
+CLOCKS = ("auto", "wall", "thread_cpu")   # auto: thread_cpu with one thread (steady on a shared CPU), else wall
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,12 @@ class MeasurementSettings:
     check_every: int = 5
     rel_tolerance: float = 0.02
     time_cap_s: float = 2.0
-    clock: str = "wall"          # "wall" (latency) or "thread_cpu" (CPU time of this thread: robust to
+    clock: str = "auto"          # "wall" (latency) or "thread_cpu" (CPU time of this thread: robust to
                                  # other processes sharing the cores; equals latency only with threads=1)
 
     def __post_init__(self):
+        if self.clock == "auto":
+            object.__setattr__(self, "clock", auto_clock(int(self.threads)))
         for name in ("threads", "min_repeats", "max_repeats", "check_every"):
             if int(getattr(self, name)) < 1:
                 raise HwnasError(f"measurement setting {name} must be at least 1, got {getattr(self, name)}")
@@ -76,6 +78,12 @@ class Measurement:
         return asdict(self)
 
 
+def auto_clock(threads: int) -> str:
+    """`clock=auto`: the thread-CPU clock with one thread (other processes' load barely moves it: Spearman
+    0.942 against 0.597 for the wall clock between two passes at load 3.4-4.6, docs/measurement.md), else wall."""
+    return "thread_cpu" if int(threads) == 1 else "wall"
+
+
 def host_signature(settings: MeasurementSettings) -> dict:
     """What a measured number depends on besides the model: machine, software, threads."""
     import torch
@@ -83,6 +91,18 @@ def host_signature(settings: MeasurementSettings) -> dict:
     return {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
             "threads": settings.threads}
+
+
+def set_compute_threads(threads: int) -> None:
+    """Every torch computation of this process (GP fits, HELP training) runs on `threads` intra-op threads:
+    torch's default (one per core) oversubscribes a CPU that other processes share, which made a GP run
+    and HELP's meta-training several times slower under load. Set before torch is imported, or after."""
+    import sys
+
+    threads = int(threads)
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)  # read when torch loads
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
 
 
 @contextlib.contextmanager

@@ -94,7 +94,8 @@ def test_thread_cpu_clock_is_a_device_setting_and_times_both_paths(small, monkey
         assert run.results[0].ok and run.results[0].latency_ms > 0
     MeasuredOracle(small, "local-cpu-clock", **FAST, clock="thread_cpu").predict_ms([CONV3])
     with pytest.raises(HwnasError, match="settings"):  # a device holds one clock: wall is refused now
-        MeasuredOracle(small, "local-cpu-clock", **FAST)
+        MeasuredOracle(small, "local-cpu-clock", **FAST, clock="wall")
+    assert MeasuredOracle(small, "local-cpu-clock", **FAST).settings.clock == "thread_cpu"  # auto: the device's
     with pytest.raises(HwnasError, match="clock"):
         BackendSettings(**FAST, clock="cycles")
     with pytest.raises(HwnasError, match="needs threads=1"):

@@ -197,7 +197,8 @@ def test_every_finished_trial_carries_its_architecture_and_latency_for_a_study_b
     from hwnas.engine.session import Session
 
     session = Session.compose("search", ["strategy=tpe", "device=raspi4", "budget_ms=20", "max_evals=25",
-                                         "progress=false"], run_dir=tmp_path)
+                                         "progress=false", f"strategy.storage=sqlite:///{tmp_path / 'optuna.db'}"],
+                            run_dir=tmp_path)
     session.search()
     import optuna
 

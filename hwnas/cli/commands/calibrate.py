@@ -26,7 +26,7 @@ def run(cfg, run_dir: Path, choices: dict[str, str]) -> dict:
     started = time.perf_counter()
     space: SearchSpace = instantiate(cfg.space, "search space")
     device = device_store.check_name(str(cfg.device))
-    settings = settings_from(cfg, batch_size_key="measure_batch_size")
+    settings = settings_from(cfg, batch_size_key="measure_batch_size", store=(space.name, device))
     meter = instantiate(cfg.meter, "meter", space=space, device=device, **settings.to_dict(), reuse=bool(cfg.reuse))
     target = MeterTarget(space, device, meter, bootstrap=bool(cfg.bootstrap), samples=int(cfg.samples),
                          seed=int(cfg.seed), choose_archs=choose_archs)

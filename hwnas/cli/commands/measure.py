@@ -3,6 +3,7 @@ store (`device=local-cpu`)."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -19,10 +20,13 @@ CONFIG_NAME = "measure"
 OUT_COLUMNS = ("index", "arch", "latency_ms", "spread_ms", "rel_spread", "min_ms", "repeats", "stable", "status", "note")
 
 
-def settings_from(cfg, batch_size_key: str = "batch_size") -> BackendSettings:
+def settings_from(cfg, batch_size_key: str = "batch_size", store: tuple[str, str] | None = None) -> BackendSettings:
     """The measurement settings given as top-level keys of a command's config (`calibrate` names the
-    measured batch size `measure_batch_size`: its `batch_size` is the search's ask size)."""
+    measured batch size `measure_batch_size`: its `batch_size` is the search's ask size). `clock=auto`
+    keeps the clock of the device's stored measurements (`store`: space and device), so a store goes on."""
     values = {key: cfg[key] for key in BackendSettings.__dataclass_fields__ if key != "batch_size"}
+    if values.get("clock") == "auto" and store is not None:
+        values["clock"] = device_store.auto_clock(*store, values["threads"])
     return BackendSettings(**values, batch_size=cfg[batch_size_key]).resolved()
 
 
@@ -92,7 +96,7 @@ def results_frame(space: SearchSpace, results: list[ArchMeasurement]) -> pd.Data
 def run(cfg) -> pd.DataFrame:
     space: SearchSpace = instantiate(cfg.space, "search space")
     device = device_store.check_name(str(cfg.device))
-    settings = settings_from(cfg)
+    settings = settings_from(cfg, store=(space.name, device))
     exclude = ()
     if cfg.skip_measured:
         exclude = {r["index"] for r in device_store.read(space.name, device) if r["status"] == "ok"}
@@ -103,16 +107,44 @@ def run(cfg) -> pd.DataFrame:
     try:
         run_ = measure_into_store(space, device, archs, settings, progress=bool(cfg.progress), meter=meter)
         measured_with = meter.device_settings()
+        elapsed = time.perf_counter() - started
+        check = None if run_.interrupted else repeatability(space, run_.results, settings, int(cfg.repeat_check),
+                                                            int(cfg.seed), meter)
     finally:
         meter.close()
-    elapsed = time.perf_counter() - started
     frame = results_frame(space, run_.results)
     if cfg.get("out"):
         out = Path(str(cfg.out))
         out.parent.mkdir(parents=True, exist_ok=True)
         frame[list(OUT_COLUMNS)].to_csv(out, index=False)
     _report(space, device, measured_with, frame, len(archs), elapsed, run_.interrupted, cfg.get("out"))
+    if check is not None:
+        print(check)
     return frame
+
+
+def repeatability(space: SearchSpace, results: list[ArchMeasurement], settings: BackendSettings, k: int,
+                  seed: int, meter=None) -> str:
+    """Re-measure `k` of the measured architectures (not stored) and say how well the two passes agree:
+    the rank correlation a latency table built here can be trusted to (docs/measurement.md)."""
+    from scipy.stats import spearmanr
+
+    ok = [r for r in results if r.ok]
+    if k < 3 or len(ok) < 3:
+        return "repeatability: not checked (repeat_check=0 or fewer than 3 architectures measured)"
+    chosen = [ok[i] for i in np.random.default_rng(seed).permutation(len(ok))[:k]]
+    second = measure_archs(space, [r.arch for r in chosen], settings, meter=meter).results
+    first_ms = np.array([r.latency_ms for r in chosen])
+    second_ms = np.array([r.latency_ms for r in second])
+    rho = spearmanr(first_ms, second_ms).statistic
+    change = float(np.nanmedian(np.abs(second_ms - first_ms) / first_ms))
+    load = f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs" if hasattr(os, "getloadavg") else ""
+    line = (f"repeatability: Spearman {rho:.3f} between two passes over {len(chosen)} architectures (median change "
+            f"{change:.1%}; clock={settings.clock}{', ' + load if load else ''})")
+    if settings.clock == "wall" and settings.backend == "cpu" and rho < 0.95:
+        line += ("; the wall clock is at the mercy of other processes here: clock=thread_cpu with threads=1 "
+                 "is steadier (under a new local-* device name: a device keeps one clock)")
+    return line
 
 
 def _report(space, device, device_settings, frame, asked, elapsed, interrupted, out) -> None:

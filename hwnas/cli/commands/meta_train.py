@@ -13,10 +13,11 @@ CONFIG_NAME = "meta_train"
 
 
 def run(cfg) -> dict:
-    import torch
     from hydra.utils import get_method
 
-    torch.set_num_threads(max(1, int(cfg.threads)))
+    from hwnas.measure.timing import set_compute_threads
+
+    set_compute_threads(int(cfg.threads))
     space = instantiate(cfg.space, "search space")
     options = OmegaConf.to_container(cfg.oracle, resolve=True)
     target = options.pop("_target_")

@@ -65,3 +65,18 @@ def test_runtime_onnxruntime_is_a_device_of_its_own(tmp_path):
     assert (frame["status"] == "ok").all() and set(frame["runtime"]) == {"onnxruntime"}
     with pytest.raises(HwnasError, match="measured with"):
         measure("n=1", "device=local-ort")
+
+
+def test_the_default_clock_is_steady_on_a_shared_machine_and_a_device_keeps_its_clock(capsys):
+    measure("n=4", "seed=1")  # one thread: the thread-CPU clock (other processes' load barely moves it)
+    assert {r["clock"] for r in device_store.read("nasbench201", "local-cpu")} == {"thread_cpu"}
+    out = capsys.readouterr().out
+    assert "repeatability: Spearman " in out and "between two passes over 4 architectures" in out
+    assert "clock=thread_cpu" in out
+    measure("n=3", "seed=2", "threads=2", "device=local-cpu-t2")  # several threads: wall
+    assert {r["clock"] for r in device_store.read("nasbench201", "local-cpu-t2")} == {"wall"}
+    measure("n=3", "seed=2", "clock=wall", "device=local-old")  # a device measured with the wall clock...
+    measure("n=3", "seed=3", "device=local-old")                # ...keeps it under the default clock=auto
+    assert {r["clock"] for r in device_store.read("nasbench201", "local-old")} == {"wall"}
+    measure("n=3", "seed=4", "repeat_check=0")
+    assert "repeatability: not checked" in capsys.readouterr().out

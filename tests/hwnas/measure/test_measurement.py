@@ -23,7 +23,7 @@ class Sleeper(torch.nn.Module):
 
 
 def test_median_of_a_known_duration():
-    settings = MeasurementSettings(warmup=1, min_repeats=5, rel_tolerance=0.5, time_cap_s=2.0)
+    settings = MeasurementSettings(warmup=1, min_repeats=5, rel_tolerance=0.5, time_cap_s=2.0, clock="wall")
     m = measure_latency_ms(Sleeper(0.005), (1, 4), settings)
     assert 5.0 <= m.median_ms < 40.0
     assert m.min_ms <= m.median_ms and m.iqr_ms >= 0
@@ -32,7 +32,7 @@ def test_median_of_a_known_duration():
 
 
 def test_time_cap_ends_an_unstable_measurement():
-    settings = MeasurementSettings(warmup=0, min_repeats=50, max_repeats=100, time_cap_s=0.1)
+    settings = MeasurementSettings(warmup=0, min_repeats=50, max_repeats=100, time_cap_s=0.1, clock="wall")
     m = measure_latency_ms(Sleeper(0.01), (1, 4), settings)
     assert m.repeats < 50 and not m.stable
     assert m.seconds < 1.0

@@ -92,11 +92,11 @@ def test_a_store_written_before_runtimes_reads_as_torch(tmp_path):
     values = {"index": "5", "arch": "a", "latency_ms": "1.0", "status": "ok", "backend": "cpu", "threads": "1",
               "batch_size": "1", "dtype": "float32", "channels_last": "false", "clock": "wall"}
     path.write_text(",".join(old_columns) + "\n" + ",".join(values.get(c, "") for c in old_columns) + "\n")
-    torch_settings = BackendSettings(backend="cpu").resolved().device_settings()
+    torch_settings = BackendSettings(backend="cpu", clock="wall").resolved().device_settings()
     device_store.check_settings("nasbench201", "local-old", torch_settings)
     with pytest.raises(HwnasError, match="measured with"):
         device_store.check_settings("nasbench201", "local-old",
-                                    BackendSettings(backend="cpu", runtime="onnxruntime").resolved().device_settings())
+                                    BackendSettings(backend="cpu", runtime="onnxruntime", clock="wall").resolved().device_settings())
     device_store.append("nasbench201", "local-old", [{**values, **torch_settings}])
     assert len(device_store.read("nasbench201", "local-old")) == 2
 
