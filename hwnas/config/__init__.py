@@ -15,7 +15,8 @@ from hwnas.core.errors import HwnasError
 __all__ = [
     "COMMANDS", "ENV_CONFIG_PATH", "PLAIN", "MeasurementOptions", "check_overrides", "check_value", "command_groups",
     "command_help", "compose", "conf_dir", "conf_dirs", "group_choices", "group_file", "group_keys", "groups",
-    "hydra_searchpath_override", "instantiate", "parse_plain", "register_schemas", "schema_for", "validate",
+    "hydra_searchpath_override", "instantiate", "option_defaults", "parse_plain", "register_schemas", "schema_for",
+    "validate",
 ]
 
 register_schemas()  # so every composition of conf/<command>.yaml (CLI, tests, scripts) finds its schema
@@ -27,6 +28,13 @@ def check_overrides(overrides: list[str], command: str | None = None) -> None:
     from hwnas.config.overrides import check_command_line
 
     check_command_line(command.replace("-", "_") if command else None, list(overrides))
+
+
+def option_defaults(command: str) -> dict[str, Any]:
+    """The command's plain options (no config groups) with their defaults, {name: default}."""
+    from hwnas.config.fields import options
+
+    return {o.name: o.default for o in options(schema_for(command)) if not o.is_group}
 
 
 def command_help(command: str, summary: str = "") -> str:

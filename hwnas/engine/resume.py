@@ -31,14 +31,19 @@ def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix[:-1]: node}
 
 
-def differing_keys(old: dict, new: dict) -> list[str]:
-    """Dotted keys whose values differ (or exist on one side only), ignoring IGNORED_KEYS."""
-    a, b = flatten(old), flatten(new)
-    return sorted(k for k in set(a) | set(b) if k.split(".")[0] not in IGNORED_KEYS and a.get(k, "<absent>") != b.get(k, "<absent>"))
+def differing_keys(old: dict, new: dict, added_defaults: dict | None = None) -> list[str]:
+    """Dotted keys whose values differ (or exist on one side only), ignoring IGNORED_KEYS and options the
+    old run predates (absent from it) that are at their default in `added_defaults` ({top-level key: default})."""
+    a, b, added = flatten(old), flatten(new), added_defaults or {}
+    return sorted(k for k in set(a) | set(b) if k.split(".")[0] not in IGNORED_KEYS
+                  and a.get(k, "<absent>") != b.get(k, "<absent>")
+                  and not (k not in a and k in added and b.get(k) == added[k]))
 
 
-def prepare(run_dir: Path, config: dict, resume: bool) -> list[dict]:
-    """Check the run folder and return the journal's records to resume from (none for a fresh run)."""
+def prepare(run_dir: Path, config: dict, resume: bool, added_defaults: dict | None = None) -> list[dict]:
+    """Check the run folder and return the journal's records to resume from (none for a fresh run).
+    `added_defaults`: top-level options with their defaults; one a run predates, left at its default, is no
+    difference (a run from an older hwnas resumes unless the new option is set)."""
     run_dir = Path(run_dir)
     snapshot, journal = run_dir / SNAPSHOT, run_dir / JOURNAL
     config = json.loads(json.dumps(config, default=str))  # as it will read back
@@ -57,7 +62,7 @@ def prepare(run_dir: Path, config: dict, resume: bool) -> list[dict]:
         old = json.loads(snapshot.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise HwnasError(f"cannot resume {run_dir}: corrupt {SNAPSHOT} ({exc})") from None
-    diff = differing_keys(old, config)
+    diff = differing_keys(old, config, added_defaults)
     if diff:
         a, b = flatten(old), flatten(config)
         shown = "; ".join(f"{k}: {a.get(k, '<absent>')!r} -> {b.get(k, '<absent>')!r}" for k in diff[:8])

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from hwnas.config import group_choices, group_file, instantiate
+from hwnas.config import group_choices, group_file, instantiate, option_defaults
 from hwnas.core.constraint import Constraint
 from hwnas.core.errors import HwnasError
 from hwnas.core.space import SearchSpace
@@ -57,8 +57,8 @@ def run_configured_search(session: "Session", progress: "Progress | None" = None
     cfg, started = session.cfg, time.perf_counter()
     objective = check_objective(str(cfg.objective))
     run_dir = session.run_dir
-    history = (resume.prepare(run_dir, OmegaConf.to_container(cfg, resolve=True), bool(cfg.resume))
-               if run_dir is not None else [])
+    history = (resume.prepare(run_dir, OmegaConf.to_container(cfg, resolve=True), bool(cfg.resume),
+                              option_defaults("search")) if run_dir is not None else [])
     budgets = _budgets(cfg, session.true_latency_ms, session.constraint.budget_ms)  # checked before any work
     space, oracle, evaluator, constraint = session.space, session.oracle, session.evaluator, session.constraint
     strategy = session.strategy(objective)

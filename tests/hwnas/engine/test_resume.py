@@ -120,3 +120,24 @@ def test_journal_records_missing_a_key_are_refused_on_resume(tmp_path, nb201):
     with pytest.raises(HwnasError, match="record 1 has a trial '0' or arch"):
         check_records([{**fresh[0], "trial": "0"}], tmp_path / "trials.jsonl")
     assert check_records(fresh, tmp_path / "trials.jsonl") == fresh
+
+
+def test_a_run_from_before_an_option_existed_resumes_while_the_option_is_at_its_default(tmp_path):
+    import json
+
+    run_dir = tmp_path / "run"
+    first = subprocess.run([sys.executable, "-m", "hwnas.cli", *ARGS[:-2], "max_evals=20", "progress=false",
+                            f"hydra.run.dir={run_dir}"], capture_output=True, text=True, timeout=180)
+    assert first.returncode == 0, first.stderr
+    snapshot = run_dir / "run_config.json"
+    old = json.loads(snapshot.read_text())
+    for key in ("threads", "refine", "refine_every", "refine_batch", "refine_max_measurements"):
+        old.pop(key)  # as written by an hwnas without these options
+    snapshot.write_text(json.dumps(old))
+    set_later = subprocess.run([sys.executable, "-m", "hwnas.cli", *ARGS[:-2], "max_evals=20", "progress=false",
+                                "threads=2", "resume=true", f"hydra.run.dir={run_dir}"],
+                               capture_output=True, text=True, timeout=180)
+    assert set_later.returncode == 2 and "config differs from the interrupted run in threads" in set_later.stderr
+    again = subprocess.run([sys.executable, "-m", "hwnas.cli", *ARGS[:-2], "max_evals=20", "progress=false",
+                            "resume=true", f"hydra.run.dir={run_dir}"], capture_output=True, text=True, timeout=180)
+    assert again.returncode == 0, again.stderr
