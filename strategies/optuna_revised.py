@@ -10,7 +10,7 @@ was told (a resumed run re-applies the corrections from its journal).
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -22,8 +22,8 @@ class RevisedSampler(optuna.samplers.BaseSampler):
     """`inner`, reading each complete trial's constraint `name` from `violations` (arch -> violation_ms)."""
 
     def __init__(self, inner: optuna.samplers.BaseSampler, violations: Mapping[tuple, float],
-                 names: list[str], constraint: str):
-        self.inner, self.violations, self.names = inner, violations, names
+                 arch_of: Callable[[Mapping[str, Any]], tuple], constraint: str):
+        self.inner, self.violations, self.arch_of = inner, violations, arch_of
         self.key = CONSTRAINT_PREFIX + constraint
 
     def _view(self, study):
@@ -32,7 +32,7 @@ class RevisedSampler(optuna.samplers.BaseSampler):
     def revised(self, trial: FrozenTrial) -> FrozenTrial:
         if trial.state != TrialState.COMPLETE or self.key not in trial.system_attrs:
             return trial
-        arch = tuple(int(trial.params[n]) for n in self.names if n in trial.params)
+        arch = self.arch_of(trial.params)
         value = self.violations.get(arch)
         if value is None:
             return trial

@@ -77,7 +77,9 @@ class OptunaStrategy(Strategy):
         self.reask_unchanged = reask_unchanged
         self._make_sampler = sampler_factory(sampler or {"_target_": "optuna.samplers.TPESampler"}, sampler_settings)
         self._names = [d.name for d in space.dimensions()]
-        self._distributions = {d.name: CategoricalDistribution(list(range(len(d)))) for d in space.dimensions()}
+        # choices by name (what optuna-dashboard shows); samplers work on their index, so proposals are unchanged
+        self._distributions = {d.name: CategoricalDistribution(list(d.choices)) for d in space.dimensions()}
+        self._index = {d.name: {c: i for i, c in enumerate(d.choices)} for d in space.dimensions()}
         directions = ["maximize"] if objective == "constrained" else ["maximize", "minimize"]
         try:
             self._sampler = self._make_sampler(seed)
@@ -168,7 +170,7 @@ class OptunaStrategy(Strategy):
     def _template(self, user_attrs: dict, arch: Arch | None = None) -> FrozenTrial:
         return FrozenTrial(
             number=-1, state=TrialState.RUNNING, value=None, datetime_start=datetime.datetime.now(),
-            datetime_complete=None, params={} if arch is None else dict(zip(self._names, arch)),
+            datetime_complete=None, params={} if arch is None else self._params(arch),
             distributions={} if arch is None else self._distributions, user_attrs=user_attrs, system_attrs={},
             intermediate_values={}, trial_id=-1)
 
@@ -186,7 +188,15 @@ class OptunaStrategy(Strategy):
         return optuna.trial.Trial(self.study, trial_id)
 
     def _arch(self, handle) -> Arch:
-        return tuple(int(handle.params[name]) for name in self._names)
+        return tuple(self._index[name][handle.params[name]] for name in self._names)
+
+    def _params(self, arch: Arch) -> dict:
+        """An architecture as the study's parameters: each dimension's choice by name."""
+        return {name: self._distributions[name].choices[int(i)] for name, i in zip(self._names, arch)}
+
+    def arch_of_params(self, params: Mapping[str, Any]) -> Arch:
+        """A trial's parameters as an architecture; -1 where a parameter is missing."""
+        return tuple(self._index[name].get(params[name], -1) if name in params else -1 for name in self._names)
 
     def _unseen_near(self, arch: Arch, rng: np.random.Generator) -> Arch | None:
         """An unseen architecture one mutation away (two if all neighbours tried are seen)."""
@@ -233,7 +243,7 @@ class OptunaStrategy(Strategy):
         revisions = getattr(self, "_revisions", None)
         if not revisions or self.objective != "constrained":
             return self._sampler
-        return RevisedSampler(self._sampler, revisions, self._names, CONSTRAINT)
+        return RevisedSampler(self._sampler, revisions, self.arch_of_params, CONSTRAINT)
 
     # ------------------------------------------------------------------ resume
     def resume(self, history: list[Trial]) -> bool:
@@ -259,7 +269,7 @@ class OptunaStrategy(Strategy):
                 self._in_flight.add(self._arch(handle))
         for trial in own:  # killed inside an ask, after the sampler's proposal: continue as that ask would have
             if trial.state == TrialState.RUNNING and int(trial.user_attrs.get(TRIAL_ATTR, -1)) < 0:
-                arch = tuple(trial.params.get(name, -1) for name in self._names)
+                arch = self.arch_of_params(trial.params)
                 if -1 in arch or self._seen(arch):
                     self.study.tell(trial.number, state=TrialState.FAIL)
                 else:
@@ -298,7 +308,7 @@ class OptunaStrategy(Strategy):
     def _add(self, trial: Trial, index: int) -> None:
         values = self._values(trial)
         self.study.add_trial(optuna.trial.create_trial(
-            params=dict(zip(self._names, trial.arch)), distributions=self._distributions, values=values,
+            params=self._params(trial.arch), distributions=self._distributions, values=values,
             state=TrialState.COMPLETE if values is not None else TrialState.FAIL,
             user_attrs={WORKER_ATTR: self.worker, TRIAL_ATTR: index, RESULT_ATTR: self._result(trial)},
             constraints=self._constraints(trial) if values is not None else None))

@@ -91,7 +91,7 @@ def test_screened_trials_are_taken_without_warnings(screened):
             assert stored_trial.state == TrialState.COMPLETE and stored_trial.value >= worst
             assert stored_trial.constraints["latency_ms"] == pytest.approx(trial.violation_ms)
     added = visible[len(trials)]
-    assert added.params == dict(zip(strategy._names, slowest))
+    assert added.params == {d.name: d.choices[i] for d, i in zip(space.dimensions(), slowest)}  # choices by name
     assert added.state == TrialState.FAIL if screened == "fail" else added.value == pytest.approx(worst)
 
 
@@ -176,7 +176,7 @@ def test_a_kill_inside_an_ask_resumes_with_the_proposal_it_had(tmp_path):
         killed.tell(history[-1:])
     reseed(killed._sampler, derived_seed(killed.seed, killed._sampled))  # the next ask, cut after the sampler
     orphan = killed._ask_sampler()
-    proposal = tuple(int(orphan.params[n]) for n in killed._names)
+    proposal = killed.arch_of_params(orphan.params)
     assert proposal not in {t.arch for t in history}
     del killed, orphan
 
@@ -209,4 +209,6 @@ def test_every_finished_trial_carries_its_architecture_and_latency_for_a_study_b
         shown = t.user_attrs["hwnas"]
         assert shown["feasible"] == (shown["violation_ms"] <= 0)
         assert shown["violation_ms"] == pytest.approx(shown["latency_ms"] - 20)
-        assert session.space.from_string(shown["arch"]) == tuple(t.params[d.name] for d in session.space.dimensions())
+        assert session.space.from_string(shown["arch"]) == tuple(d.choices.index(t.params[d.name])
+                                                                   for d in session.space.dimensions())
+        assert all(t.params[d.name] in d.choices for d in session.space.dimensions())  # dashboard shows names

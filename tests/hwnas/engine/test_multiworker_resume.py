@@ -73,7 +73,7 @@ def test_two_workers_one_study_kill_minus_9_and_resume_lose_and_repeat_nothing(t
         assert [t.user_attrs[TRIAL_ATTR] for t in visible] == list(range(len(records)))  # each once in the study
         names = list(visible[0].params)
         for trial, record in zip(visible, records):
-            assert "|".join(str(trial.params[n]) for n in names) == _indices(record["arch"], names)
+            assert "|".join(str(trial.params[n]) for n in names) == _choices(record["arch"])
             if record["accuracy"] is None:  # screened over budget, never evaluated: FAIL (screened: fail)
                 assert trial.state == TrialState.FAIL
             else:
@@ -94,9 +94,9 @@ def test_two_workers_one_study_kill_minus_9_and_resume_lose_and_repeat_nothing(t
     assert f"best feasible pick over all workers: {shared['best']['arch']}" in report.stdout
 
 
-def _indices(arch: str, names: list[str]) -> str:
-    """The NB201 string form as the study's choice indices (the strategy's categorical parameters)."""
+def _choices(arch: str) -> str:
+    """The NB201 string form as the study's categorical parameters: each edge's operation by name."""
     from hwnas.search_spaces.nasbench201 import NasBench201
 
     space = NasBench201()
-    return "|".join(str(i) for i in space.from_string(arch))
+    return "|".join(d.choices[i] for d, i in zip(space.dimensions(), space.from_string(arch)))

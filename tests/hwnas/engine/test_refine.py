@@ -153,7 +153,7 @@ def test_every_strategy_is_told_corrected_latencies(name):
         complete = [t for t in inner.study.get_trials() if t.state.name == "COMPLETE"]
         view = inner._revised_sampler()._view(inner.study)._get_trials()
         assert len(view) == len(inner.study.get_trials())               # nothing added to the study
-        shown = {tuple(t.params[n] for n in inner._names): t.constraints["latency_ms"] for t in view
+        shown = {inner.arch_of_params(t.params): t.constraints["latency_ms"] for t in view
                  if t.state.name == "COMPLETE"}
         revised = {t.arch: t.violation_ms for t in last}
         assert complete and all(shown[a] == pytest.approx(v) for a, v in revised.items() if a in shown)
