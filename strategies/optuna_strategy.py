@@ -96,6 +96,7 @@ class OptunaStrategy(Strategy):
         self._sampled = 0                     # this worker's trials in the study (seeds the sampler)
         self._known: dict[Arch, Trial] = {}   # results of every architecture this worker has told
         self._in_flight: set[Arch] = set()    # asked, not yet told
+        self._others: set[Arch] = set()       # asked or told by other workers of a shared study
         self._evaluated: list[Arch] = []      # evaluated architectures and their accuracies, in tell order
         self._evaluated_accuracy: list[float] = []
         self._outstanding: deque = deque()    # optuna.trial.Trial handles awaiting tell, in ask order
@@ -126,10 +127,22 @@ class OptunaStrategy(Strategy):
 
     def _seen(self, arch: Arch) -> bool:
         arch = self.space.canonical(arch)
-        return arch in self._known or arch in self._in_flight
+        return arch in self._known or arch in self._in_flight or arch in self._others
+
+    def _refresh_others(self) -> None:
+        """Architectures other workers of a stored (shared) study have asked or told: proposed by this worker
+        they count as repeats, so no architecture is evaluated by two workers (none in an in-memory study)."""
+        if self.in_memory:
+            return
+        for t in self.study.get_trials(deepcopy=False):
+            if t.user_attrs.get(WORKER_ATTR, self.worker) != self.worker and len(t.params) == len(self._names):
+                arch = self.arch_of_params(t.params)
+                if -1 not in arch:
+                    self._others.add(self.space.canonical(arch))
 
     def _propose(self) -> optuna.trial.Trial:
         """One proposal: the sampler's, unless it is a repeat (see the class docstring)."""
+        self._refresh_others()
         if self._stale is not None and self._stale[0] == self._complete_count():
             arch = self._stale[1]  # the sampler's data has not changed since it repeated this: skip the call
         else:

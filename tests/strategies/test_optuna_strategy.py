@@ -212,3 +212,22 @@ def test_every_finished_trial_carries_its_architecture_and_latency_for_a_study_b
         assert session.space.from_string(shown["arch"]) == tuple(d.choices.index(t.params[d.name])
                                                                    for d in session.space.dimensions())
         assert all(t.params[d.name] in d.choices for d in session.space.dimensions())  # dashboard shows names
+
+
+def test_workers_of_a_shared_study_never_propose_what_another_worker_asked(tmp_path):
+    space = ToySpace(4, 4)  # 256 architectures
+    budget = space.budget_at(50)
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    first = make("tpe", space, budget, seed=0, storage=storage, worker="w1")
+    second = make("tpe", space, budget, seed=0, storage=storage, worker="w2")  # same seed: same proposals alone
+    asked_by_first = first.ask(12)
+    first.tell(told(space, asked_by_first, budget))
+    in_flight = first.ask(3)  # asked by w1, not yet told
+    asked_by_second = []
+    for _ in range(5):
+        archs = second.ask(4)
+        second.tell(told(space, archs, budget))
+        asked_by_second += archs
+    assert not set(asked_by_second) & set(asked_by_first + in_flight)
+    alone = make("tpe", space, budget, seed=0)  # in memory: no other worker, nothing excluded
+    assert alone.ask(12) == asked_by_first
