@@ -116,6 +116,8 @@ def _run_hydra(command: str, module, overrides: list[str]) -> None:
             if module.CONFIG_NAME in COMMANDS:
                 validate(module.CONFIG_NAME, cfg)
             module.run(cfg, **{k: v for k, v in extra.items() if k in wants})
+            if sweep:
+                guard.clear_failed_mark(extra["run_dir"])
         except KeyboardInterrupt:
             hint = f"; resume it with: {guard.resume_hint(command, overrides, extra['run_dir'])}" \
                 if command == "search" and not sweep else ""
@@ -129,14 +131,16 @@ def _run_hydra(command: str, module, overrides: list[str]) -> None:
                 raise
             job = HydraConfig.get().job.num
             print(f"hwnas {command}: job {job} failed: {guard.one_line(exc)}", file=sys.stderr)
-            guard.record_failed_job(job, guard.one_line(exc))
+            guard.record_failed_job(job, guard.one_line(exc), extra["run_dir"])
 
     try:
         guard.check_output_folder(conf_dir() / f"{module.CONFIG_NAME}.yaml", overrides)
     except HwnasError as exc:
         _fail(command, str(exc))
     sys.argv = [f"hwnas {command}", *overrides, *hydra_searchpath_override()]
-    with guard.SweepFailures() as failures:
+    multirun = any(a in guard.MULTIRUN_FLAGS for a in overrides)
+    root = guard.output_folder(conf_dir() / f"{module.CONFIG_NAME}.yaml", overrides) if multirun else None
+    with guard.SweepFailures(root) as failures:
         hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name=module.CONFIG_NAME)(task)()
         failed = failures.failed_jobs()
     if failed:

@@ -6,12 +6,14 @@ import os
 import shlex
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from hwnas.core.errors import HwnasError
 from hwnas.data.cache import writable_folder
 
 FAILURES_ENV = "HWNAS_SWEEP_FAILURES"  # a folder where each failed sweep job leaves a file (any launcher)
+FAILED_MARK = ".hwnas_failed"          # left in a failed job's own run folder (jobs on other machines too)
 MULTIRUN_FLAGS = ("-m", "--multirun")
 
 
@@ -79,17 +81,32 @@ def resume_hint(command: str, overrides: list[str], run_dir: Path) -> str:
 
 
 class SweepFailures:
-    """Failed sweep jobs recorded in a temporary folder named by `$HWNAS_SWEEP_FAILURES` (jobs of any
-    launcher on this machine inherit it), so the sweep can exit non-zero after every job ran."""
+    """Failed sweep jobs, so the sweep can exit non-zero after every job ran: recorded in a temporary folder
+    named by `$HWNAS_SWEEP_FAILURES` (jobs of any launcher on this machine inherit it), and as a mark in the
+    job's run folder under `root` (the sweep folder; a job on another machine, e.g. a Ray node writing to a
+    shared folder, does not see this machine's temporary folder). Marks older than the sweep are not counted."""
+
+    def __init__(self, root: Path | None = None):
+        # the current folder itself is not a sweep folder: scanning it could walk a whole home directory
+        self.root = Path(root) if root is not None and Path(root) != Path(".") else None
 
     def __enter__(self) -> "SweepFailures":
+        self.started = time.time() - 1.0
         self.folder = Path(tempfile.mkdtemp(prefix="hwnas-sweep-"))
         self._before = os.environ.get(FAILURES_ENV)
         os.environ[FAILURES_ENV] = str(self.folder)
         return self
 
     def failed_jobs(self) -> list[int]:
-        return sorted(int(p.name) for p in self.folder.iterdir() if p.name.isdigit())
+        jobs = {int(p.name) for p in self.folder.iterdir() if p.name.isdigit()}
+        if self.root is not None and self.root.is_dir():
+            for mark in self.root.rglob(FAILED_MARK):
+                try:
+                    if mark.stat().st_mtime >= self.started:
+                        jobs.add(int(mark.read_text(encoding="utf-8").split(maxsplit=1)[0]))
+                except (OSError, ValueError, IndexError):
+                    continue  # a mark being written or removed: the local record covers this machine's jobs
+        return sorted(jobs)
 
     def __exit__(self, *exc) -> None:
         if self._before is None:
@@ -99,11 +116,25 @@ class SweepFailures:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def record_failed_job(job: int, message: str) -> None:
-    """Leave the failed job's one-line reason for the sweep's parent process."""
+def record_failed_job(job: int, message: str, run_dir: Path | None = None) -> None:
+    """Leave the failed job's one-line reason for the sweep's parent process (and in its run folder)."""
     folder = os.environ.get(FAILURES_ENV)
     if folder and Path(folder).is_dir():
         (Path(folder) / str(int(job))).write_text(message, encoding="utf-8")
+    if run_dir is not None:
+        try:
+            Path(run_dir).mkdir(parents=True, exist_ok=True)
+            (Path(run_dir) / FAILED_MARK).write_text(f"{int(job)} {message}\n", encoding="utf-8")
+        except OSError:
+            pass  # an unwritable run folder: the job already printed its failure
+
+
+def clear_failed_mark(run_dir: Path) -> None:
+    """A job that succeeds in a folder where an earlier attempt failed is no longer a failure."""
+    try:
+        (Path(run_dir) / FAILED_MARK).unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def one_line(exc: BaseException) -> str:

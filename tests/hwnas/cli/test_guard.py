@@ -31,3 +31,23 @@ def test_resume_hint_keeps_the_overrides_and_names_the_folder(tmp_path):
                              run_dir)
     assert shlex.split(hint) == ["hwnas", "search", "device=pixel3", "budget_ms=6.5", f"hydra.run.dir={run_dir}",
                                  "resume=true"]
+
+
+def test_a_failed_job_on_another_machine_is_counted_from_its_mark_in_the_sweep_folder(tmp_path):
+    import os
+    import time
+
+    stale = tmp_path / "old_sweep" / "0" / guard.FAILED_MARK
+    stale.parent.mkdir(parents=True)
+    stale.write_text("0 an older sweep's failure\n")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    with guard.SweepFailures(tmp_path) as failures:
+        # a job on another machine: it does not see this machine's temporary folder, only the shared runs folder
+        here = os.environ.pop(guard.FAILURES_ENV)
+        guard.record_failed_job(3, "HwnasError: no data on this node", tmp_path / "sweep" / "3")
+        guard.record_failed_job(4, "ValueError: x", tmp_path / "sweep" / "4")
+        os.environ[guard.FAILURES_ENV] = here
+        guard.clear_failed_mark(tmp_path / "sweep" / "4")  # retried and succeeded
+        assert failures.failed_jobs() == [3]
+    with guard.SweepFailures(Path(".")) as failures:  # never walks the current folder
+        assert failures.root is None
