@@ -7,13 +7,9 @@ asked for (copied in, written by another version) or that cannot be read is neve
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
-import torch
-
 from hwnas import data
-from hwnas.core.errors import HwnasError
 from hwnas.data import cache, devices
 
 CACHE_ENV = cache.ENV_VAR
@@ -58,26 +54,13 @@ def cache_key(space, cfg) -> dict:
 
 
 def cache_path(key: dict) -> Path:
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
-    return cache_dir() / "help" / f"{key['space']}-{digest}.pt"
+    return cache.keyed_path("help", key)
 
 
 def load(key: dict) -> dict | None:
     """The cached entry for `key`, None if absent; HwnasError if present but unusable."""
-    path = cache_path(key)
-    if not path.is_file():
-        return None
-    try:
-        entry = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is a corrupt cache
-        raise HwnasError(f"corrupt HELP cache {path}: {type(exc).__name__}; delete it or retrain with force=true") from None
-    if not isinstance(entry, dict) or entry.get("key") != key:
-        stored = entry.get("key", {}) if isinstance(entry, dict) else {}
-        differs = [k for k in key if stored.get(k) != key[k]] if isinstance(stored, dict) else ["format"]
-        raise HwnasError(f"HELP cache {path} was written for a different {', '.join(differs) or 'key'}; "
-                         "delete it or retrain with force=true")
-    return entry
+    return cache.load_keyed(cache_path(key), key, "HELP cache", "delete it or retrain with force=true")
 
 
 def save(key: dict, entry: dict) -> Path:
-    return cache.atomic_write(cache_path(key), lambda tmp: torch.save({**entry, "key": key}, tmp))
+    return cache.save_keyed(cache_path(key), key, entry)

@@ -7,6 +7,7 @@ and a reader sees the old or the new file, never a torn one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -71,3 +72,34 @@ def atomic_write_text(path: Path, text: str) -> Path:
 def atomic_write_json(path: Path, value, **dumps) -> Path:
     """Write `value` as JSON to `path` atomically."""
     return atomic_write_text(path, json.dumps(value, **dumps))
+
+
+def keyed_path(folder: str, key: dict, suffix: str = ".pt") -> Path:
+    """`<cache>/<folder>/<space>-<digest of key><suffix>`: one file per key (a predictor's trained weights)."""
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+    return cache_dir() / folder / f"{key.get('space', 'any')}-{digest}{suffix}"
+
+
+def load_keyed(path: Path, key: dict, what: str, fix: str) -> dict | None:
+    """The torch file at `path` if it was written for `key`; None if absent; a one-line error naming the
+    file and the differing key entries if unreadable or written for another key (copied in, other version)."""
+    import torch
+
+    if not path.is_file():
+        return None
+    try:
+        entry = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is a corrupt cache
+        raise HwnasError(f"corrupt {what} {path}: {type(exc).__name__}; {fix}") from None
+    if not isinstance(entry, dict) or entry.get("key") != key:
+        stored = entry.get("key", {}) if isinstance(entry, dict) else {}
+        differs = [k for k in key if stored.get(k) != key[k]] if isinstance(stored, dict) else ["format"]
+        raise HwnasError(f"{what} {path} was written for a different {', '.join(differs) or 'key'}; {fix}")
+    return entry
+
+
+def save_keyed(path: Path, key: dict, entry: dict) -> Path:
+    """Write `entry` with its `key` as a torch file at `path`, atomically."""
+    import torch
+
+    return atomic_write(path, lambda tmp: torch.save({**entry, "key": key}, tmp))
