@@ -13,7 +13,6 @@ import copy
 import dataclasses
 import functools
 import hashlib
-import json
 import sys
 from typing import Sequence
 
@@ -110,22 +109,12 @@ def cache_key(space: SearchSpace, sources: Sequence[str], cfg: PretrainConfig) -
 
 
 def cache_path(key: dict):
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
-    return cache.cache_dir() / "nasflat" / f"{key['space']}-{digest}.pt"
+    return cache.keyed_path("nasflat", key)
 
 
 def load_cached(key: dict) -> dict | None:
     """The cached pre-training for `key`; None if absent; HwnasError if present but unusable."""
-    path = cache_path(key)
-    if not path.is_file():
-        return None
-    try:
-        entry = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is a corrupt cache
-        raise HwnasError(f"corrupt NASFLAT cache {path}: {type(exc).__name__}; delete it") from None
-    if not isinstance(entry, dict) or entry.get("key") != key:
-        raise HwnasError(f"NASFLAT cache {path} was written for a different key; delete it")
-    return entry
+    return cache.load_keyed(cache_path(key), key, "NASFLAT cache", "delete it")
 
 
 def ensure_pretrained(space: SearchSpace, sources: Sequence[str], cfg: PretrainConfig, graphs=None, *,
@@ -145,7 +134,7 @@ def ensure_pretrained(space: SearchSpace, sources: Sequence[str], cfg: PretrainC
     log(f"pre-training NASFLAT on {space.name} from {len(sources)} source devices x {cfg.source_rows} archs "
         f"({cfg.epochs} epochs); cached in {cache.cache_dir() / 'nasflat'}")
     entry = pretrain(graphs, latency, len(graph_vocabulary(space)), cfg, log=log)
-    cache.atomic_write(cache_path(key), lambda tmp: torch.save({**entry, "key": key}, tmp))
+    cache.save_keyed(cache_path(key), key, entry)
     log(f"pre-training took {entry['seconds']:.0f} s")
     return entry
 
