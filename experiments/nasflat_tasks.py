@@ -190,11 +190,14 @@ def summary(frame: pd.DataFrame, space_key: str) -> str:
 
 def merge(space_key: str) -> None:
     """One table from the runs of a space split over processes (each wrote <space>_<tag>.csv)."""
-    parts = sorted(OUT.glob(f"{space_key}_*.csv"))
+    parts = sorted(OUT.glob(f"{space_key}_*.csv"), key=lambda p: p.stat().st_mtime)
     frame = pd.concat([pd.read_csv(p) for p in parts], ignore_index=True)
+    # A later run of the same (task, target, method, samples, seed) replaces an earlier one (a re-run after a fix).
+    frame = frame.drop_duplicates(["task", "device", "method", "samples", "seed"], keep="last")
     frame.to_csv(OUT / f"{space_key}.csv", index=False)
     text = (f"# NASFLAT transfer tasks, {space_key} (merged)\n\nMerged from {', '.join(p.name for p in parts)} "
-            "(their .md files give each command and its wall time). Spearman over every architecture each target "
+            "(oldest first; a later run of the same task, target, method, samples and seed replaces an earlier one; their "
+            ".md files give each command and its wall time). Spearman over every architecture each target "
             "has measured; mean over targets, then over seeds.\n\n" + summary(frame, space_key) + "\n"
             + table(frame, space_key))
     (OUT / f"{space_key}.md").write_text(text)
