@@ -132,7 +132,8 @@ def run(args, space_key: str, on_task=None) -> tuple[list, list]:
                 add("flops", 0, 0, flop)
             for n in args.samples:
                 for seed in range(args.seeds):
-                    oracle = NasflatOracle(space, device, samples=n, seed=seed, task=item["task"], epochs=args.epochs)
+                    oracle = NasflatOracle(space, device, samples=n, seed=seed, task=item["task"], epochs=args.epochs,
+                                           hidden=args.hidden, flow_dim=args.flow_dim)
                     refs = oracle.reference_archs()
                     rows = np.asarray(space.table_index(refs))
                     t0 = time.perf_counter()
@@ -211,6 +212,8 @@ def main(argv=None) -> None:
     parser.add_argument("--samples", default="20,10,5")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=30, help="nasflat pre-training epochs")
+    parser.add_argument("--hidden", type=int, default=64, help="nasflat node state width (the paper: 96)")
+    parser.add_argument("--flow-dim", type=int, default=64, help="nasflat flow width (the paper: 128)")
     parser.add_argument("--methods", default="nasflat,scratch,best_source,flops")
     parser.add_argument("--help-episodes", type=int, default=1000)
     parser.add_argument("--tag", default="", help="suffix of the result files")

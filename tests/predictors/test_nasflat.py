@@ -114,6 +114,14 @@ def test_stacked_readout_never_reverses_a_feature():
     assert fit(features)[np.argmax(features[:, 0])] > fit(features)[np.argmin(features[:, 0])]
 
 
+def test_stacked_readout_is_never_constant():
+    """When no input ranks the samples (every weight would be 0), the first input (the pre-trained score) keeps
+    its order instead of a constant prediction (which has no Spearman)."""
+    features = np.column_stack([np.arange(6.0), np.arange(6.0) ** 2])
+    fit = nasflat_train.ridge_fit(features, -np.arange(6.0))
+    assert (np.diff(fit(features)) > 0).all()
+
+
 def test_pretraining_is_cached_and_reused(tiny, fbnet, monkeypatch):
     assert nasflat.cache_path(nasflat.cache_key(fbnet, TWO_SOURCES, tiny.pretrain_cfg)).is_file()
     monkeypatch.setattr(nasflat, "pretrain", lambda *a, **k: pytest.fail("retrained despite the cache"))
