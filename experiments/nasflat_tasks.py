@@ -132,7 +132,8 @@ def run(args, space_key: str, on_task=None) -> tuple[list, list]:
                 add("flops", 0, 0, flop)
             for n in args.samples:
                 for seed in range(args.seeds):
-                    oracle = NasflatOracle(space, device, samples=n, seed=seed, task=item["task"], epochs=args.epochs)
+                    oracle = NasflatOracle(space, device, samples=n, seed=seed, task=item["task"], epochs=args.epochs,
+                                           hidden=args.hidden, flow_dim=args.flow_dim)
                     refs = oracle.reference_archs()
                     rows = np.asarray(space.table_index(refs))
                     t0 = time.perf_counter()
@@ -190,11 +191,14 @@ def summary(frame: pd.DataFrame, space_key: str) -> str:
 
 def merge(space_key: str) -> None:
     """One table from the runs of a space split over processes (each wrote <space>_<tag>.csv)."""
-    parts = sorted(OUT.glob(f"{space_key}_*.csv"))
+    parts = sorted(OUT.glob(f"{space_key}_*.csv"), key=lambda p: p.stat().st_mtime)
     frame = pd.concat([pd.read_csv(p) for p in parts], ignore_index=True)
+    # A later run of the same (task, target, method, samples, seed) replaces an earlier one (a re-run after a fix).
+    frame = frame.drop_duplicates(["task", "device", "method", "samples", "seed"], keep="last")
     frame.to_csv(OUT / f"{space_key}.csv", index=False)
     text = (f"# NASFLAT transfer tasks, {space_key} (merged)\n\nMerged from {', '.join(p.name for p in parts)} "
-            "(their .md files give each command and its wall time). Spearman over every architecture each target "
+            "(oldest first; a later run of the same task, target, method, samples and seed replaces an earlier one; their "
+            ".md files give each command and its wall time). Spearman over every architecture each target "
             "has measured; mean over targets, then over seeds.\n\n" + summary(frame, space_key) + "\n"
             + table(frame, space_key))
     (OUT / f"{space_key}.md").write_text(text)
@@ -208,6 +212,8 @@ def main(argv=None) -> None:
     parser.add_argument("--samples", default="20,10,5")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=30, help="nasflat pre-training epochs")
+    parser.add_argument("--hidden", type=int, default=64, help="nasflat node state width (the paper: 96)")
+    parser.add_argument("--flow-dim", type=int, default=64, help="nasflat flow width (the paper: 128)")
     parser.add_argument("--methods", default="nasflat,scratch,best_source,flops")
     parser.add_argument("--help-episodes", type=int, default=1000)
     parser.add_argument("--tag", default="", help="suffix of the result files")

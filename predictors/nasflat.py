@@ -243,6 +243,7 @@ class NasflatOracle(LatencyOracle):
         if self.readout == "stacked":
             honest = out_of_fold_scores(self.net, graphs, latency_ms, init, self.transfer_cfg)
             features = np.column_stack([scores(self._start, graphs, row), honest, self._supplement(graphs, matrix)])
+            self.readout_inputs = (features, np.log(latency_ms))   # kept for diagnosis (experiments/)
             self._fit = ridge_fit(features, np.log(latency_ms))
         else:
             self._fit = self._paper_fit

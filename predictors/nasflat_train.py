@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
+from scipy.optimize import nnls
 from scipy.stats import spearmanr
 
 from hwnas.predictors.nasflat_model import GraphBatch, NasflatNet, pairwise_hinge
@@ -164,10 +165,16 @@ def log_linear_fit(scores_: np.ndarray, latency_ms: np.ndarray) -> tuple[float, 
 
 
 def ridge_fit(features: np.ndarray, log_ms: np.ndarray, lam: float = 1e-2):
-    """A ridge read-out log(ms) ~ standardised features . w + b (penalty lam * n): a function of features."""
+    """A ridge read-out log(ms) ~ standardised features . w + b (penalty lam * n) with w >= 0: every input
+    rises with latency by construction (ranking scores, kernel share, FLOPs), so a negative weight is noise
+    fitted on few samples that would reverse the ranking (docs/nasflat.md); if every weight is 0 the first input
+    (NASFLAT: the pre-trained score) sets the order. Returns a function of features."""
     mu, sd = features.mean(0), features.std(0) + 1e-9
     z = (features - mu) / sd
-    w = np.linalg.solve(z.T @ z + lam * len(z) * np.eye(z.shape[1]), z.T @ (log_ms - log_ms.mean()))
+    augmented = np.vstack([z, np.sqrt(lam * len(z)) * np.eye(z.shape[1])])
+    w, _ = nnls(augmented, np.concatenate([log_ms - log_ms.mean(), np.zeros(z.shape[1])]))
+    if not (w > 0).any():       # no input ranks the samples: keep the first one's order (the prior), not a constant
+        w = np.eye(len(w))[0] * 1e-6
     b = float(log_ms.mean())
     return lambda x: ((x - mu) / sd) @ w + b
 

@@ -100,6 +100,28 @@ def test_best_source_ranks_the_samples_best():
     assert pick == 2 and rho[0] == pytest.approx(-1.0)
 
 
+def test_stacked_readout_never_reverses_a_feature():
+    """Every read-out input rises with latency; on few samples an unconstrained ridge fitted a negative weight
+    to one of them and ranked essential_ph_1 backwards (0.234 at 10 samples): the weights stay >= 0."""
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(10, 3))
+    log_ms = features[:, 0] - 0.8 * features[:, 1]          # the second input looks anti-correlated here
+    fit = nasflat_train.ridge_fit(features, log_ms)
+    for j in range(3):
+        raised = features.copy()
+        raised[:, j] += 1.0
+        assert (fit(raised) >= fit(features) - 1e-12).all(), j
+    assert fit(features)[np.argmax(features[:, 0])] > fit(features)[np.argmin(features[:, 0])]
+
+
+def test_stacked_readout_is_never_constant():
+    """When no input ranks the samples (every weight would be 0), the first input (the pre-trained score) keeps
+    its order instead of a constant prediction (which has no Spearman)."""
+    features = np.column_stack([np.arange(6.0), np.arange(6.0) ** 2])
+    fit = nasflat_train.ridge_fit(features, -np.arange(6.0))
+    assert (np.diff(fit(features)) > 0).all()
+
+
 def test_pretraining_is_cached_and_reused(tiny, fbnet, monkeypatch):
     assert nasflat.cache_path(nasflat.cache_key(fbnet, TWO_SOURCES, tiny.pretrain_cfg)).is_file()
     monkeypatch.setattr(nasflat, "pretrain", lambda *a, **k: pytest.fail("retrained despite the cache"))
