@@ -12,7 +12,7 @@ from hwnas.config.fields import NUMBERS, extend, group, option
 BACKENDS = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "float16", "bfloat16")
 CLOCKS = ("auto", "wall", "thread_cpu")
-RUNTIMES = ("torch", "onnxruntime")
+RUNTIMES = ("torch", "onnxruntime", "openvino")
 GRAPH_OPTIMIZATIONS = ("disable", "basic", "extended", "all")
 EXECUTORS = ("local", "ray")
 OBJECTIVES = ("constrained", "pareto")
@@ -40,8 +40,9 @@ class MeasurementOptions:
                                 "machine, needs threads=1); auto: the device's clock if it has measurements, "
                                 "else thread_cpu with threads=1, else wall", choices=CLOCKS,
                         label="measurement clock")
-    runtime: str = option("torch", "what runs the network: torch (eager, on `backend`) or onnxruntime (the "
-                                   "exported ONNX model, CPU execution provider, `threads` intra-op threads)",
+    runtime: str = option("torch", "what runs the network: torch (eager, on `backend`), onnxruntime (the "
+                                   "exported ONNX model, CPU execution provider, `threads` intra-op threads) or "
+                                   "openvino (the exported model compiled for the CPU, `threads` threads)",
                           choices=RUNTIMES, label="measurement runtime")
     graph_optimization: str = option("all", "ONNX Runtime graph optimisation level (runtime=onnxruntime only)",
                                      choices=GRAPH_OPTIMIZATIONS)

@@ -28,7 +28,8 @@ from hwnas.core.space import Arch, SearchSpace
 
 BACKENDS = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "float16", "bfloat16")
-RUNTIMES = ("torch", "onnxruntime")
+RUNTIMES = ("torch", "onnxruntime", "openvino")
+EXPORTED = ("onnxruntime", "openvino")  # runtimes that run the exported float32 ONNX model on the CPU
 GRAPH_OPTIMIZATIONS = ("disable", "basic", "extended", "all")  # ONNX Runtime's levels (onnx_runtime.py)
 EXECUTORS = ("local", "ray")    # where build + timing run: this process, or a Ray node (remote_ray.py)
 
@@ -70,10 +71,10 @@ class BackendSettings(MeasurementSettings):
     def resolved_here(self) -> "BackendSettings":
         """Validated for this machine, `backend` resolved to `cpu` or `cuda` (the runtime must be installed)."""
         self._check_choices()
-        if self.runtime == "onnxruntime":
+        if self.runtime in EXPORTED:
             from hwnas.measure.export import require
 
-            require("onnxruntime")
+            require(self.runtime)
             return replace(self, backend="cpu", threads=int(self.threads), batch_size=int(self.batch_size))
         return replace(self, backend=select_backend(self.backend), threads=int(self.threads),
                        batch_size=int(self.batch_size), channels_last=bool(self.channels_last))
@@ -87,12 +88,13 @@ class BackendSettings(MeasurementSettings):
             raise unknown_choice("measurement runtime", self.runtime, RUNTIMES)
         if self.graph_optimization not in GRAPH_OPTIMIZATIONS:
             raise unknown_choice("graph_optimization", self.graph_optimization, GRAPH_OPTIMIZATIONS)
-        if self.runtime == "onnxruntime":
+        if self.runtime in EXPORTED:
             if self.backend not in ("auto", "cpu"):
-                raise HwnasError(f"runtime=onnxruntime runs on the CPU execution provider; backend={self.backend} "
+                where = "the CPU execution provider" if self.runtime == "onnxruntime" else "the CPU plugin"
+                raise HwnasError(f"runtime={self.runtime} runs on {where}; backend={self.backend} "
                                  "is torch's device choice (use backend=cpu or auto)")
             if self.dtype != "float32" or self.channels_last:
-                raise HwnasError("runtime=onnxruntime times the exported float32 model: dtype=float32 and "
+                raise HwnasError(f"runtime={self.runtime} times the exported float32 model: dtype=float32 and "
                                  "channels_last=false required")
 
     def timing(self) -> MeasurementSettings:
@@ -110,6 +112,10 @@ class BackendSettings(MeasurementSettings):
         so stores measured before runtimes existed keep matching)."""
         if self.runtime == "torch":
             return {"runtime": "torch", "runtime_version": "", "graph_optimization": ""}
+        if self.runtime == "openvino":
+            from hwnas.measure.openvino_runtime import version
+
+            return {"runtime": "openvino", "runtime_version": version(), "graph_optimization": ""}
         from hwnas.measure.onnx_runtime import version
 
         return {"runtime": self.runtime, "runtime_version": version(), "graph_optimization": self.graph_optimization}
@@ -201,6 +207,10 @@ def measure_arch(space: SearchSpace, arch: Arch, settings: BackendSettings, inde
             from hwnas.measure.onnx_runtime import measure_onnxruntime
 
             result = measure_onnxruntime(model, shape, settings.timing(), settings.graph_optimization)
+        elif settings.runtime == "openvino":
+            from hwnas.measure.openvino_runtime import measure_openvino
+
+            result = measure_openvino(model, shape, settings.timing())
         elif settings.backend == "cpu" and settings.dtype == "float32" and not settings.channels_last:
             m = measure_latency_ms(model, shape, settings.timing())
             result = (m.median_ms, m.iqr_ms, m.min_ms, m.repeats, m.stable)

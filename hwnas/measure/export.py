@@ -28,7 +28,8 @@ def require(package: str):
     try:
         return importlib.import_module(package)
     except ImportError:
-        raise HwnasError(f"{package} is not installed; install the ONNX extra: pip install 'hwnas[onnx]'") from None
+        extra = "openvino" if package == "openvino" else "onnx"
+        raise HwnasError(f"{package} is not installed; install the extra: pip install 'hwnas[{extra}]'") from None
 
 
 def onnx_bytes(model: "torch.nn.Module", input_shape: tuple[int, ...], opset: int = OPSET) -> bytes:

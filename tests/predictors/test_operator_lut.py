@@ -74,3 +74,13 @@ def test_onnxruntime_operator_table_is_cached_apart_from_torchs(tmp_path, monkey
     assert OperatorLUT(space, "raspi4", cache_dir=str(tmp_path), runtime="onnxruntime", **FAST).measured_now == 0
     with pytest.raises(HwnasError, match="unknown measurement runtime"):
         OperatorLUT(space, "raspi4", cache_dir=str(tmp_path), runtime="tvm", **FAST)
+
+
+def test_openvino_operator_table_is_a_table_of_its_own(tmp_path, monkeypatch):
+    space = FBNet()
+    specs = space.operators()[:3]
+    monkeypatch.setattr(space, "operators", lambda: specs)
+    ov = OperatorLUT(space, "raspi4", cache_dir=str(tmp_path), runtime="openvino", **FAST)
+    assert ov.measured_now == 3 and (ov.operator_ms > 0).all()
+    ort = OperatorLUT(space, "raspi4", cache_dir=str(tmp_path), runtime="onnxruntime", **FAST)
+    assert ort.measured_now == 3 and ort._cache_file() != ov._cache_file()
