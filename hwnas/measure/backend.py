@@ -23,6 +23,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from hwnas.core.errors import HwnasError, unknown_choice
+from hwnas.measure.onnx_runtime import GRAPH_OPTIMIZATIONS  # ONNX Runtime's levels (imports no runtime)
 from hwnas.measure.timing import MeasurementSettings, measure_latency_ms, repeat_until_stable, torch_threads
 from hwnas.core.space import Arch, SearchSpace
 
@@ -30,7 +31,6 @@ BACKENDS = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "float16", "bfloat16")
 RUNTIMES = ("torch", "onnxruntime", "openvino")
 EXPORTED = ("onnxruntime", "openvino")  # runtimes that run the exported float32 ONNX model on the CPU
-GRAPH_OPTIMIZATIONS = ("disable", "basic", "extended", "all")  # ONNX Runtime's levels (onnx_runtime.py)
 EXECUTORS = ("local", "ray")    # where build + timing run: this process, or a Ray node (remote_ray.py)
 
 

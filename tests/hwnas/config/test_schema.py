@@ -102,6 +102,7 @@ def test_measurement_defaults_agree_with_hwnas_measure():
     choices = {o.name: o.choices for o in options(MeasurementOptions)}
     assert (choices["backend"], choices["dtype"], choices["clock"]) == (backend.BACKENDS, backend.DTYPES,
                                                                          timing.CLOCKS) and CLOCKS == timing.CLOCKS
+    assert (choices["runtime"], choices["graph_optimization"]) == (backend.RUNTIMES, backend.GRAPH_OPTIMIZATIONS)
 
 
 def test_the_measured_oracle_and_its_yaml_use_the_same_defaults():
