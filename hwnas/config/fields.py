@@ -16,11 +16,13 @@ NUMBERS = "numbers"  # `kind` of an option that takes a number or a list of numb
 
 
 def option(default: Any, help: str, *, ge: float | None = None, gt: float | None = None,
-           choices: Sequence[str] | None = None, kind: str | None = None, label: str | None = None) -> Any:
+           choices: Sequence[str] | None = None, kind: str | None = None, label: str | None = None,
+           elsewhere: dict[str, str] | None = None) -> Any:
     """A dataclass field for one option; `ge`/`gt`/`choices` apply to each element of a list value, and
-    `label` names a choice in errors ('unknown <label> ...', default: the option's name)."""
+    `label` names a choice in errors ('unknown <label> ...', default: the option's name); `elsewhere` maps a
+    value users give here by mistake to the setting that means it (`{"ray": "executor=ray"}`)."""
     metadata = {"help": help, "ge": ge, "gt": gt, "choices": tuple(choices) if choices else None, "kind": kind,
-                "label": label}
+                "label": label, "elsewhere": dict(elsewhere) if elsewhere else None}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: copy.deepcopy(default), metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -66,6 +68,7 @@ class Option:
     nullable: bool = False
     label: str | None = None
     section: str = ""             # the shared set it comes from (e.g. the measurement settings)
+    elsewhere: dict | None = None  # a value that belongs to another option -> that option's setting
 
     def limits(self) -> str:
         """The range or choices in words ('' when any value of the type will do)."""
@@ -85,6 +88,9 @@ class Option:
                 continue
             if self.kind == NUMBERS and (isinstance(one, bool) or not isinstance(one, numbers.Real)):
                 raise HwnasError(f"{self.name} must be a number or a list of numbers, got {value!r}")
+            if self.choices and one not in self.choices and one in (self.elsewhere or {}):
+                raise HwnasError(f"{self.name}={one} is not a {self.label or self.name}; did you mean "
+                                 f"{self.elsewhere[one]}? Valid {self.name}: {', '.join(self.choices)}")
             if self.choices and one not in self.choices:
                 raise unknown_choice(self.label or self.name.replace("_", " "), one, self.choices)
             if self.gt is not None and not one > self.gt:
@@ -105,7 +111,7 @@ def options(schema: type) -> list[Option]:
             default=None if default is MISSING else default, help=meta.get("help", ""), ge=meta.get("ge"),
             gt=meta.get("gt"), choices=meta.get("choices"), kind=meta.get("kind"),
             is_group=bool(meta.get("group")), nullable=_nullable(hints[f.name]), label=meta.get("label"),
-            section=meta.get("section", "")))
+            section=meta.get("section", ""), elsewhere=meta.get("elsewhere")))
     return out
 
 

@@ -24,7 +24,7 @@ class MeasurementOptions:
 
     backend: str = option("auto", "where the network runs (auto picks cuda when torch sees a GPU; on a Ray node "
                                   "with executor=ray, resolved there)", choices=BACKENDS,
-                          label="measurement backend")
+                          label="measurement backend", elsewhere={"ray": "executor=ray (with device_resource=...)"})
     threads: int = option(1, "CPU intra-op threads", ge=1)
     batch_size: int = option(1, "inference batch size when timing", ge=1)
     dtype: str = option("float32", "tensor type of weights and input", choices=DTYPES, label="measurement dtype")

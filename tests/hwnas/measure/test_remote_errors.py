@@ -61,3 +61,13 @@ def test_a_stored_row_names_the_machine_that_measured_not_this_one(nb201):
     row = result.store_row(nb201)
     assert (row["host"], row["torch"], row["device_resource"]) == ("jetson-7 aarch64", "2.5.0", "device:jetson")
     assert here["host"] != "jetson-7 aarch64" and here["device_resource"] == ""
+
+
+def test_backend_ray_points_to_executor_ray(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "hwnas.cli", "measure", "backend=ray", "device=local-x",
+                             f"hydra.run.dir={tmp_path / 'run'}"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "backend=ray is not a measurement backend; did you mean executor=ray" in result.stderr
