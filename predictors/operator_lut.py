@@ -20,9 +20,7 @@ import numpy as np
 
 from hwnas.data import cache, devices
 from hwnas.core.errors import HwnasError
-from hwnas.measure.backend import BackendSettings
-from hwnas.measure.onnx_runtime import measure_onnxruntime
-from hwnas.measure.openvino_runtime import measure_openvino
+from hwnas.measure.backend import EXPORTED, BackendSettings, measure_exported
 from hwnas.measure.timing import MeasurementSettings, host_signature, measure_latency_ms
 from hwnas.core.oracle import LatencyOracle, SetupCost
 from hwnas.core.space import Arch, SearchSpace
@@ -94,11 +92,11 @@ class OperatorLUT(LatencyOracle):
     def _measure(self, spec) -> tuple[dict, float]:
         """One operator timed in the chosen runtime: its cache entry and the seconds spent."""
         module = self.space.build_operator(spec)
-        if self.runtime["runtime"] in ("onnxruntime", "openvino"):
+        if self.runtime["runtime"] in EXPORTED:
             start = time.perf_counter()
-            median, iqr, _, repeats, stable = (
-                measure_onnxruntime(module, spec.input_shape, self.settings, self.runtime["graph_optimization"])
-                if self.runtime["runtime"] == "onnxruntime" else measure_openvino(module, spec.input_shape, self.settings))
+            median, iqr, _, repeats, stable = measure_exported(module, spec.input_shape, self.settings,
+                                                               self.runtime["runtime"],
+                                                               self.runtime["graph_optimization"])
             return ({"median_ms": median, "iqr_ms": iqr, "repeats": repeats, "stable": stable},
                     time.perf_counter() - start)
         result = measure_latency_ms(module, spec.input_shape, self.settings)

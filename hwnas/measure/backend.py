@@ -137,6 +137,18 @@ def machine_record(settings: "BackendSettings") -> dict:
     return {**settings.device_settings(), "torch": torch.__version__, "host": this_host()}
 
 
+def measure_exported(model, input_shape: tuple[int, ...], timing: MeasurementSettings, runtime: str,
+                     graph_optimization: str = "all") -> tuple[float, float, float, int, bool]:
+    """Export `model` and time it in an EXPORTED runtime: (median ms, IQR ms, fastest ms, repeats, stable)."""
+    if runtime == "openvino":
+        from hwnas.measure.openvino_runtime import measure_openvino
+
+        return measure_openvino(model, input_shape, timing)
+    from hwnas.measure.onnx_runtime import measure_onnxruntime
+
+    return measure_onnxruntime(model, input_shape, timing, graph_optimization)
+
+
 def select_backend(requested: str) -> str:
     """`auto` -> `cuda` when `torch.cuda.is_available()`, else `cpu`; `cuda` without a GPU is refused."""
     import torch
@@ -203,14 +215,8 @@ def measure_arch(space: SearchSpace, arch: Arch, settings: BackendSettings, inde
         model = space.build(arch)
         shape = tuple(space.input_shape(arch, settings.batch_size))
         stage = "run"
-        if settings.runtime == "onnxruntime":
-            from hwnas.measure.onnx_runtime import measure_onnxruntime
-
-            result = measure_onnxruntime(model, shape, settings.timing(), settings.graph_optimization)
-        elif settings.runtime == "openvino":
-            from hwnas.measure.openvino_runtime import measure_openvino
-
-            result = measure_openvino(model, shape, settings.timing())
+        if settings.runtime in EXPORTED:
+            result = measure_exported(model, shape, settings.timing(), settings.runtime, settings.graph_optimization)
         elif settings.backend == "cpu" and settings.dtype == "float32" and not settings.channels_last:
             m = measure_latency_ms(model, shape, settings.timing())
             result = (m.median_ms, m.iqr_ms, m.min_ms, m.repeats, m.stable)

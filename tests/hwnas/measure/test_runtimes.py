@@ -1,4 +1,5 @@
-"""ONNX export and the onnxruntime measurement runtime: outputs equal eager torch, store settings, errors."""
+"""ONNX export and the exported-model runtimes (onnxruntime, openvino): outputs equal eager torch, store settings,
+errors."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import torch
 
 from hwnas.core.errors import HwnasError
 from hwnas.data import device_store
-from hwnas.measure import onnx_runtime
+from hwnas.measure import onnx_runtime, openvino_runtime
 from hwnas.measure.backend import BackendSettings, measure_arch
 from hwnas.measure.export import model_bytes, onnx_bytes
 from hwnas.predictors.measured import MeasuredOracle
@@ -35,17 +36,22 @@ def _small_archs():
             + [(fbnet, tuple(fbnet.sample(rng, 1)[0])), (ofa, smallest_ofa)])
 
 
+RUN_EXPORTED = {"onnxruntime": lambda model, x: onnx_runtime.run_once(onnx_runtime.session(model), x),
+                "openvino": lambda model, x: openvino_runtime.run_once(openvino_runtime.compiled(model), x)}
+
+
+@pytest.mark.parametrize("runtime", RUN_EXPORTED)
 @pytest.mark.parametrize("space, arch", _small_archs(), ids=lambda v: getattr(v, "name", ""))
-def test_onnxruntime_output_equals_eager_torch(space, arch):
+def test_exported_runtime_output_equals_eager_torch(space, arch, runtime):
     torch.manual_seed(0)
     net = space.build(arch).eval()
     shape = tuple(space.input_shape(arch, 2))
     x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
     with torch.inference_mode():
         eager = net(torch.from_numpy(x)).numpy()
-    ort = onnx_runtime.run_once(onnx_runtime.session(onnx_bytes(net, shape)), x)
-    assert ort.shape == eager.shape
-    assert np.abs(ort - eager).max() <= 1e-4 * max(1.0, float(np.abs(eager).max()))
+    out = RUN_EXPORTED[runtime](onnx_bytes(net, shape), x)
+    assert out.shape == eager.shape
+    assert np.abs(out - eager).max() <= 1e-4 * max(1.0, float(np.abs(eager).max()))
 
 
 def test_torchscript_file_loads_and_matches():
