@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from hwnas import data
+from hwnas.analysis.conformal import relative_std
 from hwnas.core.errors import HwnasError, unknown_choice
 from hwnas.core.oracle import LatencyOracle, SetupCost
 from hwnas.core.space import Arch, SearchSpace
@@ -240,6 +241,8 @@ class NasflatOracle(LatencyOracle):
         self._adapted = transfer(self.net, graphs, latency_ms, init, self.transfer_cfg)
         a, b = log_linear_fit(scores(self._adapted, graphs, row), latency_ms)
         self._paper_fit = lambda x: a * x[:, 1] + b           # the paper's: the fine-tuned score alone
+        self._relative_std = None
+        self._held_out = (graphs, matrix, latency_ms, init)   # what the conformal scale is computed from, on use
         if self.readout == "stacked":
             honest = out_of_fold_scores(self.net, graphs, latency_ms, init, self.transfer_cfg)
             features = np.column_stack([scores(self._start, graphs, row), honest, self._supplement(graphs, matrix)])
@@ -287,6 +290,35 @@ class NasflatOracle(LatencyOracle):
         if untabled.size:
             out[untabled] = self._forward_ms(encode_graphs(self.space, matrix[untabled]), matrix[untabled])
         return out
+
+    def _conformal_scale(self) -> float:
+        """Jackknife (Barber et al. 2021) over the read-out: each sample predicted by a read-out fitted without
+        it, on fine-tuned scores from networks that never saw it (k folds); the conformal scale of those relative
+        errors. Computed on first use (the paper's read-out costs k extra fine-tunings here)."""
+        if self._relative_std is None:
+            graphs, matrix, latency_ms, init = self._held_out
+            if self.readout == "stacked":
+                features = self.readout_inputs[0]
+            else:
+                honest = out_of_fold_scores(self.net, graphs, latency_ms, init, self.transfer_cfg)
+                features = np.column_stack([np.zeros_like(honest), honest])
+            log_ms, loo = np.log(latency_ms), np.empty(len(latency_ms))
+            for i in range(len(latency_ms)):
+                keep = np.arange(len(latency_ms)) != i
+                if self.readout == "stacked":
+                    fit = ridge_fit(features[keep], log_ms[keep])
+                else:
+                    a, b = log_linear_fit(features[keep, 1], latency_ms[keep])
+                    fit = lambda x, a=a, b=b: a * x[:, 1] + b
+                loo[i] = fit(features[i:i + 1])[0]
+            self._relative_std = relative_std(np.exp(loo), latency_ms)
+        return self._relative_std
+
+    def predict_std_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+        """Predictive std (ms): the conformal scale of the samples' leave-one-out relative errors (Vovk et al.
+        2005) times the prediction, so mean +- 1.645 std is a 90 % interval."""
+        mean = self.predict_ms(archs)
+        return self._conformal_scale() * mean
 
     def predict_uncached_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         """The full batched forward pass, bypassing the table computed at adaptation (timing)."""

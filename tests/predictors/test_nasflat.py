@@ -143,3 +143,24 @@ def test_adapted_oracle_predicts_positive_ms_batched(tiny, fbnet):
     assert 0.2 < np.median(predicted) / np.median(truth) < 5
     with pytest.raises(HwnasError, match="2 architectures but 3 latencies"):
         tiny.adapt(refs[:2], np.ones(3))
+
+
+@pytest.mark.parametrize("readout", ["stacked", "finetune"])
+def test_predictive_std_is_a_conformal_interval(fbnet, cache, one_thread, readout):
+    """The spread is the jackknife scale of the read-out's held-out errors times the prediction: positive,
+    reproducible, refused before adapt, and its 90 % interval holds most held-out architectures."""
+    oracle = nasflat.NasflatOracle(fbnet, "raspi4", samples=20, seed=0, sources=TWO_SOURCES, readout=readout, **TINY)
+    with pytest.raises(HwnasError, match="adapt"):
+        oracle.predict_std_ms(fbnet.table_archs()[:3])
+    truth = devices.latency_ms("fbnet", "raspi4")
+    refs = oracle.reference_archs()
+    oracle.adapt(refs, truth[fbnet.table_index(refs)])
+    archs = fbnet.table_archs()
+    mean, std = oracle.predict_ms(archs), oracle.predict_std_ms(archs)
+    ratio = std / mean
+    assert (std > 0).all() and np.allclose(ratio, ratio[0])
+    assert np.array_equal(std, oracle.predict_std_ms(archs))
+    held_out = np.setdiff1d(np.arange(len(archs)), fbnet.table_index(refs))
+    inside = np.abs(truth[held_out] - mean[held_out]) <= 1.6448536 * std[held_out]
+    assert 0.8 <= inside.mean() <= 0.99 and ratio[0] < 0.3, (inside.mean(), ratio[0])   # tight, not vacuous
+    assert oracle.has_uncertainty()
