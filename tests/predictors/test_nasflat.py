@@ -164,3 +164,16 @@ def test_predictive_std_is_a_conformal_interval(fbnet, cache, one_thread, readou
     inside = np.abs(truth[held_out] - mean[held_out]) <= 1.6448536 * std[held_out]
     assert 0.8 <= inside.mean() <= 0.99 and ratio[0] < 0.3, (inside.mean(), ratio[0])   # tight, not vacuous
     assert oracle.has_uncertainty()
+
+
+def test_ofa_layer_chain_transfers(cache, one_thread):
+    """OFA/MobileNetV3 is a layer chain too: a tiny pre-training on two GPUs transfers to a third and ranks
+    its held-out architectures."""
+    ofa = devices.search_space("ofa_mbv3")
+    oracle = nasflat.NasflatOracle(ofa, "v100_1", samples=20, seed=0, sources=["2080ti_1", "titan_xp_1"], **TINY)
+    truth = devices.latency_ms("ofa_mbv3", "v100_1")
+    refs = oracle.reference_archs()
+    oracle.adapt(refs, truth[ofa.table_index(refs)])
+    graphs = encode_graphs(ofa, ofa.table_archs()[:3])
+    assert torch.equal(graphs.adjacency, torch.as_tensor(np.eye(graphs.tokens.shape[1], k=1, dtype=np.float32)))
+    assert spearmanr(oracle.predict_ms(ofa.table_archs()), truth).statistic > 0.5
