@@ -151,7 +151,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--refit-timing", action="store_true", help="only time help's refits (evolution, 50th "
                                                                          "percentile budget): refit_timing.csv")
     parser.add_argument("--merge", default="", help="with --report-only: also read these runs.csv files (comma-separated)")
+    parser.add_argument("--held-out", default="", help="seeds not used while developing the method: the summary "
+                                                       "also tables them apart from the others")
+    parser.add_argument("--no-correction", action="store_true", help="ablation: refine without the learnt "
+                                                                     "discrepancy (hwnas.engine.refine.CORRECT)")
     args = parser.parse_args(argv)
+    if args.no_correction:
+        from hwnas.engine import refine as refine_module
+        refine_module.CORRECT = False
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     refine = tuple(int(v) for v in args.refine.split(","))
     refine = refine + (40,) if len(refine) == 2 else refine
@@ -177,9 +184,15 @@ def main(argv: list[str] | None = None) -> None:
     command = "python experiments/refine_benchmark.py " + " ".join(argv if argv is not None else os.sys.argv[1:])
     every = table(runs, like_for_like=False)
     every.to_csv(out / "summary_all_runs.csv", index=False)
+    split = ""
+    if args.held_out:
+        held = runs["seed"].isin([int(v) for v in args.held_out.split(",")])
+        split = "".join(f"\n\n{title} (every finished run):\n\n" + _markdown(table(part, like_for_like=False).round(3))
+                        for title, part in (("Seeds " + args.held_out + ", not used while developing", runs[held]),
+                                            ("The other (development) seeds", runs[~held])) if len(part))
     (out / "summary.md").write_text(
         f"`{command}`\n\nLike for like (the device x budget x seed settings every row of the strategy finished):\n\n"
-        + _markdown(summary.round(3)) + "\n\nEvery finished run:\n\n" + _markdown(every.round(3)) + "\n")
+        + _markdown(summary.round(3)) + "\n\nEvery finished run:\n\n" + _markdown(every.round(3)) + split + "\n")
     (out / "settings.json").write_text(json.dumps({"refine_every,batch,max": refine, "max_evals": args.max_evals}) + "\n")
     plot(summary, out / "regret_vs_measurements.png", args.space)
     print(summary.round(3).to_string(index=False))
