@@ -151,6 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--refit-timing", action="store_true", help="only time help's refits (evolution, 50th "
                                                                          "percentile budget): refit_timing.csv")
     parser.add_argument("--merge", default="", help="with --report-only: also read these runs.csv files (comma-separated)")
+    parser.add_argument("--merge-rows", default="", help="with --merge: take only these rows from the merged files")
     parser.add_argument("--held-out", default="", help="seeds not used while developing the method: the summary "
                                                        "also tables them apart from the others")
     parser.add_argument("--no-correction", action="store_true", help="ablation: refine without the learnt "
@@ -178,7 +179,11 @@ def main(argv: list[str] | None = None) -> None:
         pd.DataFrame([row]).to_csv(path, mode="a", header=not path.exists(), index=False)
         print(f"[{i + 1}/{len(todo)}] {key}: regret {row['regret']:.3f} over {row['over_budget']} "
               f"measurements {row['target_measurements']} ({row['seconds']:.1f} s)", flush=True)
-    runs = pd.concat([pd.read_csv(p) for p in [path, *filter(None, args.merge.split(","))] if Path(p).exists()])
+    merged = [pd.read_csv(p) for p in filter(None, args.merge.split(",")) if Path(p).exists()]
+    if args.merge_rows:   # e.g. only the rows without refine from an earlier session's runs
+        merged = [m[m["row"].isin(args.merge_rows.split(","))] for m in merged]
+    runs = pd.concat([pd.read_csv(path), *merged] if path.exists() else merged)
+    runs = runs.drop_duplicates(["row", "strategy", "device", "quantile", "seed"])   # this folder's run first
     summary = table(runs)
     summary.to_csv(out / "summary.csv", index=False)
     command = "python experiments/refine_benchmark.py " + " ".join(argv if argv is not None else os.sys.argv[1:])
