@@ -151,7 +151,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--refit-timing", action="store_true", help="only time help's refits (evolution, 50th "
                                                                          "percentile budget): refit_timing.csv")
     parser.add_argument("--merge", default="", help="with --report-only: also read these runs.csv files (comma-separated)")
-    parser.add_argument("--merge-rows", default="", help="with --merge: take only these rows from the merged files")
+    parser.add_argument("--merge-old", default="", help="with --report-only: runs.csv files of which only the rows "
+                                                        "--merge-rows are read (an earlier session's rows without refine)")
+    parser.add_argument("--merge-rows", default="lut,help,help+chance,oneproxy")
     parser.add_argument("--held-out", default="", help="seeds not used while developing the method: the summary "
                                                        "also tables them apart from the others")
     parser.add_argument("--no-correction", action="store_true", help="ablation: refine without the learnt "
@@ -179,9 +181,8 @@ def main(argv: list[str] | None = None) -> None:
         pd.DataFrame([row]).to_csv(path, mode="a", header=not path.exists(), index=False)
         print(f"[{i + 1}/{len(todo)}] {key}: regret {row['regret']:.3f} over {row['over_budget']} "
               f"measurements {row['target_measurements']} ({row['seconds']:.1f} s)", flush=True)
-    merged = [pd.read_csv(p) for p in filter(None, args.merge.split(",")) if Path(p).exists()]
-    if args.merge_rows:   # e.g. only the rows without refine from an earlier session's runs
-        merged = [m[m["row"].isin(args.merge_rows.split(","))] for m in merged]
+    read = lambda files: [pd.read_csv(p) for p in filter(None, files.split(",")) if Path(p).exists()]   # noqa: E731
+    merged = read(args.merge) + [m[m["row"].isin(args.merge_rows.split(","))] for m in read(args.merge_old)]
     runs = pd.concat([pd.read_csv(path), *merged] if path.exists() else merged)
     runs = runs.drop_duplicates(["row", "strategy", "device", "quantile", "seed"])   # this folder's run first
     summary = table(runs)
@@ -194,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
         held = runs["seed"].isin([int(v) for v in args.held_out.split(",")])
         split = "".join(f"\n\n{title} (every finished run):\n\n" + _markdown(table(part, like_for_like=False).round(3))
                         for title, part in (("Seeds " + args.held_out + ", not used while developing", runs[held]),
-                                            ("The other (development) seeds", runs[~held])) if len(part))
+                                            ("The other seeds", runs[~held])) if len(part))
     (out / "summary.md").write_text(
         f"`{command}`\n\nLike for like (the device x budget x seed settings every row of the strategy finished):\n\n"
         + _markdown(summary.round(3)) + "\n\nEvery finished run:\n\n" + _markdown(every.round(3)) + split + "\n")
