@@ -215,7 +215,8 @@ def run_search(
     """
     constraint = constraint if isinstance(constraint, Constraint) else Constraint(constraint)
     history = list(history or [])
-    loop = _Loop(space, oracle, evaluator, constraint, ledger, true_latency_ms, journal,
+    loop = _Loop(space, refiner.predictor if refiner is not None else oracle, evaluator, constraint, ledger,
+                 true_latency_ms, journal,
                  float(history[-1].get("wall_s", 0.0)) if history else 0.0, screen=screen)
     if refiner is not None:
         loop.measured = refiner.measured

@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from hwnas.analysis.discrepancy import Discrepancy
 from hwnas.core.constraint import Constraint, constrained_key
 from hwnas.core.errors import HwnasError
 from hwnas.core.oracle import LatencyOracle
+from hwnas.core.records import as_matrix
 from hwnas.core.space import Arch, SearchSpace
 from hwnas.core.strategy import Strategy, Trial
 from hwnas.engine.journal import Journal
@@ -55,6 +57,25 @@ def adapts(oracle_class: type) -> bool:
     return getattr(oracle_class, "adapt", LatencyOracle.adapt) is not LatencyOracle.adapt
 
 
+CORRECT = True   # the discrepancy correction on top of the refitted oracle
+
+
+class Corrected:
+    """The oracle the search asks while refining: the refitted oracle times the learnt discrepancy factor."""
+
+    def __init__(self, oracle: LatencyOracle, discrepancy: Discrepancy):
+        self.oracle, self.discrepancy = oracle, discrepancy
+
+    def __getattr__(self, name: str):
+        return getattr(self.oracle, name)
+
+    def predict_ms(self, archs) -> np.ndarray:
+        return np.asarray(self.oracle.predict_ms(archs), dtype=float) * self.discrepancy.factor(as_matrix(archs))
+
+    def predict_std_ms(self, archs) -> np.ndarray:
+        return np.asarray(self.oracle.predict_std_ms(archs), dtype=float) * self.discrepancy.factor(as_matrix(archs))
+
+
 class Refiner:
     """The refine state of one run: what was measured, the journaled events, the refits done."""
 
@@ -70,6 +91,8 @@ class Refiner:
         self._verified = {e["archs"][0]: float(e["latency_ms"][0]) for e in history if e.get("phase") == "verify"}
         self.done = 0
         self.verify_steps: list[dict] = []
+        self.discrepancy = Discrepancy()
+        self.predictor = Corrected(oracle, self.discrepancy) if CORRECT else oracle   # what the search asks
 
     # ------------------------------------------------------------------ during the search
     def used(self) -> int:
@@ -104,7 +127,10 @@ class Refiner:
         self.measured.update((a, float(v)) for a, v in zip(archs, values))
         start, cpu = time.perf_counter(), time.process_time()
         with self.ledger.phase("refine"):
-            self.oracle.adapt(list(self.measured), np.fromiter(self.measured.values(), dtype=float))
+            archs_, values_ = list(self.measured), np.fromiter(self.measured.values(), dtype=float)
+            self.oracle.adapt(archs_, values_)
+            if CORRECT:
+                self.discrepancy.fit(as_matrix(archs_), self.oracle.predict_ms(archs_), values_)
             revised = self.repredict(loop)
         self.ledger.refits += 1
         self.ledger.refit_seconds += time.perf_counter() - start
@@ -120,7 +146,7 @@ class Refiner:
             return []
         top = feasible[:2 * n]
         if len(top) > n and self.oracle.has_uncertainty():
-            std = np.asarray(self.oracle.predict_std_ms([a for a, _ in top]), dtype=float)
+            std = np.asarray(self.predictor.predict_std_ms([a for a, _ in top]), dtype=float)
             mean = np.array([v[1] for _, v in top])
             risk = [1.0 - NormalDist().cdf((self.constraint.budget_ms - m) / s) if s > 0 else float(m > self.constraint.budget_ms)
                     for m, s in zip(mean, std)]
@@ -132,8 +158,8 @@ class Refiner:
         """Re-predict every cached architecture (one batched call); measured ones take their measurement.
         A screened one now within budget is forgotten, so asking it again evaluates it."""
         archs = list(loop.cache)
-        latency = np.asarray(self.oracle.predict_ms(archs), dtype=float)
-        std = (np.asarray(self.oracle.predict_std_ms(archs), dtype=float) if self.constraint.uses_uncertainty
+        latency = np.asarray(self.predictor.predict_ms(archs), dtype=float)
+        std = (np.asarray(self.predictor.predict_std_ms(archs), dtype=float) if self.constraint.uses_uncertainty
                else None)
         self.ledger.refit_queries += len(archs)
         revised = []

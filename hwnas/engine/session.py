@@ -111,6 +111,12 @@ class Session:
                              "an oracle that gives one")
         space = self.base_space
         coverage = oracle.coverage()
+        if coverage is None and self.cfg.get("restrict_to_table"):
+            # a predictor covers the whole space; restrict_to_table searches the device's measured rows, so every
+            # pick has a true latency and refine measures only tabled archs (FBNet's 5,000 rows, issue 16)
+            rows = np.flatnonzero(np.isfinite(self.true_latency_ms))
+            if len(rows) and (len(rows) < len(self.true_latency_ms) or not space.exhaustively_tabled):
+                coverage = rows
         if coverage is not None:
             if not self.cfg.restrict_to_table:
                 raise HwnasError(

@@ -76,3 +76,24 @@ def test_measured_on_a_shipped_device_says_use_lut():
     with pytest.raises(HwnasError, match="shipped table device.*use oracle=lut") as caught:
         Session.compose("search", ["oracle=measured", "device=pixel3", "budget_ms=6.5"]).oracle
     assert "\n" not in str(caught.value)
+
+
+def test_restrict_to_table_keeps_a_predictor_on_the_device_rows(nb201, tmp_path):
+    """With a predictor (no table of its own), restrict_to_table=true searches the device's measured rows."""
+    rows = sorted(set(np.random.default_rng(1).choice(15_625, 300, replace=False).tolist()))
+    _import_rows(nb201, rows, "pixel2", "local-rows", tmp_path)
+    summary = Session.compose("search", ["oracle=oneproxy", "device=local-rows", "restrict_to_table=true",
+                                         *SEARCH]).search()
+    assert "partial" not in summary["ground_truth"] and summary["ground_truth"]["n_tabled"] == 300
+    assert {r["table_index"] for r in summary["records"]} <= set(rows)
+
+
+def test_refine_on_fbnet_measures_only_tabled_archs():
+    """FBNet's 5,000 tabled rows of a 9^22 space: refine's measurements and the pick stay in the table."""
+    session = Session.compose("search", ["space=fbnet", "oracle=oneproxy", "device=raspi4", "restrict_to_table=true",
+                                         "refine=true", "refine_every=20", "budget_quantile=0.5", "max_evals=60",
+                                         "seed=0", "progress=false"])
+    summary = session.search()
+    assert session.ledger.target_measurements["refine"] > 0 and summary["refine"]["verified"]
+    assert all(r["table_index"] >= 0 for r in summary["records"])
+    assert summary["ground_truth"]["regret"] >= 0

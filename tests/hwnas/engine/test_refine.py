@@ -109,6 +109,32 @@ def test_final_pick_is_measured_within_budget():
     assert result.best["measured"] and result.best["feasible"]
 
 
+class StubbornToy(ScaledToy):
+    """An oracle whose refit leaves its bias as it is (the inner loop of a few-shot predictor that underfits)."""
+
+    def adapt(self, archs, latency_ms):
+        self.adapted_on.append(len(archs))
+
+
+def test_the_search_asks_the_oracle_corrected_by_its_measured_discrepancy():
+    """The refits learn the oracle's 0.7 bias from the measurements: the search's predictions become the truth."""
+    space = ToySpace(4, 4)
+    budget = space.budget_at(40)
+    oracle, ledger = StubbornToy(space), CostLedger()
+    references = oracle.reference_archs()
+    refiner = Refiner(RefineSettings(10, 3, 20), space, oracle, Constraint(budget), ledger,
+                      lambda phase, archs: space.latency_ms(archs), (references, space.latency_ms(references)))
+    result = run_search(space, strategy_of("evolution", space, budget), oracle, ToyEvaluator(space), budget, 60,
+                        ledger, refiner=refiner)
+    archs = [tuple(int(v) for v in a) for a in space.table_archs()]
+    assert ledger.refits >= 1 and oracle.scale == 0.7
+    np.testing.assert_allclose(refiner.predictor.predict_ms(archs), space.latency_ms(archs), rtol=1e-6)
+    unmeasured = [r for r in result.records if not r.get("screened") and space.from_string(r["arch"])
+                  not in refiner.measured and r["batch"] > 30]
+    assert unmeasured and all(abs(r["latency_ms"] / space.latency_ms([space.from_string(r["arch"])])[0] - 1) < 1e-6
+                              for r in unmeasured)
+
+
 def test_without_refine_the_biased_oracle_breaks_the_budget():
     """The control: the same biased oracle without refits picks an architecture over budget."""
     space = ToySpace(4, 4)
