@@ -6,7 +6,9 @@ Per covered task of ../shared/data/nasflat/tasks.json (every source has a full t
 when it is measured): the `nasflat` oracle (pre-trained on the task's sources, cached; transferred with
 `samples` target measurements picked by its sampler, seed s), `scratch` (the same network, randomly
 initialised, fine-tuned on the same samples only), `best_source` (the table of the source device that ranks
-the samples best), `flops` (no samples), and optionally `help` (--help-episodes). Spearman over every
+the samples best), `flops` (no samples), and on request `help` / `help_ensemble` (HELP meta-trained on the
+task's sources at HELP's published episodes unless --help-episodes; adapted on its 10 reference architectures
+plus `samples - 10` seeded extras; `--methods help` alone needs no nasflat pre-training). Spearman over every
 architecture the target has measured (the paper's code also scores the whole space). Writes
 experiments/results/nasflat/<space>.{md,csv}.
 """
