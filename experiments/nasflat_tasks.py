@@ -121,7 +121,7 @@ NASFLAT_METHODS = {"nasflat", "scratch", "best_source"}
 def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     """`nasflat` (and its paper read-out), `scratch` and `best_source` on one target, sample count and seed."""
     oracle = NasflatOracle(space, device, samples=n, seed=seed, task=item["task"], epochs=args.epochs,
-                           hidden=args.hidden, flow_dim=args.flow_dim)
+                           hidden=args.hidden, flow_dim=args.flow_dim, source_input=args.source_input)
     refs = oracle.reference_archs()
     rows = np.asarray(space.table_index(refs))
     t0 = time.perf_counter()
@@ -233,6 +233,8 @@ def main(argv=None) -> None:
     parser.add_argument("--hidden", type=int, default=64, help="nasflat node state width (the paper: 96)")
     parser.add_argument("--flow-dim", type=int, default=64, help="nasflat flow width (the paper: 128)")
     parser.add_argument("--methods", default="nasflat,scratch,best_source,flops")
+    parser.add_argument("--source-input", action="store_true",
+                        help="nasflat: the chosen source's log ms as a read-out input (oracle.source_input)")
     parser.add_argument("--help-episodes", type=int, default=None,
                         help="HELP meta-training episodes (default: HELP's published count, NB201 2000, FBNet 4000)")
     parser.add_argument("--help-members", type=int, default=3, help="members of help_ensemble (meta seeds 0..k-1)")
