@@ -144,11 +144,26 @@ def protocol_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write(frame: pd.DataFrame, command: str, started: float, args) -> str:
+    OUT.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(OUT / f"tasks_ablation{args.tag}.csv", index=False)
+    text = (f"# HELP on FBNet transfer tasks: hwnas against the authors' HELP runs\n\nCommand: `{command}`; "
+            f"{time.perf_counter() - started:.0f} s wall, load average {os.getloadavg()[0]:.1f} (2 shared cores). "
+            "Spearman, mean over the task's targets and "
+            f"{args.seeds} support seeds. hwnas protocol: 10 support rows from the inliers of rows 0..3999, "
+            "2 inner steps, query the inliers of rows 4000..4999; authors' protocol: 10 support rows from all "
+            "of rows 0..3999, 16 inner steps, query all 5,000 rows. `best valid`: the meta-training's best "
+            "validation Spearman per task (on its own validation devices and query rows).\n\n"
+            + table(frame) + "\nEach test-protocol difference alone:\n\n" + protocol_table(frame))
+    (OUT / f"tasks_ablation{args.tag}.md").write_text(text)
+    return text
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", default="2,3,5")
     parser.add_argument("--seeds", type=int, default=3, help="support-sample seeds per target")
-    parser.add_argument("--variants", default=None, help="comma-separated variant names (default: all)")
+    parser.add_argument("--variants", default=None, help="';'-separated variant names, run in that order (default: all)")
     parser.add_argument("--tag", default="")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -158,9 +173,10 @@ def main(argv=None) -> None:
     started, records = time.perf_counter(), []
     for task_id in (int(t) for t in args.tasks.split(",")):
         sources, valid, targets = task_plan(task_id)
-        for name, change in variants(sources).items():
-            if args.variants and name not in args.variants.split(","):
-                continue
+        chosen = variants(sources)
+        if args.variants:
+            chosen = {name: chosen[name] for name in args.variants.split(";") if name in chosen}
+        for name, change in chosen.items():
             if name == "+ all sources per episode" and len(sources) <= MetaConfig().inner_tasks:
                 continue  # hwnas already puts every source in every episode
             cfg = dataclasses.replace(MetaConfig(train_devices=sources, valid_devices=valid).resolved("fbnet"),
@@ -175,18 +191,7 @@ def main(argv=None) -> None:
                                     "best_valid": entry["best_valid_spearman"], "best_episode": entry["best_episode"],
                                     "meta_train_s": round(entry["seconds"]), **row})
             print(f"task {task_id} {name}: {time.perf_counter() - started:.0f} s", flush=True)
-        frame = pd.DataFrame(records)
-        OUT.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(OUT / f"tasks_ablation{args.tag}.csv", index=False)
-        text = (f"# HELP on FBNet transfer tasks: hwnas against the authors' HELP runs\n\nCommand: `{command}`; "
-                f"{time.perf_counter() - started:.0f} s wall, load average {os.getloadavg()[0]:.1f} (2 shared cores). "
-                "Spearman, mean over the task's targets and "
-                f"{args.seeds} support seeds. hwnas protocol: 10 support rows from the inliers of rows 0..3999, "
-                "2 inner steps, query the inliers of rows 4000..4999; authors' protocol: 10 support rows from all "
-                "of rows 0..3999, 16 inner steps, query all 5,000 rows. `best valid`: the meta-training's best "
-                "validation Spearman per task (on its own validation devices and query rows).\n\n"
-                + table(frame) + "\nEach test-protocol difference alone:\n\n" + protocol_table(frame))
-        (OUT / f"tasks_ablation{args.tag}.md").write_text(text)
+            text = write(pd.DataFrame(records), command, started, args)   # after every variant: a cut run keeps it
     print(text)
 
 
