@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -207,9 +208,22 @@ def summary(frame: pd.DataFrame, space_key: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def run_time(path: Path) -> float:
+    """When a run's file was written: its commit time if committed and unchanged (a checkout resets file times),
+    else its modification time."""
+    def git(*cmd):
+        try:
+            return subprocess.run(["git", *cmd, "--", path.name], cwd=path.parent, capture_output=True,
+                                  text=True, check=False).stdout.strip()
+        except OSError:
+            return ""
+    committed = git("log", "-1", "--format=%ct")
+    return float(committed) if committed and not git("status", "--porcelain") else path.stat().st_mtime
+
+
 def merge(space_key: str) -> None:
     """One table from the runs of a space split over processes (each wrote <space>_<tag>.csv)."""
-    parts = sorted(OUT.glob(f"{space_key}_*.csv"), key=lambda p: p.stat().st_mtime)
+    parts = sorted(OUT.glob(f"{space_key}_*.csv"), key=run_time)
     frame = pd.concat([pd.read_csv(p) for p in parts], ignore_index=True)
     # A later run of the same (task, target, method, samples, seed) replaces an earlier one (a re-run after a fix).
     frame = frame.drop_duplicates(["task", "device", "method", "samples", "seed"], keep="last")
