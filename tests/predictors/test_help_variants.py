@@ -142,3 +142,23 @@ def test_device_row_labels_and_all_row_queries(fbnet):
     assert task.y[task.train_rows].min() == pytest.approx(0) and task.y[task.train_rows].max() == pytest.approx(1)
     assert task.y[4000:].max() != pytest.approx(1)              # scaled by rows 0..3999 only
     assert np.array_equal(np.sort(task.query_rows), np.arange(5000))
+
+
+def test_authors_help_ablation_switches_one_difference_at_a_time():
+    """experiments/help_tasks_ablation.py: every '+' row changes hwnas's 2000-episode settings in one respect
+    (the authors' validation is one: devices, query rows and steps), and the combined row holds them all."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "experiments"))
+    from help_tasks_ablation import AUTHORS_VALID, task_plan, variants
+
+    sources, valid, targets = task_plan(5)
+    assert len(sources) == 15 and valid == ("gold_6240",) and "pixel2" in targets
+    rows = variants(sources)
+    base = rows["hwnas, 2000 episodes"]
+    for name, change in rows.items():
+        if name.startswith("+ "):
+            extra = {k for k in change if k not in base}
+            assert extra and (len(extra) == 1 or extra == {"valid_devices", "valid_query", "valid_steps"}), name
+            assert all(rows["authors' settings"][k] == change[k] for k in extra), name
+    assert rows["authors' settings"]["valid_devices"] == AUTHORS_VALID
+    for name, change in rows.items():     # every row resolves to a valid HELP configuration
+        MetaConfig(**{**change, "train_devices": sources}).resolved("fbnet")
