@@ -6,7 +6,9 @@ Per covered task of ../shared/data/nasflat/tasks.json (every source has a full t
 when it is measured): the `nasflat` oracle (pre-trained on the task's sources, cached; transferred with
 `samples` target measurements picked by its sampler, seed s), `scratch` (the same network, randomly
 initialised, fine-tuned on the same samples only), `best_source` (the table of the source device that ranks
-the samples best), `flops` (no samples), and optionally `help` (--help-episodes). Spearman over every
+the samples best), `flops` (no samples), and on request `help` / `help_ensemble` (HELP meta-trained on the
+task's sources at HELP's published episodes unless --help-episodes; adapted on its 10 reference architectures
+plus `samples - 10` seeded extras; `--methods help` alone needs no nasflat pre-training). Spearman over every
 architecture the target has measured (the paper's code also scores the whole space). Writes
 experiments/results/nasflat/<space>.{md,csv}.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -96,17 +99,45 @@ def scratch(oracle: NasflatOracle, rows: np.ndarray, latency_ms: np.ndarray, see
     return a * scores(tuned, oracle.graphs, len(oracle.sources)) + b
 
 
-def help_predict(space, device, sources, samples, seed, episodes) -> np.ndarray:
-    """The `help` oracle meta-trained on the task's sources, adapted on its references + seeded extras."""
+def help_predict(space, device, sources, samples, seed, episodes, members: int = 1) -> np.ndarray:
+    """The `help` oracle (members 1) or `help_ensemble` (members > 1) meta-trained on the task's sources
+    (validation: HELP's validation devices that are neither a source nor the target), adapted on the 10
+    reference architectures + `samples - 10` seeded extras."""
     from hwnas.predictors.help import HelpOracle
+    from hwnas.predictors.help_ensemble import HelpEnsembleOracle
     from hwnas.predictors.help_meta import HELP_SPLITS
 
     valid = tuple(d for d in HELP_SPLITS[space.name][1] if d not in sources and d != device)
-    oracle = HelpOracle(space, device, samples=max(samples, 10), seed=seed, train_devices=tuple(sources),
-                        valid_devices=valid, episodes=episodes)
+    kind, extra = (HelpOracle, {}) if members == 1 else (HelpEnsembleOracle, {"ensemble": members})
+    oracle = kind(space, device, samples=max(samples, 10), seed=seed, train_devices=tuple(sources),
+                  valid_devices=valid, episodes=episodes, **extra)
     refs = oracle.reference_archs()
     oracle.adapt(refs, devices.latency_ms(space.name, device)[space.table_index(refs)])
     return oracle.predict_ms(space.table_archs())
+
+
+NASFLAT_METHODS = {"nasflat", "scratch", "best_source"}
+
+
+def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
+    """`nasflat` (and its paper read-out), `scratch` and `best_source` on one target, sample count and seed."""
+    oracle = NasflatOracle(space, device, samples=n, seed=seed, task=item["task"], epochs=args.epochs,
+                           hidden=args.hidden, flow_dim=args.flow_dim, source_input=args.source_input)
+    refs = oracle.reference_archs()
+    rows = np.asarray(space.table_index(refs))
+    t0 = time.perf_counter()
+    oracle.adapt(refs, truth[rows])
+    adapt_s = time.perf_counter() - t0
+    add("nasflat", n, seed, oracle.predict_ms(space.table_archs()),
+        {"adapt_s": round(adapt_s, 2), "init_source": oracle.chosen_source,
+         "pretrain_s": round(oracle.entry["seconds"], 1)})
+    add("nasflat_paper", n, seed, oracle.paper_readout_ms())
+    if "scratch" in args.methods:
+        add("scratch", n, seed, scratch(oracle, rows, truth[rows], seed))
+    if "best_source" in args.methods:
+        table = np.stack([devices.latency_ms(space.name, s) for s in oracle.sources])
+        pick, _ = best_source(table[:, rows], truth[rows])
+        add("best_source", n, seed, table[pick], {"init_source": oracle.sources[pick]})
 
 
 def run(args, space_key: str, on_task=None) -> tuple[list, list]:
@@ -132,25 +163,13 @@ def run(args, space_key: str, on_task=None) -> tuple[list, list]:
                 add("flops", 0, 0, flop)
             for n in args.samples:
                 for seed in range(args.seeds):
-                    oracle = NasflatOracle(space, device, samples=n, seed=seed, task=item["task"], epochs=args.epochs,
-                                           hidden=args.hidden, flow_dim=args.flow_dim)
-                    refs = oracle.reference_archs()
-                    rows = np.asarray(space.table_index(refs))
-                    t0 = time.perf_counter()
-                    oracle.adapt(refs, truth[rows])
-                    adapt_s = time.perf_counter() - t0
-                    add("nasflat", n, seed, oracle.predict_ms(space.table_archs()),
-                        {"adapt_s": round(adapt_s, 2), "init_source": oracle.chosen_source,
-                         "pretrain_s": round(oracle.entry["seconds"], 1)})
-                    add("nasflat_paper", n, seed, oracle.paper_readout_ms())
-                    if "scratch" in args.methods:
-                        add("scratch", n, seed, scratch(oracle, rows, truth[rows], seed))
-                    if "best_source" in args.methods:
-                        table = np.stack([devices.latency_ms(space.name, s) for s in oracle.sources])
-                        pick, _ = best_source(table[:, rows], truth[rows])
-                        add("best_source", n, seed, table[pick], {"init_source": oracle.sources[pick]})
-                    if "help" in args.methods and n >= 10:
-                        add("help", n, seed, help_predict(space, device, oracle.sources, n, seed, args.help_episodes))
+                    if args.methods & NASFLAT_METHODS:
+                        nasflat_runs(args, space, item, device, n, seed, truth, add)
+                    for method, members in (("help", 1), ("help_ensemble", args.help_members)):
+                        if method in args.methods and n >= 10:
+                            t0 = time.perf_counter()
+                            pred = help_predict(space, device, item["sources"], n, seed, args.help_episodes, members)
+                            add(method, n, seed, pred, {"adapt_s": round(time.perf_counter() - t0, 2)})
         print(f"{space_key} task {item['task']}: {time.perf_counter() - started:.0f} s", flush=True)
         if on_task is not None:
             on_task(records, items)
@@ -189,9 +208,22 @@ def summary(frame: pd.DataFrame, space_key: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def run_time(path: Path) -> float:
+    """When a run's file was written: its commit time if committed and unchanged (a checkout resets file times),
+    else its modification time."""
+    def git(*cmd):
+        try:
+            return subprocess.run(["git", *cmd, "--", path.name], cwd=path.parent, capture_output=True,
+                                  text=True, check=False).stdout.strip()
+        except OSError:
+            return ""
+    committed = git("log", "-1", "--format=%ct")
+    return float(committed) if committed and not git("status", "--porcelain") else path.stat().st_mtime
+
+
 def merge(space_key: str) -> None:
     """One table from the runs of a space split over processes (each wrote <space>_<tag>.csv)."""
-    parts = sorted(OUT.glob(f"{space_key}_*.csv"), key=lambda p: p.stat().st_mtime)
+    parts = sorted(OUT.glob(f"{space_key}_*.csv"), key=run_time)
     frame = pd.concat([pd.read_csv(p) for p in parts], ignore_index=True)
     # A later run of the same (task, target, method, samples, seed) replaces an earlier one (a re-run after a fix).
     frame = frame.drop_duplicates(["task", "device", "method", "samples", "seed"], keep="last")
@@ -215,7 +247,11 @@ def main(argv=None) -> None:
     parser.add_argument("--hidden", type=int, default=64, help="nasflat node state width (the paper: 96)")
     parser.add_argument("--flow-dim", type=int, default=64, help="nasflat flow width (the paper: 128)")
     parser.add_argument("--methods", default="nasflat,scratch,best_source,flops")
-    parser.add_argument("--help-episodes", type=int, default=1000)
+    parser.add_argument("--source-input", action="store_true",
+                        help="nasflat: the chosen source's log ms as a read-out input (oracle.source_input)")
+    parser.add_argument("--help-episodes", type=int, default=None,
+                        help="HELP meta-training episodes (default: HELP's published count, NB201 2000, FBNet 4000)")
+    parser.add_argument("--help-members", type=int, default=3, help="members of help_ensemble (meta seeds 0..k-1)")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--merge", action="store_true",
                         help="only combine <space>_*.csv of runs split by --tasks/--tag into <space>.{csv,md}")

@@ -57,6 +57,9 @@ SPACE_DEFAULTS = {
     "ofa_mbv3": {"episodes": 2000, "meta_train_rows": 900, "encoding": "onehot"},
 }
 ENCODINGS = {"nasbench201": ("graph",), "fbnet": ("factorised", "onehot"), "ofa_mbv3": ("onehot",)}
+LABEL_SCALES = ("reference", "device_rows")
+VALID_QUERIES = ("next_rows", "all_rows")
+OPTIONAL_DEFAULTS = {"label_scale": "reference", "valid_query": "next_rows", "valid_steps": None}
 
 
 @dataclass
@@ -84,6 +87,12 @@ class MetaConfig:
     valid_every: int = 50
     meta_seed: int = 0
     encoding: str | None = None             # architecture encoding (None: HELP's for the space)
+    # Switches for comparing with other HELP runs (experiments/help_tasks_ablation.py); at their defaults they
+    # are left out of the cache key, so predictors cached before they existed stay valid.
+    label_scale: str = "reference"          # reference: the embedding's units; device_rows: min-max of the
+                                            # device's meta-training rows (HELP's code; needs the device's table)
+    valid_query: str = "next_rows"          # next_rows: rows after the meta-training rows; all_rows: every row
+    valid_steps: int | None = None          # inner steps when validating (None: inner_steps)
 
     def resolved(self, space_name: str) -> "MetaConfig":
         if space_name not in HELP_SPLITS:
@@ -92,13 +101,18 @@ class MetaConfig:
         defaults = {k: v for k, v in SPACE_DEFAULTS[space_name].items() if getattr(self, k) is None}
         out = MetaConfig(**{**asdict(self), **defaults, "train_devices": tuple(self.train_devices or train),
                             "valid_devices": tuple(self.valid_devices or valid)})
+        for name, allowed in (("label_scale", LABEL_SCALES), ("valid_query", VALID_QUERIES)):
+            if getattr(out, name) not in allowed:
+                raise HwnasError(f"HELP: unknown {name} {getattr(out, name)!r}; valid: {', '.join(allowed)}")
         if out.encoding not in ENCODINGS[space_name]:
             raise HwnasError(f"HELP on {space_name}: unknown encoding {out.encoding!r}; valid: "
                              f"{', '.join(ENCODINGS[space_name])}")
         return out
 
     def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        """The settings (the cache key's part); a comparison switch at its default is left out."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()
+                if not (k in OPTIONAL_DEFAULTS and v == OPTIONAL_DEFAULTS[k])}
 
 
 # ------------------------------------------------------------------ data
@@ -204,10 +218,11 @@ def device_task(sd: SpaceData, device: str, cfg: MetaConfig) -> DeviceTask:
         raise HwnasError(f"device {device} has no latency for some reference architectures of {sd.space.name}")
     n = len(latency)
     train = inlier_rows(latency, np.arange(min(cfg.meta_train_rows, n)), cfg.remove_outliers)
-    query = inlier_rows(latency, np.arange(cfg.meta_train_rows, min(cfg.meta_train_rows + cfg.valid_query_rows, n)),
-                        cfg.remove_outliers)
+    after = np.arange(cfg.meta_train_rows, min(cfg.meta_train_rows + cfg.valid_query_rows, n))
+    query = inlier_rows(latency, np.arange(n) if cfg.valid_query == "all_rows" else after, cfg.remove_outliers)
+    scale = reference if cfg.label_scale == "reference" else latency[train]  # normalise() uses min and max
     return DeviceTask(device, torch.tensor(hardware_embedding(reference), dtype=torch.float32),
-                      normalise(latency, reference).astype(np.float32), train, query)
+                      normalise(latency, scale).astype(np.float32), train, query)
 
 
 # ------------------------------------------------------------------ the meta-learner
@@ -283,7 +298,7 @@ def validate(learner: MetaLearner, sd: SpaceData, tasks: list[DeviceTask], rng: 
     for task in tasks:
         support = rng.choice(task.train_rows, cfg.support, replace=False)
         pred = learner.predict(task.hw_embed, sd.take(support), torch.from_numpy(task.y[support]),
-                               sd.take(task.query_rows), cfg.inner_steps, cfg.mc_samples)
+                               sd.take(task.query_rows), cfg.valid_steps or cfg.inner_steps, cfg.mc_samples)
         scores.append(spearmanr(pred, task.y[task.query_rows]).statistic)
     return float(np.mean(scores))
 

@@ -165,7 +165,7 @@ class NasflatOracle(LatencyOracle):
                  sources: Sequence[str] | None = None, train_if_missing: bool = True, source_rows: int | None = None,
                  epochs: int = 30, lr: float = 1e-3, batch_size: int = 128, hidden: int = 64, flow_dim: int = 64,
                  pretrain_seed: int = 0, supplementary: bool = True, transfer_epochs: int | None = None, transfer_lr: float | None = None,
-                 transfer_init: str = "best_source", readout: str = "stacked"):
+                 transfer_init: str = "best_source", readout: str = "stacked", source_input: bool = False):
         super().__init__(space, device)
         if len(space.table_archs()) == 0:
             raise HwnasError(f"oracle nasflat needs a space with measured latency tables; {space.name!r} has none")
@@ -177,6 +177,7 @@ class NasflatOracle(LatencyOracle):
         if readout not in READOUTS:
             raise HwnasError(f"oracle nasflat: readout must be one of {', '.join(READOUTS)}, got {readout!r}")
         self.samples, self.seed, self.transfer_init, self.readout = int(samples), int(seed), transfer_init, readout
+        self.source_input = bool(source_input)
         self.sources = resolve_sources(space, device, task, None if sources is None else list(sources))
         rows = PAPER_SOURCE_ROWS.get(space.name, 800) if source_rows is None else int(source_rows)
         self.pretrain_cfg = PretrainConfig(source_rows=rows, epochs=int(epochs), lr=float(lr),
@@ -238,6 +239,12 @@ class NasflatOracle(LatencyOracle):
             self._start.hw_emb.weight[row] = sources.mean(0) if init is None else sources[init]
         self._start_table = (self.entry["source_scores"][init].astype(np.float64) if init is not None
                              else scores(self._start, self.graphs, row))
+        self._source_log_ms = None
+        if self.source_input and init is not None and self.source_spearman[init] > 0:
+            self._source_log_ms = np.log(devices.latency_ms(self.space.name, self.chosen_source))
+            # where the source has no measurement (an architecture outside the table), its log ms estimated
+            # from the pre-trained score on its embedding (least squares over the source's table)
+            self._source_map = np.polyfit(self._start_table, self._source_log_ms, 1)
         self._adapted = transfer(self.net, graphs, latency_ms, init, self.transfer_cfg)
         a, b = log_linear_fit(scores(self._adapted, graphs, row), latency_ms)
         self._paper_fit = lambda x: a * x[:, 1] + b           # the paper's: the fine-tuned score alone
@@ -245,7 +252,8 @@ class NasflatOracle(LatencyOracle):
         self._held_out = (graphs, matrix, latency_ms, init)   # what the conformal scale is computed from, on use
         if self.readout == "stacked":
             honest = out_of_fold_scores(self.net, graphs, latency_ms, init, self.transfer_cfg)
-            features = np.column_stack([scores(self._start, graphs, row), honest, self._supplement(graphs, matrix)])
+            features = np.column_stack([scores(self._start, graphs, row), honest, self._supplement(graphs, matrix),
+                                        self._source(graphs, matrix)])
             self.readout_inputs = (features, np.log(latency_ms))   # kept for diagnosis (experiments/)
             self._fit = ridge_fit(features, np.log(latency_ms))
         else:
@@ -258,7 +266,19 @@ class NasflatOracle(LatencyOracle):
         the supplementary encoding (hwnas's stacking; the paper uses the fine-tuned score alone)."""
         row = len(self.sources)
         start = scores(self._start, graphs, row) if start is None else start
-        return np.column_stack([start, scores(self._adapted, graphs, row), self._supplement(graphs, matrix)])
+        return np.column_stack([start, scores(self._adapted, graphs, row), self._supplement(graphs, matrix),
+                                self._source(graphs, matrix, start)])
+
+    def _source(self, graphs, matrix, start: np.ndarray | None = None) -> np.ndarray:
+        """`source_input`: the chosen source's measured log ms (its pre-trained estimate off its table) as a
+        read-out input, when that source ranks the samples positively; else no column."""
+        if self._source_log_ms is None:
+            return np.zeros((len(matrix), 0))
+        start = scores(self._start, graphs, len(self.sources)) if start is None else start
+        out = np.polyval(self._source_map, start)
+        rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
+        out[rows >= 0] = self._source_log_ms[rows[rows >= 0]]
+        return out[:, None]
 
     def _supplement(self, graphs, matrix) -> np.ndarray:
         """The network's supplementary encoding plus log FLOPs where the space adds up from operators."""

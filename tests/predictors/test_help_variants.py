@@ -108,3 +108,57 @@ def test_nasflat_coverage_matches_the_data():
     assert any("1 of the 10 reference archs" in n for n in nb[5]["notes"])
     for p in nb.values():                       # validation never uses a source or a target
         assert not set(p["valid"]) & (set(p["sources"]) | set(p["targets"]))
+
+
+def test_comparison_switches_keep_the_cache_key_at_their_defaults(fbnet):
+    """The switches that reproduce other HELP runs (label_scale, valid_query, valid_steps) are left out of the
+    settings at their defaults, so every predictor cached before they existed keeps its key."""
+    from hwnas.predictors import help_cache
+
+    cfg = MetaConfig().resolved("fbnet")
+    assert not {"label_scale", "valid_query", "valid_steps"} & set(cfg.to_dict())
+    changed = MetaConfig(label_scale="device_rows", valid_query="all_rows", valid_steps=16).resolved("fbnet")
+    assert changed.to_dict()["label_scale"] == "device_rows" and changed.to_dict()["valid_steps"] == 16
+    assert help_cache.cache_key(fbnet, cfg) != help_cache.cache_key(fbnet, changed)
+    with pytest.raises(HwnasError, match="unknown label_scale 'ms'; valid: reference, device_rows"):
+        MetaConfig(label_scale="ms").resolved("fbnet")
+    with pytest.raises(HwnasError, match="unknown valid_query 'some'"):
+        MetaConfig(valid_query="some").resolved("fbnet")
+
+
+def test_device_row_labels_and_all_row_queries(fbnet):
+    """label_scale=device_rows: 0 and 1 are the device's fastest and slowest meta-training rows (HELP's code);
+    valid_query=all_rows: the validation queries are every table row (the NASFLAT authors' fork)."""
+    from hwnas.predictors.help_meta import device_task
+
+    sd = SpaceData(fbnet)
+    latency = devices.latency_ms("fbnet", "raspi4")
+    base = device_task(sd, "raspi4", MetaConfig().resolved("fbnet"))
+    ref = latency[sd.reference_rows]
+    assert np.allclose(base.y, (latency - ref.min()) / (ref.max() - ref.min()), atol=1e-5)
+    assert base.query_rows.min() >= 4000 and len(base.query_rows) == 800
+    cfg = MetaConfig(label_scale="device_rows", valid_query="all_rows", remove_outliers=False).resolved("fbnet")
+    task = device_task(sd, "raspi4", cfg)
+    assert task.y[task.train_rows].min() == pytest.approx(0) and task.y[task.train_rows].max() == pytest.approx(1)
+    assert task.y[4000:].max() != pytest.approx(1)              # scaled by rows 0..3999 only
+    assert np.array_equal(np.sort(task.query_rows), np.arange(5000))
+
+
+def test_authors_help_ablation_switches_one_difference_at_a_time():
+    """experiments/help_tasks_ablation.py: every '+' row changes hwnas's 2000-episode settings in one respect
+    (the authors' validation is one: devices, query rows and steps), and the combined row holds them all."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "experiments"))
+    from help_tasks_ablation import AUTHORS_VALID, task_plan, variants
+
+    sources, valid, targets = task_plan(5)
+    assert len(sources) == 15 and valid == ("gold_6240",) and "pixel2" in targets
+    rows = variants(sources)
+    base = rows["hwnas, 2000 episodes"]
+    for name, change in rows.items():
+        if name.startswith("+ "):
+            extra = {k for k in change if k not in base}
+            assert extra and (len(extra) == 1 or extra == {"valid_devices", "valid_query", "valid_steps"}), name
+            assert all(rows["authors' settings"][k] == change[k] for k in extra), name
+    assert rows["authors' settings"]["valid_devices"] == AUTHORS_VALID
+    for name, change in rows.items():     # every row resolves to a valid HELP configuration
+        MetaConfig(**{**change, "train_devices": sources}).resolved("fbnet")

@@ -177,3 +177,26 @@ def test_ofa_layer_chain_transfers(cache, one_thread):
     graphs = encode_graphs(ofa, ofa.table_archs()[:3])
     assert torch.equal(graphs.adjacency, torch.as_tensor(np.eye(graphs.tokens.shape[1], k=1, dtype=np.float32)))
     assert spearmanr(oracle.predict_ms(ofa.table_archs()), truth).statistic > 0.5
+
+
+def test_source_input_reads_the_chosen_sources_table(tiny, fbnet):
+    """source_input: the read-out gets one more input, the chosen source's measured log ms on table rows and
+    the pre-trained estimate of it elsewhere; with it off the read-out inputs are unchanged."""
+    truth = devices.latency_ms("fbnet", "raspi4")
+    refs = tiny.reference_archs()
+    tiny.adapt(refs, truth[fbnet.table_index(refs)])
+    plain_columns = tiny.readout_inputs[0].shape[1]
+    with_source = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES,
+                                        source_input=True, **TINY)
+    with_source.adapt(refs, truth[fbnet.table_index(refs)])
+    if with_source.source_spearman[TWO_SOURCES.index(with_source.chosen_source)] <= 0:
+        pytest.skip("the chosen source ranks these samples negatively: no source column by design")
+    features = with_source.readout_inputs[0]
+    assert features.shape[1] == plain_columns + 1
+    source_ms = devices.latency_ms("fbnet", with_source.chosen_source)
+    assert np.allclose(features[:, -1], np.log(source_ms[fbnet.table_index(refs)]))
+    table = with_source.predict_ms(fbnet.table_archs())
+    assert table.shape == (5000,) and (table > 0).all()
+    outside = np.array(fbnet.table_archs()[:3]).copy()
+    outside[:, 0] = (outside[:, 0] + 1) % 9                    # most likely not in the table
+    assert np.isfinite(with_source.predict_ms(outside)).all()
