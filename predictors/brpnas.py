@@ -12,14 +12,14 @@ from typing import Sequence
 
 import numpy as np
 
-from hwnas.analysis.conformal import relative_std
+from hwnas.analysis.conformal import RelativeConformalStd, relative_std
 from hwnas.data import devices
 from hwnas.core.errors import HwnasError
 from hwnas.core.oracle import LatencyOracle
 from hwnas.core.space import Arch, SearchSpace, as_matrix
 
 
-class BrpNasGCN(LatencyOracle):
+class BrpNasGCN(RelativeConformalStd, LatencyOracle):
     """GCN over (adjacency + self loops, symmetric normalisation) with the output node as readout.
 
     BRP-NAS uses 4 GCN layers of 600 units on 900 samples; with ~10 target samples a narrower network
@@ -96,12 +96,6 @@ class BrpNasGCN(LatencyOracle):
                 loss.backward()
                 optimiser.step()
         return model.eval()
-
-    def predict_std_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
-        """Predictive std (ms): the conformal scale of the samples' leave-one-out relative errors (Vovk et al.
-        2005) times the prediction, so mean +- 1.645 std is a 90 % interval."""
-        mean = self.predict_ms(archs)
-        return self._conformal_scale() * mean
 
     def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         import torch

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from hwnas.data import devices
-from hwnas.analysis.conformal import COVERAGE, Z_COVERAGE, relative_std
+from hwnas.analysis.conformal import COVERAGE, Z_COVERAGE, RelativeConformalStd, relative_std
 from hwnas.core.errors import HwnasError
 from hwnas.core.oracle import LatencyOracle, SetupCost
 from hwnas.core.space import Arch, SearchSpace, as_matrix
@@ -81,7 +81,7 @@ def ensure_meta_trained(space: SearchSpace, cfg: MetaConfig, *, train_if_missing
     return entry
 
 
-class HelpOracle(LatencyOracle):
+class HelpOracle(RelativeConformalStd, LatencyOracle):
     """HELP's meta-learned, hardware-embedding-conditioned predictor, adapted with few target samples.
 
     `ensemble` > 1 averages that many independently meta-trained predictors (meta seeds
@@ -255,13 +255,6 @@ class HelpOracle(LatencyOracle):
         if len(matrix) == 0:
             return np.zeros(0)
         return self._forward_ms(encode(self.data.space, matrix, self.data.encoding))
-
-    def predict_std_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
-        """Predictive std (ms): the conformal scale of the adaptation samples' leave-one-out relative errors
-        (Vovk et al. 2005) times the prediction, so mean +- 1.645 std is a 90 % interval. (The spread over
-        HELP's z draws is about 1 % of a prediction against 3-13 % errors: not a predictive uncertainty.)"""
-        mean = self.predict_ms(archs)
-        return self._conformal_scale() * mean
 
     def setup_cost(self) -> SetupCost:
         # members differ only in their meta seed: they share the same source measurements, not their compute

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from hwnas import data
-from hwnas.analysis.conformal import relative_std
+from hwnas.analysis.conformal import RelativeConformalStd, relative_std
 from hwnas.core.errors import HwnasError, unknown_choice
 from hwnas.core.oracle import LatencyOracle, SetupCost
 from hwnas.core.space import Arch, SearchSpace
@@ -156,7 +156,7 @@ def operator_flops(space) -> np.ndarray | None:
     return _operator_flops(space.name, space)
 
 
-class NasflatOracle(LatencyOracle):
+class NasflatOracle(RelativeConformalStd, LatencyOracle):
     """NASFLAT pre-trained on source devices, transferred to `device` with `samples` measurements."""
 
     name = "nasflat"
@@ -319,26 +319,18 @@ class NasflatOracle(LatencyOracle):
             graphs, matrix, latency_ms, init = self._held_out
             if self.readout == "stacked":
                 features = self.readout_inputs[0]
+                log_ms = np.log(latency_ms)
+                held_out_log_ms = [ridge_fit(features[keep], log_ms[keep])(features[~keep])[0]
+                                   for keep in (np.arange(len(latency_ms)) != i for i in range(len(latency_ms)))]
             else:
                 honest = out_of_fold_scores(self.net, graphs, latency_ms, init, self.transfer_cfg)
-                features = np.column_stack([np.zeros_like(honest), honest])
-            log_ms, loo = np.log(latency_ms), np.empty(len(latency_ms))
-            for i in range(len(latency_ms)):
-                keep = np.arange(len(latency_ms)) != i
-                if self.readout == "stacked":
-                    fit = ridge_fit(features[keep], log_ms[keep])
-                else:
-                    a, b = log_linear_fit(features[keep, 1], latency_ms[keep])
-                    fit = lambda x, a=a, b=b: a * x[:, 1] + b
-                loo[i] = fit(features[i:i + 1])[0]
-            self._relative_std = relative_std(np.exp(loo), latency_ms)
+                held_out_log_ms = []
+                for i in range(len(latency_ms)):
+                    keep = np.arange(len(latency_ms)) != i
+                    a, b = log_linear_fit(honest[keep], latency_ms[keep])
+                    held_out_log_ms.append(a * honest[i] + b)
+            self._relative_std = relative_std(np.exp(held_out_log_ms), latency_ms)
         return self._relative_std
-
-    def predict_std_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
-        """Predictive std (ms): the conformal scale of the samples' leave-one-out relative errors (Vovk et al.
-        2005) times the prediction, so mean +- 1.645 std is a 90 % interval."""
-        mean = self.predict_ms(archs)
-        return self._conformal_scale() * mean
 
     def predict_uncached_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         """The full batched forward pass, bypassing the table computed at adaptation (timing)."""

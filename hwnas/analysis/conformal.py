@@ -21,6 +21,15 @@ COVERAGE = 0.9  # the central interval the scale is calibrated for
 Z_COVERAGE = NormalDist().inv_cdf(0.5 + COVERAGE / 2.0)  # its half-width in standard deviations (1.645)
 
 
+class RelativeConformalStd:
+    """Oracle mixin: `predict_std_ms` is the oracle's conformal relative scale (`_conformal_scale()`, computed
+    from its leave-one-out errors) times its prediction, so mean +- 1.645 std is a 90 % interval."""
+
+    def predict_std_ms(self, archs) -> np.ndarray:
+        mean = np.asarray(self.predict_ms(archs), dtype=float)   # first: refuses an oracle not yet adapted
+        return self._conformal_scale() * mean
+
+
 def relative_residuals(predicted_ms, measured_ms) -> np.ndarray:
     """|measured - predicted| / predicted for each held-out measurement (relative to what is known at
     prediction time: the prediction, not the truth)."""
