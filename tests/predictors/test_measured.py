@@ -13,18 +13,14 @@ from hwnas.measure.backend import BackendSettings, cell_note, measure_archs, sel
 from hwnas.predictors.measured import MeasuredOracle
 from hwnas.search_spaces.nasbench201 import NasBench201
 
-FAST = dict(backend="cpu", warmup=1, min_repeats=3, max_repeats=20, check_every=2, time_cap_s=0.2)
-CONV3, CUT_OFF = (3, 3, 3, 3, 3, 3), (0, 0, 0, 0, 0, 0)
+from measure_support import CONV3, FAST, store  # noqa: F401  (store: autouse fixture)
+
+CUT_OFF = (0, 0, 0, 0, 0, 0)
 
 
 @pytest.fixture
 def small():
     return NasBench201(channels=4, cells_per_stage=1)
-
-
-@pytest.fixture(autouse=True)
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv(device_store.ENV_VAR, str(tmp_path))
 
 
 def test_measures_positive_ms_and_stores_every_measurement(small):

@@ -6,19 +6,12 @@ import numpy as np
 import pytest
 
 from hwnas.core.errors import HwnasError
-from hwnas.data import device_store
 from hwnas.measure import openvino_runtime
 from hwnas.measure.backend import BackendSettings, measure_arch
 from hwnas.predictors.measured import MeasuredOracle
 from hwnas.search_spaces.nasbench201 import NasBench201
 
-FAST = dict(backend="cpu", warmup=1, min_repeats=3, max_repeats=20, check_every=2, time_cap_s=0.2)
-CONV3 = (3, 3, 3, 3, 3, 3)
-
-
-@pytest.fixture(autouse=True)
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv(device_store.ENV_VAR, str(tmp_path))
+from measure_support import CONV3, FAST, store  # noqa: F401  (store: autouse fixture)
 
 
 def test_openvino_measurement_records_its_runtime_and_is_a_device_of_its_own():

@@ -17,13 +17,7 @@ from hwnas.search_spaces.fbnet import FBNet
 from hwnas.search_spaces.nasbench201 import NasBench201
 from hwnas.search_spaces.ofa_mbv3 import OfaMobileNetV3
 
-FAST = dict(backend="cpu", warmup=1, min_repeats=3, max_repeats=20, check_every=2, time_cap_s=0.2)
-CONV3 = (3, 3, 3, 3, 3, 3)
-
-
-@pytest.fixture(autouse=True)
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv(device_store.ENV_VAR, str(tmp_path))
+from measure_support import CONV3, FAST, store  # noqa: F401  (store: autouse fixture)
 
 
 def _small_archs():
