@@ -122,14 +122,15 @@ NASFLAT_METHODS = {"nasflat", "scratch", "best_source"}
 def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     """`nasflat` (and its paper read-out), `scratch` and `best_source` on one target, sample count and seed."""
     oracle = NasflatOracle(space, device, samples=n, seed=seed, task=item["task"], epochs=args.epochs,
-                           hidden=args.hidden, flow_dim=args.flow_dim, source_input=args.source_input)
+                           hidden=args.hidden, flow_dim=args.flow_dim, source_input=args.source_input,
+                           transfer_init=args.transfer_init, transfer_embedding_epochs=args.embedding_epochs)
     refs = oracle.reference_archs()
     rows = np.asarray(space.table_index(refs))
     t0 = time.perf_counter()
     oracle.adapt(refs, truth[rows])
     adapt_s = time.perf_counter() - t0
     add("nasflat", n, seed, oracle.predict_ms(space.table_archs()),
-        {"adapt_s": round(adapt_s, 2), "init_source": oracle.chosen_source,
+        {"adapt_s": round(adapt_s, 2), "init_source": "+".join(oracle.chosen_sources),
          "pretrain_s": round(oracle.entry["seconds"], 1)})
     add("nasflat_paper", n, seed, oracle.paper_readout_ms())
     if "scratch" in args.methods:
@@ -252,6 +253,10 @@ def main(argv=None) -> None:
     parser.add_argument("--help-episodes", type=int, default=None,
                         help="HELP meta-training episodes (default: HELP's published count, NB201 2000, FBNet 4000)")
     parser.add_argument("--help-members", type=int, default=3, help="members of help_ensemble (meta seeds 0..k-1)")
+    parser.add_argument("--transfer-init", default="best_source",
+                        help="nasflat: where the target embedding starts (oracle.transfer_init: pooled, best_source, mean)")
+    parser.add_argument("--embedding-epochs", type=int, default=0,
+                        help="nasflat: epochs fitting the target's embedding alone first (oracle.transfer_embedding_epochs)")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--merge", action="store_true",
                         help="only combine <space>_*.csv of runs split by --tasks/--tag into <space>.{csv,md}")

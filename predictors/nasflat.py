@@ -27,10 +27,13 @@ from hwnas.core.space import Arch, SearchSpace
 from hwnas.data import cache, devices
 from hwnas.predictors.nasflat_model import encode_graphs, graph_vocabulary
 from hwnas.predictors.nasflat_train import (PretrainConfig, TransferConfig, best_source, build_net, log_linear_fit,
-                                            out_of_fold_scores, pretrain, ridge_fit, scores, select_samples, transfer)
+                                            out_of_fold_scores, pooled_sources, pretrain, ridge_fit, scores,
+                                            select_samples, start_target_row, transfer)
 
 MODEL_VERSION = 2
 FORMAT_VERSION = 1
+# The target embedding's start: hwnas's pool of sources tied with the best, the paper's single best, all sources
+TRANSFER_INITS = ("pooled", "best_source", "mean")
 READOUTS = ("stacked", "finetune")   # hwnas's stacked read-out (default), the paper's fine-tuned score alone
 MIN_SAMPLES = 3                 # fewer target samples cannot both pick a source and fine-tune a ranking
 TASKS_FILE = "nasflat/tasks.json"
@@ -165,15 +168,17 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                  sources: Sequence[str] | None = None, train_if_missing: bool = True, source_rows: int | None = None,
                  epochs: int = 30, lr: float = 1e-3, batch_size: int = 128, hidden: int = 64, flow_dim: int = 64,
                  pretrain_seed: int = 0, supplementary: bool = True, transfer_epochs: int | None = None, transfer_lr: float | None = None,
-                 transfer_init: str = "best_source", readout: str = "stacked", source_input: bool = False):
+                 transfer_init: str = "best_source", readout: str = "stacked", source_input: bool = False,
+                 transfer_embedding_epochs: int = 0):
         super().__init__(space, device)
         if len(space.table_archs()) == 0:
             raise HwnasError(f"oracle nasflat needs a space with measured latency tables; {space.name!r} has none")
         devices.require_device(space.name, device)
         if int(samples) < MIN_SAMPLES:
             raise HwnasError(f"oracle nasflat needs at least {MIN_SAMPLES} target samples; got samples={samples}")
-        if transfer_init not in ("best_source", "mean"):
-            raise HwnasError(f"oracle nasflat: transfer_init must be best_source or mean, got {transfer_init!r}")
+        if transfer_init not in TRANSFER_INITS:
+            raise HwnasError(f"oracle nasflat: transfer_init must be one of {', '.join(TRANSFER_INITS)}, "
+                             f"got {transfer_init!r}")
         if readout not in READOUTS:
             raise HwnasError(f"oracle nasflat: readout must be one of {', '.join(READOUTS)}, got {readout!r}")
         self.samples, self.seed, self.transfer_init, self.readout = int(samples), int(seed), transfer_init, readout
@@ -185,7 +190,8 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                                            supplementary=bool(supplementary), seed=int(pretrain_seed))
         paper_lr, paper_epochs = PAPER_TRANSFER.get(space.name, (1e-3, 30))
         self.transfer_cfg = TransferConfig(epochs=paper_epochs if transfer_epochs is None else int(transfer_epochs),
-                                           lr=paper_lr if transfer_lr is None else float(transfer_lr), seed=self.seed)
+                                           lr=paper_lr if transfer_lr is None else float(transfer_lr), seed=self.seed,
+                                           embedding_epochs=int(transfer_embedding_epochs))
         self.graphs = encode_graphs(space, space.table_archs())
         self.entry = ensure_pretrained(space, self.sources, self.pretrain_cfg, self.graphs,
                                        train_if_missing=train_if_missing)
@@ -197,6 +203,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         self._adapted = None
         self._table_ms: np.ndarray | None = None
         self.chosen_source: str | None = None
+        self.chosen_sources: list[str] = []
 
     # ------------------------------------------------------------------ the target samples
     def reference_archs(self) -> list[Arch]:
@@ -226,40 +233,52 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
             raise HwnasError(f"oracle nasflat: non-finite or non-positive latency measured on {self.device}")
         rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
         graphs = encode_graphs(self.space, matrix)
-        init = None
-        tabled = rows >= 0
-        if self.transfer_init == "best_source" and tabled.sum() >= 2:
-            source_ms = np.stack([devices.latency_ms(self.space.name, s)[rows[tabled]] for s in self.sources])
-            init, self.source_spearman = best_source(source_ms, latency_ms[tabled])
-            self.chosen_source = self.sources[init]
+        init, fit = self._choose_sources(rows, latency_ms)   # source rows the target's embedding starts from
+        if init is not None:
+            self.source_fit = fit
+            self.chosen_sources = [self.sources[i] for i in init]
+            self.chosen_source = self.chosen_sources[0]
         row = len(self.sources)
         self._start = copy.deepcopy(self.net)       # the pre-trained network on the target's initial embedding
-        with torch.no_grad():
-            sources = self._start.hw_emb.weight[:row]
-            self._start.hw_emb.weight[row] = sources.mean(0) if init is None else sources[init]
-        self._start_table = (self.entry["source_scores"][init].astype(np.float64) if init is not None
-                             else scores(self._start, self.graphs, row))
+        start_target_row(self._start, init)
+        self._start_table = (self.entry["source_scores"][init[0]].astype(np.float64)
+                             if init is not None and len(init) == 1 else scores(self._start, self.graphs, row))
         self._source_log_ms = None
-        if self.source_input and init is not None and self.source_spearman[init] > 0:
+        if self.source_input and init is not None and self.source_fit[init[0]] > 0:
             self._source_log_ms = np.log(devices.latency_ms(self.space.name, self.chosen_source))
             # where the source has no measurement (an architecture outside the table), its log ms estimated
             # from the pre-trained score on its embedding (least squares over the source's table)
-            self._source_map = np.polyfit(self._start_table, self._source_log_ms, 1)
+            self._source_map = np.polyfit(self.entry["source_scores"][init[0]].astype(np.float64),
+                                          self._source_log_ms, 1)
         self._adapted = transfer(self.net, graphs, latency_ms, init, self.transfer_cfg)
         a, b = log_linear_fit(scores(self._adapted, graphs, row), latency_ms)
         self._paper_fit = lambda x: a * x[:, 1] + b           # the paper's: the fine-tuned score alone
         self._relative_std = None
         self._held_out = (graphs, matrix, latency_ms, init)   # what the conformal scale is computed from, on use
         if self.readout == "stacked":
-            honest = out_of_fold_scores(self.net, graphs, latency_ms, init, self.transfer_cfg)
-            features = np.column_stack([scores(self._start, graphs, row), honest, self._supplement(graphs, matrix),
-                                        self._source(graphs, matrix)])
+            # the sources too are chosen per fold: chosen on all samples they rank those samples too well
+            start, honest = out_of_fold_scores(self.net, graphs, latency_ms,
+                                               lambda keep: self._choose_sources(rows[keep], latency_ms[keep])[0],
+                                               self.transfer_cfg)
+            features = np.column_stack([start, honest, self._supplement(graphs, matrix), self._source(graphs, matrix)])
             self.readout_inputs = (features, np.log(latency_ms))   # kept for diagnosis (experiments/)
             self._fit = ridge_fit(features, np.log(latency_ms))
         else:
             self._fit = self._paper_fit
         self._table_features = self._features(self.graphs, np.asarray(self.space.table_archs()), self._start_table)
         self._table_ms = np.exp(self._fit(self._table_features))
+
+    def _choose_sources(self, rows: np.ndarray, latency_ms: np.ndarray):
+        """(source rows the target's embedding starts from, every source's fit to the samples) by
+        `transfer_init`; (None, None) for the sources' mean or when fewer than 2 samples are tabled."""
+        tabled = rows >= 0
+        if self.transfer_init == "mean" or tabled.sum() < 2:
+            return None, None
+        source_ms = np.stack([devices.latency_ms(self.space.name, s)[rows[tabled]] for s in self.sources])
+        if self.transfer_init == "pooled":
+            return pooled_sources(source_ms, latency_ms[tabled])
+        best, fit = best_source(source_ms, latency_ms[tabled])
+        return np.array([best]), fit
 
     def _features(self, graphs, matrix, start: np.ndarray | None = None) -> np.ndarray:
         """Read-out inputs: the pre-trained score on the initial target embedding, the fine-tuned score, and
@@ -323,7 +342,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                 held_out_log_ms = [ridge_fit(features[keep], log_ms[keep])(features[~keep])[0]
                                    for keep in (np.arange(len(latency_ms)) != i for i in range(len(latency_ms)))]
             else:
-                honest = out_of_fold_scores(self.net, graphs, latency_ms, init, self.transfer_cfg)
+                honest = out_of_fold_scores(self.net, graphs, latency_ms, init, self.transfer_cfg)[1]
                 held_out_log_ms = []
                 for i in range(len(latency_ms)):
                     keep = np.arange(len(latency_ms)) != i

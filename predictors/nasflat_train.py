@@ -98,6 +98,21 @@ def best_source(source_ms: np.ndarray, target_ms: np.ndarray) -> tuple[int, np.n
     return int(np.nanargmax(rho)) if np.isfinite(rho).any() else 0, rho
 
 
+def pooled_sources(source_ms: np.ndarray, target_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sources statistically tied with the best at fitting the target's samples, best first, and every
+    source's correlation. Fit: Pearson correlation of log latencies (latency tables relate multiplicatively; the
+    magnitudes carry more than ranks on 5-20 samples); tied: Fisher z within one standard error, 1/sqrt(n-3), of
+    the best (the one-standard-error rule, Breiman et al. 1984), so one lucky source is not picked alone."""
+    log_target = np.log(target_ms)
+    r = np.array([np.corrcoef(np.log(s), log_target)[0, 1] if np.ptp(s) > 0 and np.ptp(log_target) > 0 else np.nan
+                  for s in source_ms])
+    if not np.isfinite(r).any():
+        return np.arange(len(source_ms)), r
+    z = np.arctanh(np.clip(np.nan_to_num(r, nan=-1.0), -0.999, 0.999))
+    tied = np.flatnonzero(z >= z.max() - 1.0 / np.sqrt(max(len(target_ms) - 3, 1)))
+    return tied[np.argsort(-z[tied], kind="stable")], r
+
+
 @dataclass(frozen=True)
 class TransferConfig:
     """Fine-tuning on the target samples (the paper's code: AdamW, cosine schedule, batch 16, 30 epochs)."""
@@ -108,25 +123,54 @@ class TransferConfig:
     weight_decay: float = 1e-5
     margin: float = 0.1
     seed: int = 0
+    embedding_epochs: int = 0       # hwnas: first fit the target's embedding row alone (0: the paper's, off)
+    embedding_lr: float = 1e-2
 
 
-def transfer(net: NasflatNet, graphs: GraphBatch, latency_ms: np.ndarray, init_from: int | None,
-             cfg: TransferConfig) -> NasflatNet:
-    """A copy of `net` with the target row of its hardware embedding set to source `init_from` (None: the
-    sources' mean), fine-tuned on the target samples with the ranking loss."""
-    torch.manual_seed(cfg.seed)
-    net = copy.deepcopy(net)
+def start_target_row(net: NasflatNet, init_from) -> None:
+    """Set the target's (last) hardware embedding row to the mean of source rows `init_from` (an index or a
+    list; None: every source)."""
     target_row = net.hw_emb.num_embeddings - 1
     with torch.no_grad():
         sources = net.hw_emb.weight[:target_row]
-        net.hw_emb.weight[target_row] = sources.mean(0) if init_from is None else sources[init_from]
+        chosen = sources if init_from is None else sources[np.atleast_1d(init_from).tolist()]
+        net.hw_emb.weight[target_row] = chosen.mean(0)
+
+
+def transfer(net: NasflatNet, graphs: GraphBatch, latency_ms: np.ndarray, init_from,
+             cfg: TransferConfig) -> NasflatNet:
+    """A copy of `net` with the target row of its hardware embedding started from sources `init_from`
+    (`start_target_row`), fine-tuned on the target samples with the ranking loss."""
+    torch.manual_seed(cfg.seed)
+    net = copy.deepcopy(net)
+    target_row = net.hw_emb.num_embeddings - 1
+    start_target_row(net, init_from)
     y = torch.as_tensor(np.log(latency_ms))
     device = torch.full((len(y),), target_row, dtype=torch.long)
-    optimiser = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(cfg.epochs, 1), eta_min=1e-6)
     rng = np.random.default_rng(cfg.seed)
     net.train()
-    for _ in range(cfg.epochs):
+    if cfg.embedding_epochs:
+        # the target as a point of the pre-trained device space: only its embedding row moves
+        # (latent-space adaptation, Zintgraf et al. 2019 CAVIA), before the whole network is fine-tuned
+        frozen = [p for p in net.parameters() if p is not net.hw_emb.weight]
+        for p in frozen:
+            p.requires_grad_(False)
+        mask = torch.zeros_like(net.hw_emb.weight)
+        mask[target_row] = 1.0
+        optimiser = torch.optim.Adam([net.hw_emb.weight], lr=cfg.embedding_lr)
+        _fit(net, graphs, y, device, optimiser, None, cfg.embedding_epochs, cfg, rng, grad_mask=mask)
+        for p in frozen:
+            p.requires_grad_(True)
+    optimiser = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(cfg.epochs, 1), eta_min=1e-6)
+    _fit(net, graphs, y, device, optimiser, schedule, cfg.epochs, cfg, rng)
+    net.eval()
+    return net
+
+
+def _fit(net, graphs, y, device, optimiser, schedule, epochs, cfg, rng, grad_mask=None) -> None:
+    """Mini-batch epochs of the pairwise ranking loss (`grad_mask`: zero the gradient outside it)."""
+    for _ in range(epochs):
         order = rng.permutation(len(y))
         for start in range(0, len(order), cfg.batch_size):
             part = order[start:start + cfg.batch_size]
@@ -136,10 +180,11 @@ def transfer(net: NasflatNet, graphs: GraphBatch, latency_ms: np.ndarray, init_f
             loss = pairwise_hinge(score, y[part], device[part], cfg.margin)
             optimiser.zero_grad()
             loss.backward()
+            if grad_mask is not None:
+                net.hw_emb.weight.grad *= grad_mask
             optimiser.step()
-        schedule.step()
-    net.eval()
-    return net
+        if schedule is not None:
+            schedule.step()
 
 
 def scores(net: NasflatNet, graphs: GraphBatch, device_row: int, chunk: int = 8192) -> np.ndarray:
@@ -179,19 +224,25 @@ def ridge_fit(features: np.ndarray, log_ms: np.ndarray, lam: float = 1e-2):
     return lambda x: ((x - mu) / sd) @ w + b
 
 
-def out_of_fold_scores(net: NasflatNet, graphs: GraphBatch, latency_ms: np.ndarray, init_from: int | None,
-                       cfg: TransferConfig, folds: int = 4) -> np.ndarray:
-    """Each sample's score from a network fine-tuned without it (k folds): an honest input for a read-out
-    fitted on the same samples."""
+def out_of_fold_scores(net: NasflatNet, graphs: GraphBatch, latency_ms: np.ndarray, init_from,
+                       cfg: TransferConfig, folds: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Each sample's scores from a transfer that never saw it (k folds): the pre-trained network on the fold's
+    starting embedding, and the fine-tuned one. `init_from` may be a function of the fold's kept sample indices
+    (the sources are then chosen without the held-out samples too), so a read-out fitted on these inputs sees
+    no sample twice."""
     n = len(latency_ms)
-    out = np.empty(n)
+    start, tuned_out = np.empty(n), np.empty(n)
     rng = np.random.default_rng(cfg.seed)
     row = net.hw_emb.num_embeddings - 1
     for held in np.array_split(rng.permutation(n), min(folds, n)):
         keep = np.setdiff1d(np.arange(n), held)
-        tuned = transfer(net, graphs.take(keep), latency_ms[keep], init_from, cfg)
-        out[held] = scores(tuned, graphs.take(held), row)
-    return out
+        init = init_from(keep) if callable(init_from) else init_from
+        first = copy.deepcopy(net)
+        start_target_row(first, init)
+        start[held] = scores(first, graphs.take(held), row)
+        tuned = transfer(net, graphs.take(keep), latency_ms[keep], init, cfg)
+        tuned_out[held] = scores(tuned, graphs.take(held), row)
+    return start, tuned_out
 
 
 # ------------------------------------------------------------------ the target samples

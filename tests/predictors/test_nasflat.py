@@ -3,6 +3,8 @@ transfer, the pre-training cache and the one-line refusals."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -93,11 +95,56 @@ def test_transfer_improves_ranking_on_held_out_architectures(fbnet, one_thread):
     assert after > 0.5 and after > before + 0.2, (before, after)
 
 
+def test_embedding_stage_moves_only_the_target_row(tiny, fbnet):
+    """transfer_embedding_epochs: the target's embedding row is fitted alone (every other weight as
+    pre-trained) and ranks the held-out architectures better than where it started."""
+    graphs = encode_graphs(fbnet, fbnet.table_archs())
+    truth = devices.latency_ms("fbnet", "raspi4")
+    samples, held_out = np.arange(20), np.arange(1000, 1500)
+    row = len(TWO_SOURCES)
+    start = copy.deepcopy(tiny.net)
+    nasflat_train.start_target_row(start, [0, 1])
+    fitted = nasflat_train.transfer(tiny.net, graphs.take(samples), truth[samples], [0, 1],
+                                    TransferConfig(epochs=0, embedding_epochs=60, embedding_lr=5e-2))
+    before, after = start.state_dict(), fitted.state_dict()
+    for name, value in before.items():
+        if name == "hw_emb.weight":
+            assert torch.equal(value[:row], after[name][:row]) and not torch.equal(value[row], after[name][row])
+        else:
+            assert torch.equal(value, after[name]), name
+    rho = [spearmanr(nasflat_train.scores(net, graphs.take(held_out), row), truth[held_out]).statistic
+           for net in (start, fitted)]
+    assert rho[1] > rho[0], rho
+
+
 def test_best_source_ranks_the_samples_best():
     target = np.array([1.0, 2.0, 3.0, 4.0])
     sources = np.array([[4.0, 3.0, 2.0, 1.0], [1.0, 2.0, 4.0, 3.0], [1.0, 2.0, 3.0, 5.0]])
     pick, rho = nasflat_train.best_source(sources, target)
     assert pick == 2 and rho[0] == pytest.approx(-1.0)
+
+
+def test_pooled_sources_keeps_the_sources_tied_with_the_best():
+    """The pool: sources whose log-latency correlation with the samples is within one standard error (Fisher z)
+    of the best, best first; a source that fits clearly worse, or ranks backwards, stays out; fewer samples
+    widen the pool."""
+    log_t = np.linspace(-1.0, 1.0, 20)
+    target = np.exp(log_t)
+    noise = np.random.default_rng(0).normal(size=(3, 20))
+    noise -= noise.mean(1, keepdims=True)
+    noise -= np.outer(noise @ log_t / (log_t @ log_t), log_t)          # orthogonal to the target: r is exact
+    noise *= np.linalg.norm(log_t) / np.linalg.norm(noise, axis=1, keepdims=True)
+
+    def correlated(r, e):                                                # log latencies with Pearson r to log_t
+        return np.exp(log_t + np.sqrt(1 / r ** 2 - 1) * e)
+
+    # Fisher z: 0.9 -> 1.472, 0.87 -> 1.333 (within 1/sqrt(17) = 0.243), 0.6 -> 0.693 (not)
+    sources = np.stack([correlated(0.87, noise[0]), correlated(0.9, noise[1]), correlated(0.6, noise[2]),
+                        np.exp(-log_t)])
+    pool, r = nasflat_train.pooled_sources(sources, target)
+    assert list(pool) == [1, 0] and r[:3] == pytest.approx([0.87, 0.9, 0.6]) and r[3] == pytest.approx(-1.0)
+    wide, _ = nasflat_train.pooled_sources(sources[:, :5], target[:5])
+    assert set(pool) <= set(wide) and 3 not in wide
 
 
 def test_stacked_readout_never_reverses_a_feature():
@@ -190,7 +237,7 @@ def test_source_input_reads_the_chosen_sources_table(tiny, fbnet):
                                         source_input=True, **TINY)
     with_source.adapt(refs, truth[fbnet.table_index(refs)])
     # a source column is added only when the chosen source ranks the samples positively; on this slice it does
-    assert with_source.source_spearman[TWO_SOURCES.index(with_source.chosen_source)] > 0
+    assert with_source.source_fit[TWO_SOURCES.index(with_source.chosen_source)] > 0
     features = with_source.readout_inputs[0]
     assert features.shape[1] == plain_columns + 1
     source_ms = devices.latency_ms("fbnet", with_source.chosen_source)
