@@ -253,9 +253,9 @@ def main(argv=None) -> None:
     parser.add_argument("--help-episodes", type=int, default=None,
                         help="HELP meta-training episodes (default: HELP's published count, NB201 2000, FBNet 4000)")
     parser.add_argument("--help-members", type=int, default=3, help="members of help_ensemble (meta seeds 0..k-1)")
-    parser.add_argument("--transfer-init", default="best_source",
+    parser.add_argument("--transfer-init", default="pooled",
                         help="nasflat: where the target embedding starts (oracle.transfer_init: pooled, best_source, mean)")
-    parser.add_argument("--embedding-epochs", type=int, default=0,
+    parser.add_argument("--embedding-epochs", type=int, default=30,
                         help="nasflat: epochs fitting the target's embedding alone first (oracle.transfer_embedding_epochs)")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--merge", action="store_true",

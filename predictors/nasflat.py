@@ -168,8 +168,8 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                  sources: Sequence[str] | None = None, train_if_missing: bool = True, source_rows: int | None = None,
                  epochs: int = 30, lr: float = 1e-3, batch_size: int = 128, hidden: int = 64, flow_dim: int = 64,
                  pretrain_seed: int = 0, supplementary: bool = True, transfer_epochs: int | None = None, transfer_lr: float | None = None,
-                 transfer_init: str = "best_source", readout: str = "stacked", source_input: bool = False,
-                 transfer_embedding_epochs: int = 0):
+                 transfer_init: str = "pooled", readout: str = "stacked", source_input: bool = False,
+                 transfer_embedding_epochs: int = 30):
         super().__init__(space, device)
         if len(space.table_archs()) == 0:
             raise HwnasError(f"oracle nasflat needs a space with measured latency tables; {space.name!r} has none")
