@@ -34,6 +34,12 @@ def rho(a: np.ndarray, b: np.ndarray) -> float:
     return float(spearmanr(a, b).statistic)
 
 
+def markdown(frame: pd.DataFrame) -> str:
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
@@ -72,7 +78,7 @@ def main(argv=None) -> None:
     command = "python experiments/nasflat_source_choice.py " + " ".join(argv if argv is not None else sys.argv[1:])
     text = (f"# Choosing the source device(s) from a few target samples\n\n`{command.strip()}`: Spearman of the "
             f"chosen source table (a pool: its mean rank) with the whole target table; mean over targets and "
-            f"{args.seeds} seeds of NASFLAT's sampler.\n\n" + table.to_markdown(index=False) + "\n")
+            f"{args.seeds} seeds of NASFLAT's sampler.\n\n" + markdown(table) + "\n")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "source_choice.md").write_text(text)
     print(text)
