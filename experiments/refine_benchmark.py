@@ -42,6 +42,11 @@ ROWS = {   # row -> overrides
     "help+refine": ["oracle=help", "refine=true"],
     "oneproxy": ["oracle=oneproxy"],
     "oneproxy+refine": ["oracle=oneproxy", "refine=true"],
+    "help+refine@0.3": ["oracle=help", "refine=true", "constraint_confidence=0.3"],
+    "help+refine@0.2": ["oracle=help", "refine=true", "constraint_confidence=0.2"],
+    "help+refine@0.1": ["oracle=help", "refine=true", "constraint_confidence=0.1"],
+    "oneproxy+refine@0.2": ["oracle=oneproxy", "refine=true", "constraint_confidence=0.2"],
+    "oneproxy+refine@0.3": ["oracle=oneproxy", "refine=true", "constraint_confidence=0.3"],
 }
 OUT = Path(__file__).resolve().parent / "results" / "refine"
 

@@ -72,8 +72,8 @@ def _max_stale_trials() -> Any:
 
 def _confidence() -> Any:
     return option(0.5, "chance constraint: feasible when P(latency <= budget_ms) >= this under the oracle's "
-                       "predictive distribution (0.5: the predicted latency itself; > 0.5 needs predict_std_ms)",
-                  ge=0.5)
+                       "predictive distribution (0.5: the predicted latency itself; otherwise needs predict_std_ms; "
+                       "< 0.5, optimistic, only with refine=true, whose pick is measured)", gt=0)
 
 
 def _refine(default: bool = False) -> Any:

@@ -63,6 +63,10 @@ class Session:
     def _refine_settings(self) -> RefineSettings | None:
         """`refine=true`'s settings, checked before any work: an adapting oracle, the constrained objective."""
         if not self.cfg.get("refine"):
+            if self.constraint is not None and self.constraint.confidence < 0.5:
+                raise HwnasError(f"constraint_confidence={self.constraint.confidence} < 0.5 counts architectures "
+                                 "that are likely over budget as feasible; it needs refine=true (whose pick is "
+                                 "measured within budget), or use 0.5 or more")
             return None
         settings = RefineSettings(int(self.cfg.refine_every), int(self.cfg.refine_batch),
                                   int(self.cfg.refine_max_measurements))
