@@ -42,11 +42,9 @@ ROWS = {   # row -> overrides
     "help+refine": ["oracle=help", "refine=true"],
     "oneproxy": ["oracle=oneproxy"],
     "oneproxy+refine": ["oracle=oneproxy", "refine=true"],
-    "help+refine@0.3": ["oracle=help", "refine=true", "constraint_confidence=0.3"],
-    "help+refine@0.2": ["oracle=help", "refine=true", "constraint_confidence=0.2"],
-    "help+refine@0.1": ["oracle=help", "refine=true", "constraint_confidence=0.1"],
-    "oneproxy+refine@0.2": ["oracle=oneproxy", "refine=true", "constraint_confidence=0.2"],
-    "oneproxy+refine@0.3": ["oracle=oneproxy", "refine=true", "constraint_confidence=0.3"],
+    "help+refine@0.5": ["oracle=help", "refine=true", "constraint_confidence=0.5"],   # refine's rule before
+    "oneproxy+refine@0.5": ["oracle=oneproxy", "refine=true", "constraint_confidence=0.5"],
+    "nasflat+refine": ["oracle=nasflat", "refine=true"],
 }
 OUT = Path(__file__).resolve().parent / "results" / "refine"
 

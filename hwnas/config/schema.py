@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, List, Optional
 
 from hwnas.config.fields import NUMBERS, extend, group, option
+from hwnas.core.constraint import REFINE_CONFIDENCE
 
 # Checked against hwnas.measure, hwnas.core.strategy and the monotonicity command by tests/hwnas/config.
 BACKENDS = ("auto", "cpu", "cuda")
@@ -71,9 +72,10 @@ def _max_stale_trials() -> Any:
 
 
 def _confidence() -> Any:
-    return option(0.5, "chance constraint: feasible when P(latency <= budget_ms) >= this under the oracle's "
-                       "predictive distribution (0.5: the predicted latency itself; otherwise needs predict_std_ms; "
-                       "< 0.5, optimistic, only with refine=true, whose pick is measured)", gt=0)
+    return option(None, "chance constraint: feasible when P(latency <= budget_ms) >= this under the oracle's "
+                        "predictive distribution (0.5: the predicted latency itself; otherwise needs predict_std_ms; "
+                        "< 0.5, optimistic, only with refine=true, whose pick is measured). null: 0.5, or "
+                        f"{REFINE_CONFIDENCE} with refine=true (docs/refine.md)", gt=0)
 
 
 def _refine(default: bool = False) -> Any:
@@ -121,7 +123,7 @@ class SearchConfig:
                                                     "over its measured architectures (0 < q <= 1; replaces "
                                                     "budget_ms, which the summary records resolved)", gt=0)
     max_evals: int = option(500, "distinct architectures evaluated", ge=1)
-    constraint_confidence: float = _confidence()
+    constraint_confidence: Optional[float] = _confidence()
     screen: bool = _screen()
     refine: bool = _refine()
     refine_every: int = _refine_every()
@@ -180,7 +182,7 @@ class _CalibrateOptions:
     reuse: bool = option(True, "reuse this machine's stored measurements (same settings) instead of re-measuring")
     max_stale_trials: int = _max_stale_trials()
     screen: bool = _screen()
-    constraint_confidence: float = _confidence()
+    constraint_confidence: Optional[float] = _confidence()
     refine: bool = _refine(True)
     refine_every: int = _refine_every()
     refine_batch: int = _refine_batch()

@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from hwnas.config import instantiate
-from hwnas.core.constraint import Constraint
+from hwnas.core.constraint import Constraint, default_confidence
 from hwnas.core.errors import HwnasError
 from hwnas.core.evaluator import Evaluator
 from hwnas.core.oracle import LatencyOracle
@@ -54,6 +54,8 @@ class Session:
         self.true_latency_ms = self.target.table_ms()
         if cfg.get("budget_quantile") is not None:
             cfg.budget_ms = self.quantile_budget_ms(float(cfg.budget_quantile))
+        if "constraint_confidence" in cfg and cfg.constraint_confidence is None:   # resolved, as the summary records
+            cfg.constraint_confidence = default_confidence(bool(cfg.get("refine")))
         self.constraint = (Constraint(cfg.budget_ms, cfg.get("constraint_confidence", 0.5)) if "budget_ms" in cfg
                            else None)
         if check_budget and self.constraint is not None:
@@ -112,7 +114,8 @@ class Session:
         if self.constraint is not None and self.constraint.uses_uncertainty and not oracle.has_uncertainty():
             raise HwnasError(f"constraint_confidence={self.constraint.confidence} needs the oracle's predictive "
                              f"uncertainty, and oracle {oracle.name} has none (no predict_std_ms); use 0.5 or "
-                             "an oracle that gives one")
+                             "an oracle that gives one" + (" (refine=true's default; set constraint_confidence=0.5)"
+                                                           if self.refine is not None else ""))
         space = self.base_space
         coverage = oracle.coverage()
         if coverage is None and self.cfg.get("restrict_to_table"):
