@@ -4,10 +4,13 @@ Every `every` evaluations the loop measures on the target the `batch` most promi
 measured yet (best accuracy among those the oracle puts within budget; with a predictive std, the ones
 most likely to break the budget among the top `2 * batch`), adapts the oracle on every target measurement
 so far, re-predicts the evaluated set in one batched call and tells the strategy the corrected latencies
-(`Strategy.revise`). A measured architecture keeps its measured latency from then on. At the end the pick
-is verified: candidates by the corrected ranking, measured until one is within budget. Adapt, refine and
-verify measurements together never exceed `max_measurements`; refits stop while `batch` of them are left
-for verify. Each measurement batch is journaled (`refine.jsonl`), so a killed run resumes identically.
+(`Strategy.revise`). A measured architecture keeps its measured latency from then on. While refining, the
+search's rule is by default optimistic (`constraint_confidence` 0.2: feasible when P(latency <= budget) >= 0.2),
+so near-budget architectures the oracle over-predicts are evaluated. At the end the pick is verified:
+evaluated architectures measured by constrained expected improvement; the pick is the best measured within
+budget. Adapt, refine and verify measurements together never exceed `max_measurements`; refits stop while
+`batch` of them are left for verify. Each measurement batch is journaled (`refine.jsonl`), so a killed run
+resumes identically.
 """
 
 from __future__ import annotations
