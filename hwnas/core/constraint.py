@@ -21,14 +21,6 @@ from hwnas.core.errors import HwnasError
 if TYPE_CHECKING:
     from hwnas.core.strategy import Trial
 
-REFINE_CONFIDENCE = 0.2   # the search's confidence while refining, unless set (docs/refine.md: measured there)
-
-
-def default_confidence(refine: bool) -> float:
-    """`constraint_confidence` when not set: 0.5 (the plain rule), or with measure-and-refit the optimistic
-    REFINE_CONFIDENCE: near-budget architectures the oracle over-predicts get evaluated, and the pick is measured."""
-    return REFINE_CONFIDENCE if refine else 0.5
-
 
 def is_feasible(violation_ms):
     """The feasibility rule on a violation (float or array): `violation_ms <= 0`."""

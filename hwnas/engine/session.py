@@ -12,7 +12,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from hwnas.config import instantiate
-from hwnas.core.constraint import Constraint, default_confidence
+from hwnas.config.schema import PLAIN_CONFIDENCE, REFINE_CONFIDENCE
+from hwnas.core.constraint import Constraint
 from hwnas.core.errors import HwnasError
 from hwnas.core.evaluator import Evaluator
 from hwnas.core.oracle import LatencyOracle
@@ -55,7 +56,7 @@ class Session:
         if cfg.get("budget_quantile") is not None:
             cfg.budget_ms = self.quantile_budget_ms(float(cfg.budget_quantile))
         if "constraint_confidence" in cfg and cfg.constraint_confidence is None:   # resolved, as the summary records
-            cfg.constraint_confidence = default_confidence(bool(cfg.get("refine")))
+            cfg.constraint_confidence = REFINE_CONFIDENCE if cfg.get("refine") else PLAIN_CONFIDENCE
         self.constraint = (Constraint(cfg.budget_ms, cfg.get("constraint_confidence", 0.5)) if "budget_ms" in cfg
                            else None)
         if check_budget and self.constraint is not None:
