@@ -42,6 +42,9 @@ ROWS = {   # row -> overrides
     "help+refine": ["oracle=help", "refine=true"],
     "oneproxy": ["oracle=oneproxy"],
     "oneproxy+refine": ["oracle=oneproxy", "refine=true"],
+    "help+refine@0.5": ["oracle=help", "refine=true", "constraint_confidence=0.5"],   # refine's rule before
+    "oneproxy+refine@0.5": ["oracle=oneproxy", "refine=true", "constraint_confidence=0.5"],
+    "nasflat+refine": ["oracle=nasflat", "refine=true"],
 }
 OUT = Path(__file__).resolve().parent / "results" / "refine"
 
@@ -115,6 +118,18 @@ def table(runs: pd.DataFrame, like_for_like: bool = True) -> pd.DataFrame:
         refit_s=("refit_s", "mean"), refit_s_max=("refit_s", "max")).reset_index()
 
 
+def paired(runs: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
+    """Each row against the same-named row of an earlier runs.csv on the settings both ran: medians and how
+    many runs got better, worse or equal."""
+    keys = ["row", "strategy", "device", "quantile", "seed"]
+    both = runs[keys + ["regret"]].merge(baseline[keys + ["regret"]], on=keys, suffixes=("", "_before"))
+    delta = both["regret"] - both["regret_before"]
+    return both.assign(better=delta < 0, worse=delta > 0, equal=delta == 0).groupby(["row", "strategy"]).agg(
+        runs=("regret", "size"), median_before=("regret_before", "median"), median_now=("regret", "median"),
+        mean_before=("regret_before", "mean"), mean_now=("regret", "mean"), better=("better", "sum"),
+        worse=("worse", "sum"), equal=("equal", "sum")).reset_index()
+
+
 def plot(summary: pd.DataFrame, path: Path, space: str = "nasbench201") -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -156,6 +171,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--merge-rows", default="lut,help,help+chance,oneproxy")
     parser.add_argument("--held-out", default="", help="seeds not used while developing the method: the summary "
                                                        "also tables them apart from the others")
+    parser.add_argument("--baseline", default="", help="with --report-only: an earlier runs.csv; each row is "
+                                                       "compared run by run with its same-named row there")
     parser.add_argument("--no-correction", action="store_true", help="ablation: refine without the learnt "
                                                                      "discrepancy (hwnas.engine.refine.CORRECT)")
     args = parser.parse_args(argv)
@@ -196,6 +213,10 @@ def main(argv: list[str] | None = None) -> None:
         split = "".join(f"\n\n{title} (every finished run):\n\n" + _markdown(table(part, like_for_like=False).round(3))
                         for title, part in (("Seeds " + args.held_out + ", not used while developing", runs[held]),
                                             ("The other seeds", runs[~held])) if len(part))
+    if args.baseline:
+        own = pd.read_csv(path) if path.exists() else runs
+        split += (f"\n\nAgainst the same rows of {args.baseline} (same settings, run by run):\n\n"
+                  + _markdown(paired(own, pd.read_csv(args.baseline)).round(3)))
     (out / "summary.md").write_text(
         f"`{command}`\n\nLike for like (the device x budget x seed settings every row of the strategy finished):\n\n"
         + _markdown(summary.round(3)) + "\n\nEvery finished run:\n\n" + _markdown(every.round(3)) + split + "\n")

@@ -2,6 +2,7 @@
 one `refine=true` search, then against the device's table:
 
 - pick_loss: best truly-feasible evaluated accuracy minus the pick's (0: verify picks the best it could);
+- verify_over: verify measurements that found their candidate over budget;
 - screen_gap: best truly-feasible *screened* (predicted over budget, never evaluated) accuracy minus the best
   truly-feasible evaluated one (> 0: the search proposed a better architecture and the oracle turned it away);
 - bias_near / mae_near: median (absolute) relative error of the search's final predictions on the unmeasured
@@ -36,10 +37,11 @@ class Recording(refine.Refiner):
         return super().finish(loop)
 
 
-def diagnose(device: str, quantile: int, seed: int, strategy: str, oracle: str) -> dict:
+def diagnose(device: str, quantile: int, seed: int, strategy: str, oracle: str, extra: list[str] = ()) -> dict:
     budget = budget_ms(device, quantile)
     session = Session.compose("search", [f"oracle={oracle}", "refine=true", f"device={device}", f"budget_ms={budget!r}",
-                                         f"seed={seed}", f"strategy={strategy}", "max_evals=300", "progress=false"])
+                                         f"seed={seed}", f"strategy={strategy}", "max_evals=300", "progress=false",
+                                         *extra])
     summary = session.search()
     loop, refiner = CAPTURED["loop"], CAPTURED["refiner"]
     archs = list(loop.cache)
@@ -55,6 +57,7 @@ def diagnose(device: str, quantile: int, seed: int, strategy: str, oracle: str) 
     near = (np.abs(true - budget) / budget < 0.25) & ~measured
     return {"device": device, "quantile": quantile, "seed": seed, "regret": summary["ground_truth"]["regret"],
             "pick_loss": best(evaluated & within) - summary["best"]["accuracy"],
+            "verify_over": sum(not step["within_budget"] for step in summary["refine"]["verify_steps"]),
             "screen_gap": best(~evaluated & within) - best(evaluated & within),
             "bias_near": float(np.median(relative[near])) if near.any() else np.nan,
             "mae_near": float(np.median(np.abs(relative[near]))) if near.any() else np.nan,
@@ -68,6 +71,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--strategy", default="evolution")
     parser.add_argument("--oracle", default="help")
+    parser.add_argument("--set", default="", help="extra search overrides, comma-separated (e.g. "
+                                                 "constraint_confidence=0.3)")
     parser.add_argument("--no-correction", action="store_true", help="refine without the learnt discrepancy")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "refine" / "diagnosis"))
     args = parser.parse_args()
@@ -77,12 +82,14 @@ def main() -> None:
     rows = []
     for device in DEVICES["nasbench201"]:
         for quantile in QUANTILES:
-            rows.append(diagnose(device, quantile, args.seed, args.strategy, args.oracle))
+            rows.append(diagnose(device, quantile, args.seed, args.strategy, args.oracle,
+                                 [v for v in args.set.split(",") if v]))
             print(rows[-1], flush=True)
     frame = pd.DataFrame(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    name = f"{args.oracle}_{args.strategy}_seed{args.seed}_{'no_correction' if args.no_correction else 'corrected'}"
+    name = (f"{args.oracle}_{args.strategy}_seed{args.seed}_{'no_correction' if args.no_correction else 'corrected'}"
+            + "".join(f"_{v.replace('=', '')}" for v in args.set.split(",") if v))
     frame.to_csv(out / f"{name}.csv", index=False)
     print(frame.round(3).to_string(index=False))
     print(frame.drop(columns=["device", "quantile", "seed"]).median().round(3).to_string())

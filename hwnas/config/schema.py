@@ -16,6 +16,9 @@ RUNTIMES = ("torch", "onnxruntime", "openvino")
 GRAPH_OPTIMIZATIONS = ("disable", "basic", "extended", "all")
 EXECUTORS = ("local", "ray")
 OBJECTIVES = ("constrained", "pareto")
+# constraint_confidence when not set: the plain rule, or with measure-and-refit an optimistic search (P(latency <=
+# budget) >= 0.2: near-budget architectures the oracle over-predicts get evaluated; the pick is measured, docs/refine.md)
+PLAIN_CONFIDENCE, REFINE_CONFIDENCE = 0.5, 0.2
 
 
 @dataclass
@@ -71,9 +74,10 @@ def _max_stale_trials() -> Any:
 
 
 def _confidence() -> Any:
-    return option(0.5, "chance constraint: feasible when P(latency <= budget_ms) >= this under the oracle's "
-                       "predictive distribution (0.5: the predicted latency itself; > 0.5 needs predict_std_ms)",
-                  ge=0.5)
+    return option(None, "chance constraint: feasible when P(latency <= budget_ms) >= this under the oracle's "
+                        "predictive distribution (0.5: the predicted latency itself; otherwise needs predict_std_ms; "
+                        "< 0.5, optimistic, only with refine=true, whose pick is measured). null: 0.5, or "
+                        f"{REFINE_CONFIDENCE} with refine=true (docs/refine.md)", gt=0)
 
 
 def _refine(default: bool = False) -> Any:
@@ -121,7 +125,7 @@ class SearchConfig:
                                                     "over its measured architectures (0 < q <= 1; replaces "
                                                     "budget_ms, which the summary records resolved)", gt=0)
     max_evals: int = option(500, "distinct architectures evaluated", ge=1)
-    constraint_confidence: float = _confidence()
+    constraint_confidence: Optional[float] = _confidence()
     screen: bool = _screen()
     refine: bool = _refine()
     refine_every: int = _refine_every()
@@ -180,7 +184,7 @@ class _CalibrateOptions:
     reuse: bool = option(True, "reuse this machine's stored measurements (same settings) instead of re-measuring")
     max_stale_trials: int = _max_stale_trials()
     screen: bool = _screen()
-    constraint_confidence: float = _confidence()
+    constraint_confidence: Optional[float] = _confidence()
     refine: bool = _refine(True)
     refine_every: int = _refine_every()
     refine_batch: int = _refine_batch()

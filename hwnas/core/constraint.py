@@ -1,9 +1,10 @@
 """The latency constraint, defined once for the loop, every strategy, verify, results and report.
 
 Sign convention (Optuna's): `violation_ms = latency_ms - budget_ms`; an architecture is feasible iff
-`violation_ms <= 0`. A NaN latency (not measured) is never feasible. With `confidence` q > 0.5 it is a
+`violation_ms <= 0`. A NaN latency (not measured) is never feasible. With `confidence` q != 0.5 it is a
 chance constraint: feasible iff P(latency <= budget) >= q under a normal predictive distribution
-(mean, std), i.e. the violation is `mean + z_q * std - budget_ms`; q = 0.5 is the plain rule.
+(mean, std), i.e. the violation is `mean + z_q * std - budget_ms`; q = 0.5 is the plain rule. q < 0.5 is
+optimistic (z < 0): the session allows it only while refining, where the pick is measured.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ class Constraint:
         if math.isnan(budget):
             raise HwnasError("budget_ms must be a number of milliseconds, got NaN")
         object.__setattr__(self, "budget_ms", budget)
-        if not 0.5 <= float(self.confidence) < 1.0:
-            raise HwnasError(f"constraint_confidence must be in [0.5, 1), got {self.confidence!r}")
+        if not 0.0 < float(self.confidence) < 1.0:
+            raise HwnasError(f"constraint_confidence must be in (0, 1), got {self.confidence!r}")
         object.__setattr__(self, "confidence", float(self.confidence))
 
     @property

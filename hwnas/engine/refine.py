@@ -4,10 +4,13 @@ Every `every` evaluations the loop measures on the target the `batch` most promi
 measured yet (best accuracy among those the oracle puts within budget; with a predictive std, the ones
 most likely to break the budget among the top `2 * batch`), adapts the oracle on every target measurement
 so far, re-predicts the evaluated set in one batched call and tells the strategy the corrected latencies
-(`Strategy.revise`). A measured architecture keeps its measured latency from then on. At the end the pick
-is verified: candidates by the corrected ranking, measured until one is within budget. Adapt, refine and
-verify measurements together never exceed `max_measurements`; refits stop while `batch` of them are left
-for verify. Each measurement batch is journaled (`refine.jsonl`), so a killed run resumes identically.
+(`Strategy.revise`). A measured architecture keeps its measured latency from then on. While refining, the
+search's rule is by default optimistic (`constraint_confidence` 0.2: feasible when P(latency <= budget) >= 0.2),
+so near-budget architectures the oracle over-predicts are evaluated. At the end the pick is verified:
+evaluated architectures measured by constrained expected improvement; the pick is the best measured within
+budget. Adapt, refine and verify measurements together never exceed `max_measurements`; refits stop while
+`batch` of them are left for verify. Each measurement batch is journaled (`refine.jsonl`), so a killed run
+resumes identically.
 """
 
 from __future__ import annotations
@@ -183,29 +186,22 @@ class Refiner:
 
     # ------------------------------------------------------------------ the pick
     def finish(self, loop: "_Loop") -> dict:
-        """Verify: the corrected ranking, measured in order until one is within budget (within the cap);
-        else the best architecture measured within budget. Returns the refine summary with the pick."""
+        """Verify: measure the candidate of largest expected improvement until the cap is spent or none can
+        improve; the pick is the best evaluated architecture measured within budget. Returns the refine
+        summary with the pick."""
         plain = Constraint(self.constraint.budget_ms)
-        ranked = sorted(((a, v) for a, v in loop.cache.items() if not np.isnan(v[0])), reverse=True,
-                        key=lambda p: constrained_key(Trial(p[0], *p[1])))
-        chosen = None
+        candidates = {a: v for a, v in loop.cache.items() if not np.isnan(v[0])}
         with self.ledger.phase("verify"):
-            for arch, _ in ranked:
-                if arch not in self.measured:
-                    if self.settings.max_measurements - self.used() <= 0:
-                        break
-                    self.measured[arch] = self._verify_measure(arch)
-                    accuracy, predicted_ms, _ = loop.cache[arch]
-                    self.verify_steps.append({"arch": self.space.to_string(arch), "accuracy": accuracy,
-                                              "predicted_ms": predicted_ms, "measured_ms": self.measured[arch],
-                                              "within_budget": bool(plain.feasible(self.measured[arch]))})
-                if plain.feasible(self.measured[arch]):
-                    chosen = arch
+            while self.settings.max_measurements - self.used() > 0:
+                arch = self._next_to_verify(candidates, plain)
+                if arch is None:
                     break
-        if chosen is None:   # the cap is spent: the best architecture measured within budget, if any
-            measured_ok = [(a, v) for a, v in loop.cache.items()
-                           if a in self.measured and not np.isnan(v[0]) and plain.feasible(self.measured[a])]
-            chosen = max(measured_ok, key=lambda p: p[1][0])[0] if measured_ok else None
+                self.measured[arch] = self._verify_measure(arch)
+                accuracy, predicted_ms, _ = candidates[arch]
+                self.verify_steps.append({"arch": self.space.to_string(arch), "accuracy": accuracy,
+                                          "predicted_ms": predicted_ms, "measured_ms": self.measured[arch],
+                                          "within_budget": bool(plain.feasible(self.measured[arch]))})
+        chosen = self._incumbent(candidates, plain)
         return {"every": self.settings.every, "batch": self.settings.batch,
                 "max_measurements": self.settings.max_measurements, "refits": self.ledger.refits,
                 "refit_seconds_mean": self.ledger.refit_seconds / self.ledger.refits if self.ledger.refits else None,
@@ -214,6 +210,32 @@ class Refiner:
                 "pick": None if chosen is None else self.space.to_string(chosen),
                 "pick_measured_ms": None if chosen is None else self.measured[chosen],
                 "pick_arch": chosen}
+
+    def _incumbent(self, candidates: dict, plain: Constraint) -> Arch | None:
+        """The most accurate evaluated architecture measured within budget (None: none is)."""
+        ok = [a for a in candidates if a in self.measured and plain.feasible(self.measured[a])]
+        return max(ok, key=lambda a: (candidates[a][0], -self.measured[a])) if ok else None
+
+    def _next_to_verify(self, candidates: dict, plain: Constraint) -> Arch | None:
+        """The unmeasured candidate of largest expected improvement P(latency <= budget) * (accuracy - the
+        incumbent's), constrained EI (Schonlau, Welch & Jones 1998; Gardner et al. 2014) under the corrected
+        oracle; before any is measured within budget the incumbent is the least accurate candidate. None when
+        no candidate can improve."""
+        incumbent = self._incumbent(candidates, plain)
+        floor = candidates[incumbent][0] if incumbent is not None else min(v[0] for v in candidates.values())
+        open_ = [a for a, v in candidates.items() if a not in self.measured and v[0] > floor]
+        if not open_:
+            return None
+        mean = np.array([candidates[a][1] for a in open_])
+        if self.oracle.has_uncertainty():
+            std = np.asarray(self.predictor.predict_std_ms(open_), dtype=float)
+            z = (self.constraint.budget_ms - mean) / np.where(std > 0, std, np.inf)
+            p = np.where(std > 0, [NormalDist().cdf(v) for v in z], (mean <= self.constraint.budget_ms).astype(float))
+        else:
+            p = (mean <= self.constraint.budget_ms).astype(float)
+        gain = p * (np.array([candidates[a][0] for a in open_]) - floor)
+        best = max(range(len(open_)), key=lambda i: (gain[i], candidates[open_[i]][0]))
+        return open_[best] if gain[best] > 0 else None
 
     def _verify_measure(self, arch: Arch) -> float:
         text = self.space.to_string(arch)

@@ -12,6 +12,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from hwnas.config import instantiate
+from hwnas.config.schema import PLAIN_CONFIDENCE, REFINE_CONFIDENCE
 from hwnas.core.constraint import Constraint
 from hwnas.core.errors import HwnasError
 from hwnas.core.evaluator import Evaluator
@@ -54,6 +55,8 @@ class Session:
         self.true_latency_ms = self.target.table_ms()
         if cfg.get("budget_quantile") is not None:
             cfg.budget_ms = self.quantile_budget_ms(float(cfg.budget_quantile))
+        if "constraint_confidence" in cfg and cfg.constraint_confidence is None:   # resolved, as the summary records
+            cfg.constraint_confidence = REFINE_CONFIDENCE if cfg.get("refine") else PLAIN_CONFIDENCE
         self.constraint = (Constraint(cfg.budget_ms, cfg.get("constraint_confidence", 0.5)) if "budget_ms" in cfg
                            else None)
         if check_budget and self.constraint is not None:
@@ -63,6 +66,10 @@ class Session:
     def _refine_settings(self) -> RefineSettings | None:
         """`refine=true`'s settings, checked before any work: an adapting oracle, the constrained objective."""
         if not self.cfg.get("refine"):
+            if self.constraint is not None and self.constraint.confidence < 0.5:
+                raise HwnasError(f"constraint_confidence={self.constraint.confidence} < 0.5 counts architectures "
+                                 "that are likely over budget as feasible; it needs refine=true (whose pick is "
+                                 "measured within budget), or use 0.5 or more")
             return None
         settings = RefineSettings(int(self.cfg.refine_every), int(self.cfg.refine_batch),
                                   int(self.cfg.refine_max_measurements))
@@ -108,7 +115,8 @@ class Session:
         if self.constraint is not None and self.constraint.uses_uncertainty and not oracle.has_uncertainty():
             raise HwnasError(f"constraint_confidence={self.constraint.confidence} needs the oracle's predictive "
                              f"uncertainty, and oracle {oracle.name} has none (no predict_std_ms); use 0.5 or "
-                             "an oracle that gives one")
+                             "an oracle that gives one" + (" (refine=true's default; set constraint_confidence=0.5)"
+                                                           if self.refine is not None else ""))
         space = self.base_space
         coverage = oracle.coverage()
         if coverage is None and self.cfg.get("restrict_to_table"):

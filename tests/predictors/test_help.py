@@ -189,3 +189,26 @@ def test_reference_inflation_is_computed_on_validation_devices_once_and_cached(n
     assert set(ratios) == set(oracle.learners[0].cfg.valid_devices)   # validation devices, never the target
     assert "pixel2" not in ratios
     assert oracle._inflation() == inflation                            # read back from the cache
+
+
+@pytest.mark.parametrize("n, folds", [(10, 10), (23, 10)])
+def test_conformal_residuals_leave_one_out_up_to_ten_then_ten_fold(nb201, cache, n, folds):
+    """Each measurement predicted by an inner loop that never saw it: one left out per fit up to MAX_FOLDS
+    measurements, beyond that MAX_FOLDS folds (a refit on 35 refine measurements costs 10 inner loops, not 35)."""
+    truth = devices.latency_ms("nasbench201", "pixel2")
+    oracle = HelpOracle(nb201, "pixel2", **TINY)
+    archs = oracle.reference_archs() + [tuple(int(v) for v in a) for a in nb201.table_archs()[:n - 10]]
+    oracle.adapt(archs, truth[nb201.index(archs)])
+    learner = oracle.learners[0]
+    fitted_on, adapt = [], learner.adapt
+
+    def counting(hw, xs, ys, *args, **kwargs):
+        fitted_on.append(len(ys))
+        return adapt(hw, xs, ys, *args, **kwargs)
+
+    learner.adapt = counting
+    residuals = oracle._leave_one_out_ms(oracle._xs, oracle._ys)
+    draws = len(fitted_on) // folds
+    assert len(fitted_on) == folds * draws and draws >= 1
+    assert sorted(set(fitted_on)) == sorted({n - len(range(f, n, folds)) for f in range(folds)})   # each fold left out
+    assert residuals.shape == (n,) and np.isfinite(residuals).all()

@@ -129,7 +129,8 @@ def test_search_runs_with_the_schema_defaults(tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     defaults = {o.name: o.default for o in options(SearchConfig) if not o.is_group}
-    assert {k: summary["config"][k] for k in defaults} == {**defaults, "max_evals": 5, "progress": False}
+    assert {k: summary["config"][k] for k in defaults} == {**defaults, "max_evals": 5, "progress": False,
+                                                           "constraint_confidence": 0.5}   # null, resolved without refine
     assert summary["budget_ms"] == defaults["budget_ms"] and summary["device"] == defaults["device"]
     assert summary["objective"] == defaults["objective"] and summary["seed"] == defaults["seed"]
     assert summary["cost"]["seconds_per_measurement"] == defaults["seconds_per_measurement"]

@@ -56,7 +56,14 @@ def test_a_chance_constraint_keeps_z_standard_deviations_of_margin():
     assert not plain.uses_uncertainty and plain.violation_ms(9.0, 5.0) == -1.0   # q = 0.5: the mean itself
 
 
-@pytest.mark.parametrize("confidence", [0.4, 1.0, 1.5])
-def test_a_confidence_outside_half_to_one_is_one_line(confidence):
+def test_an_optimistic_confidence_counts_a_likely_over_budget_latency_feasible():
+    c = Constraint(10.0, confidence=0.2)
+    assert c.uses_uncertainty and c.z == pytest.approx(-0.8416, abs=1e-4)
+    assert c.feasible(10.5, 1.0) is True and c.feasible(10.5, 0.5) is False   # 10.5 - 0.84 std <= 10
+    assert Constraint(10.0).feasible(10.5, 1.0) is False
+
+
+@pytest.mark.parametrize("confidence", [0.0, -0.2, 1.0, 1.5])
+def test_a_confidence_outside_zero_to_one_is_one_line(confidence):
     with pytest.raises(HwnasError, match="constraint_confidence must be in"):
         Constraint(5.0, confidence=confidence)

@@ -259,3 +259,55 @@ def test_a_killed_session_resumes_from_its_run_folder(tmp_path):
     assert resumed["best"] == whole["best"] and resumed["cost"]["target_measurements"] == \
         whole["cost"]["target_measurements"]
     assert len([e for e in Journal(tmp_path / "run" / "refine.jsonl").read() if e["phase"] == "refine"]) == 3
+
+
+class Uncertain(ToyOracle):
+    """Set predictions with a 10 % predictive std (an oracle with `predict_std_ms`), for the verify step."""
+
+    def __init__(self, space, predicted):
+        super().__init__(space)
+        self.predicted = predicted
+
+    def predict_ms(self, archs):
+        return np.array([self.predicted[tuple(int(v) for v in a)] for a in archs])
+
+    def predict_std_ms(self, archs):
+        return 0.1 * self.predict_ms(archs)
+
+    def adapt(self, archs, latency_ms):
+        pass
+
+
+@pytest.mark.parametrize("cap, order, pick", [(1, "C", "C"), (3, "CAB", "B")])
+def test_verify_measures_by_expected_improvement_and_picks_the_best_measured_within_budget(cap, order, pick):
+    """P(within budget) x accuracy gain over the incumbent: the likely-feasible C first (a sure pick), then the
+    better but riskier A and B; never an unverified pick. Accuracy order would measure A first: over budget."""
+    space = ToySpace(4, 4)
+    a, b, c, d = (tuple(int(v) for v in x) for x in space.all_archs()[:4])
+    #          name: (accuracy, predicted ms, true ms); budget 10 ms
+    table = {a: ("A", 85.0, 10.5, 11.0), b: ("B", 80.0, 10.3, 9.8), c: ("C", 70.0, 8.0, 8.0), d: ("D", 50.0, 5.0, 5.0)}
+    ledger = CostLedger()
+
+    def measure(phase, archs):
+        ledger.add_measurements(phase, len(archs))
+        return np.array([table[x][3] for x in archs])
+
+    oracle = Uncertain(space, {x: v[2] for x, v in table.items()})
+    refiner = Refiner(RefineSettings(10, 1, cap), space, oracle, Constraint(10.0, confidence=0.2), ledger, measure,
+                      None)
+    loop = type("Loop", (), {"cache": {x: (v[1], v[2], v[2] - 10.0) for x, v in table.items()}})()
+    summary = refiner.finish(loop)
+    assert "".join(table[space.canonical(space.from_string(s["arch"]))][0] for s in summary["verify_steps"]) == order
+    assert summary["verified"] and table[summary["pick_arch"]][0] == pick and summary["pick_measured_ms"] <= 10.0
+    assert ledger.target_measurements["verify"] == len(order) <= cap
+
+
+def test_an_optimistic_confidence_is_refine_only_and_refines_default_to_it():
+    with pytest.raises(HwnasError, match="needs refine=true") as info:
+        Session.compose("search", ["oracle=oneproxy", "device=pixel2", "budget_ms=14", "constraint_confidence=0.2"])
+    assert "\n" not in str(info.value)
+    assert Session.compose("search", ["oracle=oneproxy", "device=pixel2", "budget_ms=14",
+                                      "refine=true"]).constraint.confidence == 0.2
+    assert Session.compose("search", ["oracle=oneproxy", "device=pixel2", "budget_ms=14"]).constraint.confidence == 0.5
+    assert Session.compose("search", ["oracle=oneproxy", "device=pixel2", "budget_ms=14", "refine=true",
+                                      "constraint_confidence=0.5"]).constraint.confidence == 0.5
