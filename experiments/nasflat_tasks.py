@@ -102,7 +102,8 @@ def scratch(oracle: NasflatOracle, rows: np.ndarray, latency_ms: np.ndarray, see
 def help_predict(space, device, sources, samples, seed, episodes, members: int = 1) -> np.ndarray:
     """The `help` oracle (members 1) or `help_ensemble` (members > 1) meta-trained on the task's sources
     (validation: HELP's validation devices that are neither a source nor the target), adapted on the 10
-    reference architectures + `samples - 10` seeded extras."""
+    reference architectures + `samples - 10` seeded extras. None where the target has not measured all of
+    HELP's references (EAGLE's NB201 devices measured 1,999 architectures), which HELP cannot adapt without."""
     from hwnas.predictors.help import HelpOracle
     from hwnas.predictors.help_ensemble import HelpEnsembleOracle
     from hwnas.predictors.help_meta import HELP_SPLITS
@@ -112,8 +113,17 @@ def help_predict(space, device, sources, samples, seed, episodes, members: int =
     oracle = kind(space, device, samples=max(samples, 10), seed=seed, train_devices=tuple(sources),
                   valid_devices=valid, episodes=episodes, **extra)
     refs = oracle.reference_archs()
-    oracle.adapt(refs, devices.latency_ms(space.name, device)[space.table_index(refs)])
+    measured = devices.latency_ms(space.name, device)[space.table_index(refs)]
+    if not np.isfinite(measured).all():
+        print(f"{method_name(members)}: {device} left out: HELP's reference architectures are not all measured "
+              "on it", flush=True)
+        return None
+    oracle.adapt(refs, measured)
     return oracle.predict_ms(space.table_archs())
+
+
+def method_name(members: int) -> str:
+    return "help" if members == 1 else "help_ensemble"
 
 
 NASFLAT_METHODS = {"nasflat", "scratch", "best_source"}
@@ -170,7 +180,8 @@ def run(args, space_key: str, on_task=None) -> tuple[list, list]:
                         if method in args.methods and n >= 10:
                             t0 = time.perf_counter()
                             pred = help_predict(space, device, item["sources"], n, seed, args.help_episodes, members)
-                            add(method, n, seed, pred, {"adapt_s": round(time.perf_counter() - t0, 2)})
+                            if pred is not None:
+                                add(method, n, seed, pred, {"adapt_s": round(time.perf_counter() - t0, 2)})
         print(f"{space_key} task {item['task']}: {time.perf_counter() - started:.0f} s", flush=True)
         if on_task is not None:
             on_task(records, items)
