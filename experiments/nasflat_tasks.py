@@ -115,15 +115,10 @@ def help_predict(space, device, sources, samples, seed, episodes, members: int =
     refs = oracle.reference_archs()
     measured = devices.latency_ms(space.name, device)[space.table_index(refs)]
     if not np.isfinite(measured).all():
-        print(f"{method_name(members)}: {device} left out: HELP's reference architectures are not all measured "
-              "on it", flush=True)
         return None
     oracle.adapt(refs, measured)
     return oracle.predict_ms(space.table_archs())
 
-
-def method_name(members: int) -> str:
-    return "help" if members == 1 else "help_ensemble"
 
 
 NASFLAT_METHODS = {"nasflat", "scratch", "best_source"}
@@ -180,7 +175,10 @@ def run(args, space_key: str, on_task=None) -> tuple[list, list]:
                         if method in args.methods and n >= 10:
                             t0 = time.perf_counter()
                             pred = help_predict(space, device, item["sources"], n, seed, args.help_episodes, members)
-                            if pred is not None:
+                            if pred is None:
+                                print(f"{method}: {device} left out: HELP's reference architectures are not all "
+                                      "measured on it", flush=True)
+                            else:
                                 add(method, n, seed, pred, {"adapt_s": round(time.perf_counter() - t0, 2)})
         print(f"{space_key} task {item['task']}: {time.perf_counter() - started:.0f} s", flush=True)
         if on_task is not None:
