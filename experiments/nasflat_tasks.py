@@ -168,7 +168,7 @@ def run(args, space_key: str, on_task=None) -> tuple[list, list]:
             if flop is not None:
                 add("flops", 0, 0, flop)
             for n in args.samples:
-                for seed in range(args.seeds):
+                for seed in range(args.first_seed, args.first_seed + args.seeds):
                     if args.methods & NASFLAT_METHODS:
                         nasflat_runs(args, space, item, device, n, seed, truth, add)
                     for method, members in (("help", 1), ("help_ensemble", args.help_members)):
@@ -189,12 +189,12 @@ def run(args, space_key: str, on_task=None) -> tuple[list, list]:
 def table(frame: pd.DataFrame, space_key: str) -> str:
     """Mean over targets, then mean ± std over seeds, per task x method x samples; the paper beside it."""
     paper = PAPER[space_key]
-    lines = ["| task | method | samples | Spearman (mean ± std over seeds) | paper NASFLAT | paper HELP | per target |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| task | method | samples | seeds | Spearman (mean ± std over seeds) | paper NASFLAT | paper HELP | per target |",
+             "|---|---|---|---|---|---|---|---|"]
     for (task, method, n), part in frame.groupby(["task", "method", "samples"], sort=True):
         per_seed = part.groupby("seed")["spearman"].mean()
         per_device = part.groupby("device", sort=False)["spearman"].mean()
-        lines.append(f"| {task} | {method} | {n} | {per_seed.mean():.3f} ± {per_seed.std(ddof=0):.3f} | "
+        lines.append(f"| {task} | {method} | {n} | {len(per_seed)} | {per_seed.mean():.3f} ± {per_seed.std(ddof=0):.3f} | "
                      f"{paper['NASFLAT'][task]} | {paper['HELP'][task]} | "
                      + ", ".join(f"{d} {v:.3f}" for d, v in per_device.items()) + " |")
     return "\n".join(lines) + "\n"
@@ -253,6 +253,8 @@ def main(argv=None) -> None:
     parser.add_argument("--tasks", default=None, help="comma-separated task ids (default: every covered task)")
     parser.add_argument("--samples", default="20,10,5")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds run are first-seed .. first-seed + seeds - 1 (more seeds for a merged table)")
     parser.add_argument("--epochs", type=int, default=30, help="nasflat pre-training epochs")
     parser.add_argument("--hidden", type=int, default=64, help="nasflat node state width (the paper: 96)")
     parser.add_argument("--flow-dim", type=int, default=64, help="nasflat flow width (the paper: 128)")
