@@ -52,6 +52,11 @@ class SearchSpace(ABC):
         """The canonical representative (identity unless some choices can be unused)."""
         return tuple(int(c) for c in arch)
 
+    def equivalents(self, arch: Arch) -> list[Arch]:
+        """Other archs that compute the same network but run other operations (so a latency table times
+        them differently): e.g. operations on edges that cannot reach the output. None by default."""
+        return []
+
     def validate(self, arch: Sequence[int]) -> Arch:
         dims = self.dimensions()
         if len(arch) != len(dims):

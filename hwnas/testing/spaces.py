@@ -73,6 +73,18 @@ def check_canonical(space: SearchSpace) -> None:
         assert space.canonical(once) == once, f"canonical is not idempotent on {raw}: {once} -> {space.canonical(once)}"
 
 
+def check_equivalents(space: SearchSpace) -> None:
+    """equivalents(arch) are valid canonical archs other than arch, without repeats, and the relation is
+    symmetric (evolution's repair asks them in place of an over-budget child)."""
+    for arch in space.sample(np.random.default_rng(4), SAMPLES):
+        others = space.equivalents(arch)
+        for other in others:
+            _assert_arch(space, other, f"an equivalent of {arch}")
+            assert arch in space.equivalents(other), f"{arch} is equivalent to {other} but not the other way"
+        assert arch not in others, f"equivalents({arch}) lists the arch itself"
+        assert len(set(others)) == len(others), f"equivalents({arch}) lists an arch twice"
+
+
 def check_string_round_trip(space: SearchSpace) -> None:
     """to_string gives one line of text that from_string turns back into the same arch."""
     for arch in space.sample(np.random.default_rng(3), SAMPLES):
@@ -162,6 +174,7 @@ SPACE_CHECKS: dict[str, Callable[[SearchSpace], None]] = {
     "sample_mutate_crossover": check_sample_mutate_crossover,
     "seeded": check_seeded,
     "canonical": check_canonical,
+    "equivalents": check_equivalents,
     "string_round_trip": check_string_round_trip,
     "malformed": check_malformed,
     "encode_batched": check_encode_batched,

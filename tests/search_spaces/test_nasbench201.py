@@ -7,7 +7,7 @@ import pytest
 
 from hwnas.evaluators.nb201_accuracy import nb201_accuracy
 from hwnas.core.errors import HwnasError
-from hwnas.search_spaces.nasbench201 import OPS, arch_strings
+from hwnas.search_spaces.nasbench201 import OPS, arch_strings, pruned
 
 BEST_CIFAR10 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 
@@ -105,3 +105,26 @@ def test_validate_rejects_out_of_range_choices(nb201):
         nb201.validate((0, 0, 0, 0, 0, 5))
     with pytest.raises(HwnasError, match="expected 6"):
         nb201.validate((0, 0, 0))
+
+
+def test_pruned_cuts_edges_that_cannot_change_the_output(nb201):
+    # node 1 is always zero (its one input is none), so the edges out of it do not count
+    assert pruned((0, 3, 1, 1, 4, 2)) == (0, 3, 0, 1, 0, 2)
+    # node 2 never reaches the output (2 -> 3 is none), so the edges into it do not count
+    assert pruned((3, 3, 2, 1, 3, 0)) == (3, 0, 0, 1, 3, 0)
+    # every edge matters in the best CIFAR-10 cell, and a none on a live path is kept
+    assert pruned(nb201.from_string(BEST_CIFAR10)) == (3, 3, 3, 1, 3, 3)
+    assert pruned((3, 3, 0, 1, 3, 3)) == (3, 3, 0, 1, 3, 3)
+
+
+def test_equivalents_are_the_other_cells_with_the_same_pruned_form(nb201):
+    cell = (0, 3, 1, 1, 0, 2)   # x + conv1x1(conv3x3(x)); node 1 is zero, so edges 2 and 4 are free (25 cells),
+    others = nb201.equivalents(cell)  # and with both none node 1 is unused, so edge 0 is free too (4 more)
+    assert len(others) == 28 and cell not in others and len(set(others)) == 28
+    assert (0, 3, 3, 1, 3, 2) in others and (4, 3, 0, 1, 0, 2) in others
+    assert (1, 3, 1, 1, 0, 2) not in others and (0, 2, 1, 1, 0, 2) not in others
+    assert all(cell in nb201.equivalents(other) for other in others[:10])
+    assert nb201.equivalents((3, 3, 3, 1, 3, 3)) == []
+    # accuracy: the same network up to training noise (NB201 CIFAR-10 test accuracy of the 125 cells)
+    accuracy = nb201_accuracy("cifar10")[nb201.index([cell, *others])]
+    assert np.ptp(accuracy) < 1.0

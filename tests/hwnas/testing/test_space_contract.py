@@ -74,12 +74,20 @@ class BrokenNetwork(ToySpace):
         return torch.nn.Linear(3, 2)  # input_shape says (batch, dims): the forward fails
 
 
+class OneWayEquivalents(ToySpace):
+    """Says every arch is equivalent to the all-zero one, but not the other way round."""
+
+    def equivalents(self, arch):
+        return [] if not any(arch) else [(0,) * len(arch)]
+
+
 @pytest.mark.parametrize("space, check, message", [
     (UnseededSpace(), "seeded", "differ between two runs with one seed"),
     (LooseStrings(), "malformed", "raised ValueError"),
     (RowwiseEncoding(), "encode_batched", r"encode of 16 archs has shape \(1, 20\)"),
     (OffByOneTable(), "table", "is not 0..n-1"),
     (NotCanonical(), "sample_mutate_crossover", "is not canonical"),
+    (OneWayEquivalents(), "equivalents", "but not the other way"),
     (BrokenNetwork(), "build", r"forward of build\(.*\) on input_shape \(2, 5\) raised RuntimeError"),
 ])
 def test_a_broken_space_fails(space, check, message):
