@@ -186,3 +186,49 @@ def test_evolution_ranks_a_screened_trial_below_every_evaluated_one():
     evaluated = Trial((2, 2, 2), 10.0, 12.0, 2.0)
     assert constrained_key(evaluated) < constrained_key(screened)  # infeasible: the smaller violation wins
     assert constrained_key(Trial((3, 3, 3), 10.0, 11.0, 1.0)) > constrained_key(screened)
+
+
+class _LastChoiceFree(ToySpace):
+    """A toy space whose last dimension changes nothing but latency: archs equal elsewhere are equivalent."""
+
+    def equivalents(self, arch):
+        return [(*arch[:-1], c) for c in range(len(self.dimensions()[-1])) if c != arch[-1]]
+
+
+def test_evolution_repair_asks_a_rejected_childs_equivalents_until_one_is_evaluated():
+    space = _LastChoiceFree(3, 4)
+    strategy = make("evolution", space, 3.0, population_size=2, tournament_size=2, repair=3)
+    strategy.tell([Trial(a, 50.0, 1.0, -2.0) for a in strategy.ask(2)])   # the initial population
+    child = strategy.ask(1)[0]
+    strategy.tell([Trial(child, float("nan"), 9.0, 6.0)])                  # screened over budget
+    first = strategy.ask(1)[0]
+    assert first[:-1] == child[:-1] and first != child
+    strategy.tell([Trial(first, float("nan"), 8.0, 5.0)])                  # also over budget: the repair goes on
+    second = strategy.ask(1)[0]
+    assert second[:-1] == child[:-1] and second not in (child, first)
+    strategy.tell([Trial(second, 60.0, 2.0, -1.0)])                        # meets the budget: the repair ends
+    assert strategy._repairs == []                                         # the last equivalent is not asked
+
+
+def test_evolution_without_repair_drops_a_rejected_child():
+    space = _LastChoiceFree(3, 4)
+    strategy = make("evolution", space, 3.0, population_size=2, tournament_size=2, repair=0)
+    strategy.tell([Trial(a, 50.0, 1.0, -2.0) for a in strategy.ask(2)])
+    child = strategy.ask(1)[0]
+    strategy.tell([Trial(child, float("nan"), 9.0, 6.0)])
+    assert strategy._repairs == []
+
+
+def test_evolution_repair_tries_at_most_repair_equivalents():
+    space = _LastChoiceFree(3, 6)                                          # 5 equivalents per arch
+    strategy = make("evolution", space, 3.0, population_size=2, tournament_size=2, repair=2)
+    strategy.tell([Trial(a, 50.0, 1.0, -2.0) for a in strategy.ask(2)])
+    child = strategy.ask(1)[0]
+    strategy.tell([Trial(child, float("nan"), 9.0, 6.0)])
+    assert len(strategy._repairs) == 2
+
+
+@pytest.mark.parametrize("value", [True, -1, 3.5, "abc"])
+def test_evolution_repair_is_a_count(value):
+    with pytest.raises(HwnasError, match="repair >= 0"):
+        make("evolution", ToySpace(3, 4), 3.0, repair=value)
