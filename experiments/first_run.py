@@ -5,8 +5,8 @@ does a strategy (with optional overrides) land within 0.2 accuracy points of the
     python experiments/first_run.py --variant tpe --seeds 0-19 -- strategy=tpe
     python experiments/first_run.py --variant evolution_p50_t25 --seeds 0-19 -- strategy.population_size=50
 
-Each run is one row of results/first_run/runs.csv (variant, seed, regret, seconds); summary.md is rebuilt
-from every row: hits (regret <= 0.2), median and mean regret per variant.
+Each run is one row of results/first_run/runs.csv (variant, seed, regret, oracle queries, seconds); summary.md
+is rebuilt from every row: hits (regret <= 0.2), median and mean regret, mean oracle queries per variant.
 """
 
 from __future__ import annotations
@@ -41,16 +41,18 @@ def main(argv: list[str] | None = None) -> None:
         started = time.perf_counter()
         summary = Session.compose("search", JOB + [f"seed={seed}"] + args.overrides).search()
         rows.append({"variant": args.variant, "overrides": " ".join(args.overrides), "seed": seed,
-                     "regret": summary["ground_truth"]["regret"], "seconds": round(time.perf_counter() - started, 2)})
+                     "regret": summary["ground_truth"]["regret"], "oracle_queries": summary["cost"]["oracle_queries"],
+                     "seconds": round(time.perf_counter() - started, 2)})
         print(rows[-1], flush=True)
     path = OUT / "runs.csv"
     runs = pd.concat([pd.read_csv(path, keep_default_na=False), pd.DataFrame(rows)]) if path.is_file() else pd.DataFrame(rows)
     runs = runs.drop_duplicates(["variant", "seed"], keep="last").reset_index(drop=True)
+    runs["oracle_queries"] = pd.to_numeric(runs["oracle_queries"], errors="coerce")   # older rows have none
     runs.to_csv(path, index=False)
     table = runs.groupby(["variant", "overrides"]).agg(
         seeds=("seed", "size"), hits=("regret", lambda r: int((r <= 0.2).sum())),
         hits_seeds_0_4=("regret", lambda r: int((r[runs.loc[r.index, "seed"] <= 4] <= 0.2).sum())),
-        median_regret=("regret", "median"), mean_regret=("regret", "mean"))
+        median_regret=("regret", "median"), mean_regret=("regret", "mean"), oracle_queries=("oracle_queries", "mean"))
     (OUT / "summary.md").write_text("hits: runs within 0.2 points of the optimum (regret <= 0.2)\n\n```\n"
                                     + table.round(3).to_string() + "\n```\n")
     print(table.round(3).to_string())

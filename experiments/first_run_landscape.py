@@ -3,7 +3,7 @@ table would rank it (NB201, CIFAR-10 test accuracy, pixel3, 6.5 ms by default).
 
     python experiments/first_run_landscape.py [--device pixel3 --budget-ms 6.5]
 
-Prints the optimum, its single-edit neighbours, and the optimum's rank among the feasible architectures
+Prints the optimum, its single-edit neighbours, the cells that compute the same network, and the optimum's rank among the feasible architectures
 under two least-squares accuracy models fitted on all 15,625 cells: additive (one-hot edges x operations) and
 path encoding (White et al. 2021: one indicator per operation sequence along each input-output path, plus the
 one-hot). A model that ranks it low gives a model-based strategy no hint of it.
@@ -63,6 +63,10 @@ def main(argv: list[str] | None = None) -> None:
           f"{latency_ms[over].max():.1f} ms, {(accuracy[over] > accuracy[best] - 0.2).sum()} within 0.2 points of "
           f"the optimum or above), {len(neighbours) - len(over)} feasible at most "
           f"{accuracy[neighbours[feasible[neighbours]]].max():.2f} %")
+    same = space.index(space.equivalents(tuple(int(v) for v in archs[best])))
+    print(f"{len(same)} other cells compute the same network (space.equivalents): {int(feasible[same].sum())} within "
+          f"budget, {latency_ms[same].min():.2f}-{latency_ms[same].max():.2f} ms, {accuracy[same].min():.2f}-"
+          f"{accuracy[same].max():.2f} %; {int(np.isin(same, neighbours).sum())} of them are single-edit neighbours")
     for name, features in (("additive (one-hot)", one_hot(archs)), ("path encoding", path_encoding(archs))):
         print(f"{name} model of all {len(archs)} cells ranks the optimum "
               f"{rank_of(features, accuracy, feasible, best)} of {feasible.sum()} feasible")
