@@ -232,3 +232,22 @@ def test_evolution_repair_tries_at_most_repair_equivalents():
 def test_evolution_repair_is_a_count(value):
     with pytest.raises(HwnasError, match="repair >= 0"):
         make("evolution", ToySpace(3, 4), 3.0, repair=value)
+
+
+def test_evolution_with_repair_resumes_exactly_on_a_space_with_equivalents():
+    from hwnas.testing import strategy_factory
+    from hwnas.testing.strategies import check_resume
+
+    factory = strategy_factory(conf_dir() / "strategy" / "evolution.yaml",
+                               {"population_size": 6, "tournament_size": 3, "repair": 3})
+    space = _LastChoiceFree(4, 4)
+    repaired = []
+
+    def make(*args):
+        strategy = factory(*args)
+        plan = strategy._plan_repair
+        strategy._plan_repair = lambda trial: (plan(trial), repaired.append(list(strategy._repairs)))
+        return strategy
+
+    check_resume(make, space)
+    assert any(repaired)   # the runs did ask equivalents of rejected children
