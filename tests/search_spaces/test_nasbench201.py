@@ -125,6 +125,6 @@ def test_equivalents_are_the_other_cells_with_the_same_pruned_form(nb201):
     assert (1, 3, 1, 1, 0, 2) not in others and (0, 2, 1, 1, 0, 2) not in others
     assert all(cell in nb201.equivalents(other) for other in others[:10])
     assert nb201.equivalents((3, 3, 3, 1, 3, 3)) == []
-    # accuracy: the same network up to training noise (NB201 CIFAR-10 test accuracy of the 125 cells)
+    # accuracy: the same network up to training noise (NB201 CIFAR-10 test accuracy of the 29 cells)
     accuracy = nb201_accuracy("cifar10")[nb201.index([cell, *others])]
     assert np.ptp(accuracy) < 1.0
