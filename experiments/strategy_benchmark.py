@@ -11,7 +11,8 @@ one PNG per device.
 By default the loop screens (as `hwnas search` does): a proposal the table puts over budget is not
 evaluated for accuracy and does not count as an evaluation. `--no-screen` runs are kept apart.
 
-Each finished run is appended to results/strategies/curves_<strategy>.jsonl, so an interrupted
+Each finished run is appended to results/strategies/curves_<strategy>.jsonl (a `--set` variant's to
+curves_<strategy>_<variant>.jsonl; older variant runs stay where they were written), so an interrupted
 benchmark continues where it stopped and a strategy can be run with fewer seeds or evaluations.
 Strategies are built from their shipped YAML files in conf/strategy/ (Optuna ones in memory).
 """
@@ -19,6 +20,7 @@ Strategies are built from their shipped YAML files in conf/strategy/ (Optuna one
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -108,6 +110,12 @@ def order(name: str) -> tuple:
     """Table order: screened first, then by strategy as listed in STRATEGIES, shipped config before variants."""
     strategy = name.split(" ")[0]
     return (name.endswith(NO_SCREEN), STRATEGIES.index(strategy) if strategy in STRATEGIES else len(STRATEGIES), name)
+
+
+def curves_path(strategy: str, variant: str) -> Path:
+    """Where a strategy's runs are appended; a variant's in a file of its own (keeps each file small)."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", variant).strip("-")
+    return OUT / (f"curves_{strategy}_{slug}.jsonl" if slug else f"curves_{strategy}.jsonl")
 
 
 def load_runs() -> list[dict]:
@@ -210,10 +218,12 @@ def main(argv: list[str] | None = None) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
         for strategy in args.strategies:
-            journal = Journal(OUT / f"curves_{strategy}.jsonl")
-            done = {(r["device"], r["percentile"], r["seed"]) for r in journal.read()
-                    if r["max_evals"] >= args.max_evals and r.get("screen", False) == args.screen
-                    and r.get("variant", "") == " ".join(args.overrides)}
+            variant = " ".join(args.overrides)
+            done = {(r["device"], r["percentile"], r["seed"]) for path in OUT.glob(f"curves_{strategy}*.jsonl")
+                    for r in Journal(path).read()
+                    if r["strategy"] == strategy and r["max_evals"] >= args.max_evals
+                    and r.get("screen", False) == args.screen and r.get("variant", "") == variant}
+            journal = Journal(curves_path(strategy, variant))
             for seed in range(args.first_seed, args.seeds):
                 for device in args.devices:
                     for percentile in PERCENTILES:
