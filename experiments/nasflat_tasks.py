@@ -120,7 +120,6 @@ def help_predict(space, device, sources, samples, seed, episodes, members: int =
     return oracle.predict_ms(space.table_archs())
 
 
-
 NASFLAT_METHODS = {"nasflat", "scratch", "best_source"}
 
 

@@ -54,13 +54,19 @@ def _parse(text: str) -> Arch:
     return tuple(ops)
 
 
+def _zero_nodes(arch: Arch) -> dict[int, bool]:
+    """Whether each node is always zero: every input edge is `none` (op 0) or comes from such a node."""
+    zero = {0: False}
+    for node in (1, 2, 3):
+        zero[node] = all(arch[e] == 0 or zero[src] for e, (src, dst) in enumerate(EDGES) if dst == node)
+    return zero
+
+
 def pruned(arch: Arch) -> Arch:
     """`arch` with every edge that cannot change the cell's output set to `none`: an edge out of a node that is
     always zero (each of its inputs is `none` or from such a node), or into a node with no non-`none` path to the
     output. Two cells with the same pruned form compute the same network; the 15,625 cells have 9,445 forms."""
-    zero = {0: False}
-    for node in (1, 2, 3):
-        zero[node] = all(arch[e] == 0 or zero[src] for e, (src, dst) in enumerate(EDGES) if dst == node)
+    zero = _zero_nodes(arch)
     reaches_output = {3: True}
     for node in (2, 1):
         reaches_output[node] = any(arch[e] != 0 and reaches_output[dst] for e, (src, dst) in enumerate(EDGES)
@@ -154,11 +160,7 @@ class NasBench201(SearchSpace):
 
     def arch_note(self, arch: Arch) -> str:
         """Warns of a cell whose output is cut off from its input (every path has a `none` edge)."""
-        reached = {0}
-        for (src, dst), op in zip(EDGES, arch):
-            if op != 0 and src in reached:  # op 0 is `none`
-                reached.add(dst)
-        return "" if 3 in reached else "cell output cut off from its input (every path has a none edge)"
+        return "cell output cut off from its input (every path has a none edge)" if _zero_nodes(arch)[3] else ""
 
     def equivalents(self, arch: Arch) -> list[Arch]:
         """Cells that differ from `arch` only on edges that cannot change its output (`pruned`): the same network
