@@ -9,7 +9,6 @@ Predictions for the whole table are computed once, in one batched pass.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
 import hashlib
@@ -17,7 +16,6 @@ import sys
 from typing import Sequence
 
 import numpy as np
-import torch
 
 from hwnas import data
 from hwnas.analysis.conformal import RelativeConformalStd, relative_std
@@ -25,10 +23,10 @@ from hwnas.core.errors import HwnasError, unknown_choice
 from hwnas.core.oracle import LatencyOracle, SetupCost
 from hwnas.core.space import Arch, SearchSpace
 from hwnas.data import cache, devices
+from hwnas.predictors.nasflat_member import TransferredNet
 from hwnas.predictors.nasflat_model import encode_graphs, graph_vocabulary
-from hwnas.predictors.nasflat_train import (PretrainConfig, TransferConfig, best_source, build_net, log_linear_fit,
-                                            out_of_fold_scores, pooled_sources, pretrain, ridge_fit, scores,
-                                            select_samples, start_target_row, transfer)
+from hwnas.predictors.nasflat_train import (PretrainConfig, TransferConfig, best_source, build_net, pooled_sources,
+                                            pretrain, select_samples)
 
 MODEL_VERSION = 2
 FORMAT_VERSION = 1
@@ -160,7 +158,8 @@ def operator_flops(space) -> np.ndarray | None:
 
 
 class NasflatOracle(RelativeConformalStd, LatencyOracle):
-    """NASFLAT pre-trained on source devices, transferred to `device` with `samples` measurements."""
+    """NASFLAT pre-trained on source devices, transferred to `device` with `samples` measurements; with
+    `ensemble` > 1, the mean log ms of that many pre-trainings (seeds `pretrain_seed` onwards), each transferred."""
 
     name = "nasflat"
 
@@ -169,7 +168,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                  epochs: int = 30, lr: float = 1e-3, batch_size: int = 128, hidden: int = 64, flow_dim: int = 64,
                  pretrain_seed: int = 0, supplementary: bool = True, transfer_epochs: int | None = None, transfer_lr: float | None = None,
                  transfer_init: str = "pooled", readout: str = "stacked", source_input: bool = False,
-                 transfer_embedding_epochs: int = 30):
+                 transfer_embedding_epochs: int = 30, ensemble: int = 1):
         super().__init__(space, device)
         if len(space.table_archs()) == 0:
             raise HwnasError(f"oracle nasflat needs a space with measured latency tables; {space.name!r} has none")
@@ -181,6 +180,8 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                              f"got {transfer_init!r}")
         if readout not in READOUTS:
             raise HwnasError(f"oracle nasflat: readout must be one of {', '.join(READOUTS)}, got {readout!r}")
+        if isinstance(ensemble, bool) or not isinstance(ensemble, (int, np.integer)) or ensemble < 1:
+            raise HwnasError(f"oracle nasflat: ensemble must be a whole number of pre-trainings >= 1, got {ensemble!r}")
         self.samples, self.seed, self.transfer_init, self.readout = int(samples), int(seed), transfer_init, readout
         self.source_input = bool(source_input)
         self.sources = resolve_sources(space, device, task, None if sources is None else list(sources))
@@ -193,17 +194,24 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                                            lr=paper_lr if transfer_lr is None else float(transfer_lr), seed=self.seed,
                                            embedding_epochs=int(transfer_embedding_epochs))
         self.graphs = encode_graphs(space, space.table_archs())
-        self.entry = ensure_pretrained(space, self.sources, self.pretrain_cfg, self.graphs,
-                                       train_if_missing=train_if_missing)
-        self.net = build_net(len(graph_vocabulary(space)), self.graphs.tokens.shape[1], len(self.sources),
-                             self.pretrain_cfg)
-        self.net.load_state_dict(self.entry["state"])
-        self.net.eval()
+        self.entries = [ensure_pretrained(space, self.sources, dataclasses.replace(self.pretrain_cfg, seed=s),
+                                          self.graphs, train_if_missing=train_if_missing)
+                        for s in range(self.pretrain_cfg.seed, self.pretrain_cfg.seed + int(ensemble))]
+        self.members = [TransferredNet(self._load(entry), entry, space, self.sources, self.transfer_cfg, readout,
+                                       self.source_input, self._supplement, self._choose_sources, self.graphs)
+                        for entry in self.entries]
+        self.entry, self.net = self.entries[0], self.members[0].net    # the first pre-training (experiments, tests)
         self._references: list[Arch] | None = None
-        self._adapted = None
         self._table_ms: np.ndarray | None = None
         self.chosen_source: str | None = None
         self.chosen_sources: list[str] = []
+
+    def _load(self, entry: dict):
+        net = build_net(len(graph_vocabulary(self.space)), self.graphs.tokens.shape[1], len(self.sources),
+                        self.pretrain_cfg)
+        net.load_state_dict(entry["state"])
+        net.eval()
+        return net
 
     # ------------------------------------------------------------------ the target samples
     def reference_archs(self) -> list[Arch]:
@@ -238,35 +246,13 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
             self.source_fit = fit
             self.chosen_sources = [self.sources[i] for i in init]
             self.chosen_source = self.chosen_sources[0]
-        row = len(self.sources)
-        self._start = copy.deepcopy(self.net)       # the pre-trained network on the target's initial embedding
-        start_target_row(self._start, init)
-        self._start_table = (self.entry["source_scores"][init[0]].astype(np.float64)
-                             if init is not None and len(init) == 1 else scores(self._start, self.graphs, row))
-        self._source_log_ms = None
-        if self.source_input and init is not None and self.source_fit[init[0]] > 0:
-            self._source_log_ms = np.log(devices.latency_ms(self.space.name, self.chosen_source))
-            # where the source has no measurement (an architecture outside the table), its log ms estimated
-            # from the pre-trained score on its embedding (least squares over the source's table)
-            self._source_map = np.polyfit(self.entry["source_scores"][init[0]].astype(np.float64),
-                                          self._source_log_ms, 1)
-        self._adapted = transfer(self.net, graphs, latency_ms, init, self.transfer_cfg)
-        a, b = log_linear_fit(scores(self._adapted, graphs, row), latency_ms)
-        self._paper_fit = lambda x: a * x[:, 1] + b           # the paper's: the fine-tuned score alone
+        source_ranks = init is not None and fit[init[0]] > 0
         self._relative_std = None
-        self._held_out = (graphs, matrix, latency_ms, init)   # what the conformal scale is computed from, on use
-        if self.readout == "stacked":
-            # the sources too are chosen per fold: chosen on all samples they rank those samples too well
-            start, honest = out_of_fold_scores(self.net, graphs, latency_ms,
-                                               lambda keep: self._choose_sources(rows[keep], latency_ms[keep])[0],
-                                               self.transfer_cfg)
-            features = np.column_stack([start, honest, self._supplement(graphs, matrix), self._source(graphs, matrix)])
-            self.readout_inputs = (features, np.log(latency_ms))   # kept for diagnosis (experiments/)
-            self._fit = ridge_fit(features, np.log(latency_ms))
-        else:
-            self._fit = self._paper_fit
-        self._table_features = self._features(self.graphs, np.asarray(self.space.table_archs()), self._start_table)
-        self._table_ms = np.exp(self._fit(self._table_features))
+        self._held_out_ms = latency_ms
+        table_log_ms = [m.adapt(graphs, matrix, rows, latency_ms, init, source_ranks) for m in self.members]
+        self.readout_inputs = self.members[0].readout_inputs       # kept for diagnosis (experiments/)
+        self._table_features = self.members[0].table_features
+        self._table_ms = np.exp(np.mean(table_log_ms, axis=0))
 
     def _choose_sources(self, rows: np.ndarray, latency_ms: np.ndarray):
         """(source rows the target's embedding starts from, every source's fit to the samples) by
@@ -280,25 +266,6 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         best, fit = best_source(source_ms, latency_ms[tabled])
         return np.array([best]), fit
 
-    def _features(self, graphs, matrix, start: np.ndarray | None = None) -> np.ndarray:
-        """Read-out inputs: the pre-trained score on the initial target embedding, the fine-tuned score, and
-        the supplementary encoding (hwnas's stacking; the paper uses the fine-tuned score alone)."""
-        row = len(self.sources)
-        start = scores(self._start, graphs, row) if start is None else start
-        return np.column_stack([start, scores(self._adapted, graphs, row), self._supplement(graphs, matrix),
-                                self._source(graphs, matrix, start)])
-
-    def _source(self, graphs, matrix, start: np.ndarray | None = None) -> np.ndarray:
-        """`source_input`: the chosen source's measured log ms (its pre-trained estimate off its table) as a
-        read-out input, when that source ranks the samples positively; else no column."""
-        if self._source_log_ms is None:
-            return np.zeros((len(matrix), 0))
-        start = scores(self._start, graphs, len(self.sources)) if start is None else start
-        out = np.polyval(self._source_map, start)
-        rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
-        out[rows >= 0] = self._source_log_ms[rows[rows >= 0]]
-        return out[:, None]
-
     def _supplement(self, graphs, matrix) -> np.ndarray:
         """The network's supplementary encoding plus log FLOPs where the space adds up from operators."""
         extra = graphs.extra.numpy()
@@ -310,11 +277,11 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         return np.column_stack([extra, np.log(per_op[self.space.operator_index(matrix)].sum(1))])
 
     def _forward_ms(self, graphs, matrix) -> np.ndarray:
-        return np.exp(self._fit(self._features(graphs, matrix)))
+        return np.exp(np.mean([m.forward_log_ms(graphs, matrix) for m in self.members], axis=0))
 
     def paper_readout_ms(self) -> np.ndarray:
         """Every table row's prediction from the fine-tuned score alone (the paper's read-out), for comparison."""
-        return np.exp(self._paper_fit(self._table_features))
+        return np.exp(np.mean([m.paper_log_ms() for m in self.members], axis=0))
 
     # ------------------------------------------------------------------ prediction
     def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
@@ -331,39 +298,29 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         return out
 
     def _conformal_scale(self) -> float:
-        """Jackknife (Barber et al. 2021) over the read-out: each sample predicted by a read-out fitted without
-        it, on fine-tuned scores from networks that never saw it (k folds); the conformal scale of those relative
-        errors. Computed on first use (the paper's read-out costs k extra fine-tunings here)."""
+        """Jackknife (Barber et al. 2021) over the read-out: each sample predicted by the members' read-outs
+        fitted without it (`TransferredNet.held_out_log_ms`), averaged like the prediction; the conformal scale of
+        those relative errors. Computed on first use (the paper's read-out costs k extra fine-tunings here)."""
         if self._relative_std is None:
-            graphs, matrix, latency_ms, init = self._held_out
-            if self.readout == "stacked":
-                features = self.readout_inputs[0]
-                log_ms = np.log(latency_ms)
-                held_out_log_ms = [ridge_fit(features[keep], log_ms[keep])(features[~keep])[0]
-                                   for keep in (np.arange(len(latency_ms)) != i for i in range(len(latency_ms)))]
-            else:
-                honest = out_of_fold_scores(self.net, graphs, latency_ms, init, self.transfer_cfg)[1]
-                held_out_log_ms = []
-                for i in range(len(latency_ms)):
-                    keep = np.arange(len(latency_ms)) != i
-                    a, b = log_linear_fit(honest[keep], latency_ms[keep])
-                    held_out_log_ms.append(a * honest[i] + b)
-            self._relative_std = relative_std(np.exp(held_out_log_ms), latency_ms)
+            held_out_log_ms = np.mean([m.held_out_log_ms() for m in self.members], axis=0)
+            self._relative_std = relative_std(np.exp(held_out_log_ms), self._held_out_ms)
         return self._relative_std
 
     def predict_uncached_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         """The full batched forward pass, bypassing the table computed at adaptation (timing)."""
-        if self._adapted is None:
+        if self._table_ms is None:
             raise HwnasError("oracle nasflat must adapt() to the target device's sample measurements first")
         matrix = self.space.checked_matrix(archs)
         return self._forward_ms(encode_graphs(self.space, matrix), matrix)
 
     def setup_cost(self) -> SetupCost:
-        return SetupCost(shared_measurements=int(self.entry["source_measurements"]),
-                         shared_seconds=float(self.entry["seconds"]))
+        """The pre-trainings as shared set-up: their seconds, and each (source, architecture) measured once."""
+        rows = set().union(*(entry["rows"] for entry in self.entries))
+        return SetupCost(shared_measurements=len(rows) * len(self.sources),
+                         shared_seconds=float(sum(entry["seconds"] for entry in self.entries)))
 
 
 def settings(oracle: NasflatOracle) -> dict:
     """The oracle's resolved settings (for reports)."""
-    return {"sources": list(oracle.sources), "pretrain": oracle.pretrain_cfg.to_dict(),
+    return {"sources": list(oracle.sources), "pretrain": oracle.pretrain_cfg.to_dict(), "ensemble": len(oracle.members),
             "transfer": dataclasses.asdict(oracle.transfer_cfg)}

@@ -247,3 +247,32 @@ def test_source_input_reads_the_chosen_sources_table(tiny, fbnet):
     outside = np.array(fbnet.table_archs()[:3]).copy()
     outside[:, 0] = (outside[:, 0] + 1) % 9                    # most likely not in the table
     assert np.isfinite(with_source.predict_ms(outside)).all()
+
+
+def test_ensemble_is_the_geometric_mean_of_its_pre_trainings(tiny, fbnet):
+    """ensemble=2: pre-trainings with seeds 0 and 1, each transferred as alone; the prediction is the mean of
+    their log ms, and the set-up counts both pre-trainings' seconds and each source measurement once."""
+    truth = devices.latency_ms("fbnet", "raspi4")
+    refs = tiny.reference_archs()
+    rows = fbnet.table_index(refs)
+    second = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, pretrain_seed=1, **TINY)
+    both = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, ensemble=2, **TINY)
+    for oracle in (tiny, second, both):
+        oracle.adapt(refs, truth[rows])
+    archs = fbnet.table_archs()
+    alone = [oracle.predict_ms(archs) for oracle in (tiny, second)]
+    assert not np.allclose(alone[0], alone[1])
+    assert np.allclose(both.predict_ms(archs), np.sqrt(alone[0] * alone[1]))
+    assert np.allclose(both.paper_readout_ms(), np.sqrt(tiny.paper_readout_ms() * second.paper_readout_ms()))
+    cost, rows_seen = both.setup_cost(), set(tiny.entry["rows"]) | set(second.entry["rows"])
+    assert cost.shared_measurements == len(rows_seen) * 2 < 2 * 2 * TINY["source_rows"]
+    assert cost.shared_seconds == pytest.approx(tiny.entry["seconds"] + second.entry["seconds"])
+    assert 0 < both.predict_std_ms(archs[:3]).min()
+
+
+@pytest.mark.parametrize("ensemble", [0, -1, 1.5, "abc", True])
+def test_bad_ensemble_is_refused_in_one_line(fbnet, cache, ensemble, monkeypatch):
+    monkeypatch.setattr(nasflat, "pretrain", lambda *a, **k: pytest.fail("trained before validating"))
+    with pytest.raises(HwnasError, match="ensemble must be a whole number of pre-trainings >= 1") as info:
+        nasflat.NasflatOracle(fbnet, "raspi4", samples=10, sources=TWO_SOURCES, ensemble=ensemble, **TINY)
+    assert "\n" not in str(info.value)

@@ -1,0 +1,108 @@
+"""One pre-trained NASFLAT network (Akhauri & Abdelfattah, MLSys 2024) transferred to the target device: its
+starting embedding, its fine-tuning on the target samples and its read-out to log milliseconds.
+
+`nasflat.NasflatOracle` averages the log ms of one member per pre-training seed (`ensemble`).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Callable
+
+import numpy as np
+
+from hwnas.data import devices
+from hwnas.predictors.nasflat_model import GraphBatch, NasflatNet
+from hwnas.predictors.nasflat_train import (TransferConfig, log_linear_fit, out_of_fold_scores, ridge_fit, scores,
+                                            start_target_row, transfer)
+
+
+class TransferredNet:
+    """A pre-trained network (`entry`: its cache entry) and, after `adapt`, its transfer to the target.
+
+    `supplement(graphs, matrix)` gives the read-out's zero-cost inputs; `choose_sources(rows, latency_ms)` the
+    source rows the target's embedding starts from (both the oracle's, the same for every member)."""
+
+    def __init__(self, net: NasflatNet, entry: dict, space, sources: tuple[str, ...], transfer_cfg: TransferConfig,
+                 readout: str, source_input: bool, supplement: Callable, choose_sources: Callable,
+                 table_graphs: GraphBatch):
+        self.net, self.entry, self.space, self.sources = net, entry, space, sources
+        self.table_graphs, self.table_matrix = table_graphs, np.asarray(space.table_archs())
+        self.transfer_cfg, self.readout, self.source_input = transfer_cfg, readout, source_input
+        self._supplement, self._choose_sources = supplement, choose_sources
+        self.row = len(sources)          # the target's hardware embedding row
+        self.readout_inputs = None
+
+    def adapt(self, graphs: GraphBatch, matrix: np.ndarray, rows: np.ndarray, latency_ms: np.ndarray, init,
+              source_ranks: bool) -> np.ndarray:
+        """Transfer to the samples (`rows`: their table rows, -1 outside; `init`: the starting source rows, best
+        first; `source_ranks`: the best one ranks the samples positively) and fit the read-out; returns the log ms
+        of every table row."""
+        self._start = copy.deepcopy(self.net)       # the pre-trained network on the target's initial embedding
+        start_target_row(self._start, init)
+        start_table = (self.entry["source_scores"][init[0]].astype(np.float64)
+                       if init is not None and len(init) == 1 else scores(self._start, self.table_graphs, self.row))
+        self._source_log_ms = None
+        if self.source_input and source_ranks:
+            self._source_log_ms = np.log(devices.latency_ms(self.space.name, self.sources[init[0]]))
+            # where the source has no measurement (an architecture outside the table), its log ms estimated
+            # from the pre-trained score on its embedding (least squares over the source's table)
+            self._source_map = np.polyfit(self.entry["source_scores"][init[0]].astype(np.float64),
+                                          self._source_log_ms, 1)
+        self._adapted = transfer(self.net, graphs, latency_ms, init, self.transfer_cfg)
+        a, b = log_linear_fit(scores(self._adapted, graphs, self.row), latency_ms)
+        self._paper_fit = lambda x: a * x[:, 1] + b           # the paper's: the fine-tuned score alone
+        self._held_out = (graphs, latency_ms, init)
+        if self.readout == "stacked":
+            # the sources too are chosen per fold: chosen on all samples they rank those samples too well
+            start, honest = out_of_fold_scores(self.net, graphs, latency_ms,
+                                               lambda keep: self._choose_sources(rows[keep], latency_ms[keep])[0],
+                                               self.transfer_cfg)
+            features = np.column_stack([start, honest, self._supplement(graphs, matrix), self._source(graphs, matrix)])
+            self.readout_inputs = (features, np.log(latency_ms))   # kept for diagnosis (experiments/)
+            self._fit = ridge_fit(features, np.log(latency_ms))
+        else:
+            self._fit = self._paper_fit
+        self.table_features = self.features(self.table_graphs, self.table_matrix, start_table)
+        return self._fit(self.table_features)
+
+    def features(self, graphs, matrix, start: np.ndarray | None = None) -> np.ndarray:
+        """Read-out inputs: the pre-trained score on the initial target embedding, the fine-tuned score, and
+        the supplementary encoding (hwnas's stacking; the paper uses the fine-tuned score alone)."""
+        start = scores(self._start, graphs, self.row) if start is None else start
+        return np.column_stack([start, scores(self._adapted, graphs, self.row), self._supplement(graphs, matrix),
+                                self._source(graphs, matrix, start)])
+
+    def _source(self, graphs, matrix, start: np.ndarray | None = None) -> np.ndarray:
+        """`source_input`: the chosen source's measured log ms (its pre-trained estimate off its table) as a
+        read-out input, when that source ranks the samples positively; else no column."""
+        if self._source_log_ms is None:
+            return np.zeros((len(matrix), 0))
+        start = scores(self._start, graphs, self.row) if start is None else start
+        out = np.polyval(self._source_map, start)
+        rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
+        out[rows >= 0] = self._source_log_ms[rows[rows >= 0]]
+        return out[:, None]
+
+    def forward_log_ms(self, graphs, matrix) -> np.ndarray:
+        return self._fit(self.features(graphs, matrix))
+
+    def paper_log_ms(self) -> np.ndarray:
+        """Every table row's log ms from the fine-tuned score alone (the paper's read-out)."""
+        return self._paper_fit(self.table_features)
+
+    def held_out_log_ms(self) -> np.ndarray:
+        """Each sample's log ms from a read-out that never saw it: leave-one-out ridge on the out-of-fold inputs
+        (stacked), or a log-linear fit on fine-tuned scores from networks that never saw it (k folds)."""
+        graphs, latency_ms, init = self._held_out
+        log_ms = np.log(latency_ms)
+        drop = [np.arange(len(log_ms)) != i for i in range(len(log_ms))]
+        if self.readout == "stacked":
+            features = self.readout_inputs[0]
+            return np.array([ridge_fit(features[keep], log_ms[keep])(features[~keep])[0] for keep in drop])
+        honest = out_of_fold_scores(self.net, graphs, latency_ms, init, self.transfer_cfg)[1]
+        out = []
+        for i, keep in enumerate(drop):
+            a, b = log_linear_fit(honest[keep], latency_ms[keep])
+            out.append(a * honest[i] + b)
+        return np.array(out)
