@@ -59,8 +59,9 @@ def main(argv=None) -> None:
         lookup_s.append(time.perf_counter() - t0)
     result = {"command": " ".join(["python experiments/nasflat_speed.py"] + (argv or sys.argv[1:])),
               "space": space.name, "device": args.device, "sources": list(oracle.sources),
-              "pretrain_wall_s": round(oracle.entry["seconds"], 1),
-              "pretrain_cpu_s": round(oracle.entry["cpu_seconds"], 1),
+              "ensemble": len(oracle.entries),
+              "pretrain_wall_s": round(sum(e["seconds"] for e in oracle.entries), 1),
+              "pretrain_cpu_s": round(sum(e["cpu_seconds"] for e in oracle.entries), 1),
               "pretrain_epochs": oracle.pretrain_cfg.epochs, "source_rows": oracle.pretrain_cfg.source_rows,
               "adapt_s_median": round(float(np.median(adapt_s)), 3), "adapt_s": [round(s, 3) for s in adapt_s],
               "adapt_cpu_s_median": round(float(np.median(adapt_cpu)), 3),

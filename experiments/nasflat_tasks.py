@@ -125,9 +125,10 @@ NASFLAT_METHODS = {"nasflat", "scratch", "best_source"}
 
 def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     """`nasflat` (and its paper read-out), `scratch` and `best_source` on one target, sample count and seed."""
+    chosen = {k: v for k, v in (("ensemble", args.ensemble), ("source_mix", args.source_mix)) if v is not None}
     oracle = NasflatOracle(space, device, samples=n, seed=seed, task=item["task"], epochs=args.epochs,
                            hidden=args.hidden, flow_dim=args.flow_dim, source_input=args.source_input,
-                           transfer_init=args.transfer_init, transfer_embedding_epochs=args.embedding_epochs)
+                           transfer_init=args.transfer_init, transfer_embedding_epochs=args.embedding_epochs, **chosen)
     refs = oracle.reference_archs()
     rows = np.asarray(space.table_index(refs))
     t0 = time.perf_counter()
@@ -135,7 +136,7 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     adapt_s = time.perf_counter() - t0
     add("nasflat", n, seed, oracle.predict_ms(space.table_archs()),
         {"adapt_s": round(adapt_s, 2), "init_source": "+".join(oracle.chosen_sources),
-         "pretrain_s": round(oracle.entry["seconds"], 1)})
+         "pretrain_s": round(oracle.setup_cost().shared_seconds, 1)})
     add("nasflat_paper", n, seed, oracle.paper_readout_ms())
     if "scratch" in args.methods:
         add("scratch", n, seed, scratch(oracle, rows, truth[rows], seed))
@@ -260,6 +261,11 @@ def main(argv=None) -> None:
     parser.add_argument("--methods", default="nasflat,scratch,best_source,flops")
     parser.add_argument("--source-input", action="store_true",
                         help="nasflat: the chosen source's log ms as a read-out input (oracle.source_input)")
+    parser.add_argument("--ensemble", type=int, default=None,
+                        help="nasflat: pre-trainings averaged (oracle.ensemble; default: the oracle's)")
+    parser.add_argument("--source-mix", type=lambda v: {"on": True, "off": False}[v], default=None,
+                        help="nasflat: on/off, the sources' log ms mix as a read-out input (oracle.source_mix; "
+                             "default: the oracle's)")
     parser.add_argument("--help-episodes", type=int, default=None,
                         help="HELP meta-training episodes (default: HELP's published count, NB201 2000, FBNet 4000)")
     parser.add_argument("--help-members", type=int, default=3, help="members of help_ensemble (meta seeds 0..k-1)")

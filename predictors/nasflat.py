@@ -26,7 +26,7 @@ from hwnas.data import cache, devices
 from hwnas.predictors.nasflat_member import TransferredNet
 from hwnas.predictors.nasflat_model import encode_graphs, graph_vocabulary
 from hwnas.predictors.nasflat_train import (PretrainConfig, TransferConfig, best_source, build_net, pooled_sources,
-                                            pretrain, select_samples)
+                                            pretrain, select_samples, source_mix)
 
 MODEL_VERSION = 2
 FORMAT_VERSION = 1
@@ -168,7 +168,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                  epochs: int = 30, lr: float = 1e-3, batch_size: int = 128, hidden: int = 64, flow_dim: int = 64,
                  pretrain_seed: int = 0, supplementary: bool = True, transfer_epochs: int | None = None, transfer_lr: float | None = None,
                  transfer_init: str = "pooled", readout: str = "stacked", source_input: bool = False,
-                 transfer_embedding_epochs: int = 30, ensemble: int = 1):
+                 transfer_embedding_epochs: int = 30, ensemble: int = 1, source_mix: bool = False):
         super().__init__(space, device)
         if len(space.table_archs()) == 0:
             raise HwnasError(f"oracle nasflat needs a space with measured latency tables; {space.name!r} has none")
@@ -183,7 +183,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         if isinstance(ensemble, bool) or not isinstance(ensemble, (int, np.integer)) or ensemble < 1:
             raise HwnasError(f"oracle nasflat: ensemble must be a whole number of pre-trainings >= 1, got {ensemble!r}")
         self.samples, self.seed, self.transfer_init, self.readout = int(samples), int(seed), transfer_init, readout
-        self.source_input = bool(source_input)
+        self.source_input, self.source_mix = bool(source_input), bool(source_mix)
         self.sources = resolve_sources(space, device, task, None if sources is None else list(sources))
         rows = PAPER_SOURCE_ROWS.get(space.name, 800) if source_rows is None else int(source_rows)
         self.pretrain_cfg = PretrainConfig(source_rows=rows, epochs=int(epochs), lr=float(lr),
@@ -249,7 +249,8 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         source_ranks = init is not None and fit[init[0]] > 0
         self._relative_std = None
         self._held_out_ms = latency_ms
-        table_log_ms = [m.adapt(graphs, matrix, rows, latency_ms, init, source_ranks) for m in self.members]
+        mix = self._source_mix(rows, latency_ms)
+        table_log_ms = [m.adapt(graphs, matrix, rows, latency_ms, init, source_ranks, mix) for m in self.members]
         self.readout_inputs = self.members[0].readout_inputs       # kept for diagnosis (experiments/)
         self._table_features = self.members[0].table_features
         self._table_ms = np.exp(np.mean(table_log_ms, axis=0))
@@ -265,6 +266,20 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
             return pooled_sources(source_ms, latency_ms[tabled])
         best, fit = best_source(source_ms, latency_ms[tabled])
         return np.array([best]), fit
+
+    def _source_mix(self, rows: np.ndarray, latency_ms: np.ndarray):
+        """`source_mix` (stacked read-out): the samples' out-of-fold mix of the source devices' log ms, the mix,
+        and the sources' log ms table (`nasflat_train.source_mix`); None when off or a sample is off the table
+        (the sources have not measured it)."""
+        if not self.source_mix or self.readout != "stacked":
+            return None
+        if (rows < 0).any():
+            _log(f"source_mix skipped: {int((rows < 0).sum())} samples are not in the {self.space.name} table the "
+                 "sources measured")
+            return None
+        table = np.stack([np.log(devices.latency_ms(self.space.name, s)) for s in self.sources], axis=1)
+        held_out, mix = source_mix(table[rows], np.log(latency_ms), self.transfer_cfg.seed)
+        return held_out, mix, table
 
     def _supplement(self, graphs, matrix) -> np.ndarray:
         """The network's supplementary encoding plus log FLOPs where the space adds up from operators."""

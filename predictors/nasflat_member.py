@@ -34,10 +34,12 @@ class TransferredNet:
         self.readout_inputs = None
 
     def adapt(self, graphs: GraphBatch, matrix: np.ndarray, rows: np.ndarray, latency_ms: np.ndarray, init,
-              source_ranks: bool) -> np.ndarray:
+              source_ranks: bool, mix=None) -> np.ndarray:
         """Transfer to the samples (`rows`: their table rows, -1 outside; `init`: the starting source rows, best
         first; `source_ranks`: the best one ranks the samples positively) and fit the read-out; returns the log ms
-        of every table row."""
+        of every table row. `mix`: (the samples' out-of-fold source mix, the mix, the sources' log ms table), a
+        read-out input (`nasflat_train.source_mix`), or None."""
+        self._mix = mix
         self._start = copy.deepcopy(self.net)       # the pre-trained network on the target's initial embedding
         start_target_row(self._start, init)
         start_table = (self.entry["source_scores"][init[0]].astype(np.float64)
@@ -58,7 +60,8 @@ class TransferredNet:
             start, honest = out_of_fold_scores(self.net, graphs, latency_ms,
                                                lambda keep: self._choose_sources(rows[keep], latency_ms[keep])[0],
                                                self.transfer_cfg)
-            features = np.column_stack([start, honest, self._supplement(graphs, matrix), self._source(graphs, matrix)])
+            features = np.column_stack([start, honest, self._supplement(graphs, matrix), self._source(graphs, matrix),
+                                        np.zeros((len(matrix), 0)) if mix is None else mix[0]])
             self.readout_inputs = (features, np.log(latency_ms))   # kept for diagnosis (experiments/)
             self._fit = ridge_fit(features, np.log(latency_ms))
         else:
@@ -71,7 +74,7 @@ class TransferredNet:
         the supplementary encoding (hwnas's stacking; the paper uses the fine-tuned score alone)."""
         start = scores(self._start, graphs, self.row) if start is None else start
         return np.column_stack([start, scores(self._adapted, graphs, self.row), self._supplement(graphs, matrix),
-                                self._source(graphs, matrix, start)])
+                                self._source(graphs, matrix, start), self._mixed(graphs, matrix)])
 
     def _source(self, graphs, matrix, start: np.ndarray | None = None) -> np.ndarray:
         """`source_input`: the chosen source's measured log ms (its pre-trained estimate off its table) as a
@@ -83,6 +86,21 @@ class TransferredNet:
         rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
         out[rows >= 0] = self._source_log_ms[rows[rows >= 0]]
         return out[:, None]
+
+    def _mixed(self, graphs, matrix) -> np.ndarray:
+        """The source mix of each architecture: over the sources' measured log ms, or, off the table, over their
+        estimates from the pre-trained scores on each source's embedding (least squares over its table)."""
+        if self._mix is None:
+            return np.zeros((len(matrix), 0))
+        _, mix, table = self._mix
+        rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
+        source_log_ms = table[np.maximum(rows, 0)]
+        off = np.flatnonzero(rows < 0)
+        if off.size:
+            for s in range(len(self.sources)):
+                fit = np.polyfit(self.entry["source_scores"][s].astype(np.float64), table[:, s], 1)
+                source_log_ms[off, s] = np.polyval(fit, scores(self.net, graphs.take(off), s))
+        return mix(source_log_ms)[:, None]
 
     def forward_log_ms(self, graphs, matrix) -> np.ndarray:
         return self._fit(self.features(graphs, matrix))

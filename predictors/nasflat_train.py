@@ -224,6 +224,22 @@ def ridge_fit(features: np.ndarray, log_ms: np.ndarray, lam: float = 1e-2):
     return lambda x: ((x - mu) / sd) @ w + b
 
 
+def fold_split(n: int, seed: int, folds: int = 4) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(kept, held-out) sample indices of k seeded folds: the out-of-fold read-out inputs all use these."""
+    rng = np.random.default_rng(seed)
+    return [(np.setdiff1d(np.arange(n), held), held) for held in np.array_split(rng.permutation(n), min(folds, n))]
+
+
+def source_mix(source_log_ms: np.ndarray, log_ms: np.ndarray, seed: int, folds: int = 4):
+    """hwnas: the target's log ms as a non-negative ridge mix of the source devices' log ms (`source_log_ms`:
+    samples x sources; `ridge_fit`). Returns each sample's out-of-fold mix (k folds, `fold_split`) and the mix
+    fitted on every sample (a function of a sources' log ms matrix)."""
+    held_out = np.empty(len(log_ms))
+    for keep, held in fold_split(len(log_ms), seed, folds):
+        held_out[held] = ridge_fit(source_log_ms[keep], log_ms[keep])(source_log_ms[held])
+    return held_out, ridge_fit(source_log_ms, log_ms)
+
+
 def out_of_fold_scores(net: NasflatNet, graphs: GraphBatch, latency_ms: np.ndarray, init_from,
                        cfg: TransferConfig, folds: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """Each sample's scores from a transfer that never saw it (k folds): the pre-trained network on the fold's
@@ -232,10 +248,8 @@ def out_of_fold_scores(net: NasflatNet, graphs: GraphBatch, latency_ms: np.ndarr
     no sample twice."""
     n = len(latency_ms)
     start, tuned_out = np.empty(n), np.empty(n)
-    rng = np.random.default_rng(cfg.seed)
     row = net.hw_emb.num_embeddings - 1
-    for held in np.array_split(rng.permutation(n), min(folds, n)):
-        keep = np.setdiff1d(np.arange(n), held)
+    for keep, held in fold_split(n, cfg.seed, folds):
         init = init_from(keep) if callable(init_from) else init_from
         first = copy.deepcopy(net)
         start_target_row(first, init)

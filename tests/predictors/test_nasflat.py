@@ -276,3 +276,29 @@ def test_bad_ensemble_is_refused_in_one_line(fbnet, cache, ensemble, monkeypatch
     with pytest.raises(HwnasError, match="ensemble must be a whole number of pre-trainings >= 1") as info:
         nasflat.NasflatOracle(fbnet, "raspi4", samples=10, sources=TWO_SOURCES, ensemble=ensemble, **TINY)
     assert "\n" not in str(info.value)
+
+
+def test_source_mix_is_an_honest_read_out_input(tiny, fbnet):
+    """source_mix: one more read-out input, the ridge mix of the sources' log ms; on the samples it is out of
+    fold (no sample's own latency in its value), on the table the mix fitted on all samples; off the table the
+    sources' log ms are estimated, so every prediction is finite."""
+    truth = devices.latency_ms("fbnet", "raspi4")
+    refs = tiny.reference_archs()
+    rows = fbnet.table_index(refs)
+    tiny.adapt(refs, truth[rows])
+    mixed = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, source_mix=True, **TINY)
+    mixed.adapt(refs, truth[rows])
+    features, log_ms = mixed.readout_inputs
+    assert features.shape[1] == tiny.readout_inputs[0].shape[1] + 1
+    changed = truth[rows].copy()
+    changed[0] *= 3.0                                      # one sample's latency moves: its own mix value must not
+    again = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, source_mix=True, **TINY)
+    again.adapt(refs, changed)
+    assert again.readout_inputs[0][0, -1] == features[0, -1] and not np.allclose(again.readout_inputs[0][1:, -1],
+                                                                                   features[1:, -1])
+    sources = np.log(np.stack([devices.latency_ms("fbnet", s) for s in TWO_SOURCES], 1))
+    _, mix = nasflat_train.source_mix(sources[rows], log_ms, 0)
+    assert np.allclose(mixed._table_features[:, -1], mix(sources))
+    outside = np.array(fbnet.table_archs()[:3]).copy()
+    outside[:, 0] = (outside[:, 0] + 1) % 9
+    assert np.isfinite(mixed.predict_ms(outside)).all() and (mixed.predict_ms(fbnet.table_archs()) > 0).all()
