@@ -16,7 +16,7 @@ from hwnas.predictors import nasflat, nasflat_train
 from hwnas.predictors.nasflat_model import encode_graphs, graph_vocabulary
 from hwnas.predictors.nasflat_train import PretrainConfig, TransferConfig
 
-TINY = dict(source_rows=96, epochs=2, hidden=16, flow_dim=16, batch_size=64)
+TINY = dict(source_rows=96, epochs=2, hidden=16, flow_dim=16, batch_size=64, ensemble=1)
 TWO_SOURCES = ["1080ti_1", "pixel3"]
 
 
@@ -256,7 +256,7 @@ def test_ensemble_is_the_geometric_mean_of_its_pre_trainings(tiny, fbnet):
     refs = tiny.reference_archs()
     rows = fbnet.table_index(refs)
     second = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, pretrain_seed=1, **TINY)
-    both = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, ensemble=2, **TINY)
+    both = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, **{**TINY, "ensemble": 2})
     for oracle in (tiny, second, both):
         oracle.adapt(refs, truth[rows])
     archs = fbnet.table_archs()
@@ -274,7 +274,7 @@ def test_ensemble_is_the_geometric_mean_of_its_pre_trainings(tiny, fbnet):
 def test_bad_ensemble_is_refused_in_one_line(fbnet, cache, ensemble, monkeypatch):
     monkeypatch.setattr(nasflat, "pretrain", lambda *a, **k: pytest.fail("trained before validating"))
     with pytest.raises(HwnasError, match="ensemble must be a whole number of pre-trainings >= 1") as info:
-        nasflat.NasflatOracle(fbnet, "raspi4", samples=10, sources=TWO_SOURCES, ensemble=ensemble, **TINY)
+        nasflat.NasflatOracle(fbnet, "raspi4", samples=10, sources=TWO_SOURCES, **{**TINY, "ensemble": ensemble})
     assert "\n" not in str(info.value)
 
 
