@@ -16,7 +16,8 @@ from hwnas.predictors import nasflat, nasflat_train
 from hwnas.predictors.nasflat_model import encode_graphs, graph_vocabulary
 from hwnas.predictors.nasflat_train import PretrainConfig, TransferConfig
 
-TINY = dict(source_rows=96, epochs=2, hidden=16, flow_dim=16, batch_size=64, ensemble=1)
+TINY = dict(source_rows=96, epochs=2, hidden=16, flow_dim=16, batch_size=64, ensemble=1,
+            source_mix=False)
 TWO_SOURCES = ["1080ti_1", "pixel3"]
 
 
@@ -286,13 +287,15 @@ def test_source_mix_is_an_honest_read_out_input(tiny, fbnet):
     refs = tiny.reference_archs()
     rows = fbnet.table_index(refs)
     tiny.adapt(refs, truth[rows])
-    mixed = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, source_mix=True, **TINY)
+    mixed = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES,
+                                   **{**TINY, "source_mix": True})
     mixed.adapt(refs, truth[rows])
     features, log_ms = mixed.readout_inputs
     assert features.shape[1] == tiny.readout_inputs[0].shape[1] + 1
     changed = truth[rows].copy()
     changed[0] *= 3.0                                      # one sample's latency moves: its own mix value must not
-    again = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, source_mix=True, **TINY)
+    again = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES,
+                                  **{**TINY, "source_mix": True})
     again.adapt(refs, changed)
     assert again.readout_inputs[0][0, -1] == features[0, -1] and not np.allclose(again.readout_inputs[0][1:, -1],
                                                                                    features[1:, -1])
