@@ -3,7 +3,8 @@ Architecture Search", MLSys 2024), transferred to one device from few samples.
 
 A graph encoder with a per-device hardware embedding is pre-trained on the source devices (cached per space,
 sources, settings and data); `reference_archs()` picks the target samples by clustering architecture
-encodings; `adapt()` starts the target's embedding from the best-ranking source and fine-tunes on them.
+encodings; `adapt()` starts the target's embedding from the best-ranking sources and fine-tunes on them. hwnas
+averages `ensemble` pre-trainings (`nasflat_member.TransferredNet` each) and reads each out with a stacked ridge.
 Predictions for the whole table are computed once, in one batched pass.
 """
 
@@ -182,6 +183,9 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
             raise HwnasError(f"oracle nasflat: readout must be one of {', '.join(READOUTS)}, got {readout!r}")
         if isinstance(ensemble, bool) or not isinstance(ensemble, (int, np.integer)) or ensemble < 1:
             raise HwnasError(f"oracle nasflat: ensemble must be a whole number of pre-trainings >= 1, got {ensemble!r}")
+        for key, value in (("source_mix", source_mix), ("source_input", source_input)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise HwnasError(f"oracle nasflat: {key} must be true or false, got {value!r}")
         self.samples, self.seed, self.transfer_init, self.readout = int(samples), int(seed), transfer_init, readout
         self.source_input, self.source_mix = bool(source_input), bool(source_mix)
         self.sources = resolve_sources(space, device, task, None if sources is None else list(sources))

@@ -271,11 +271,17 @@ def test_ensemble_is_the_geometric_mean_of_its_pre_trainings(tiny, fbnet):
     assert 0 < both.predict_std_ms(archs[:3]).min()
 
 
-@pytest.mark.parametrize("ensemble", [0, -1, 1.5, "abc", True])
-def test_bad_ensemble_is_refused_in_one_line(fbnet, cache, ensemble, monkeypatch):
+@pytest.mark.parametrize("key, value, match", [
+    ("ensemble", 0, "ensemble must be a whole number of pre-trainings >= 1, got 0"),
+    ("ensemble", -1, "ensemble must be a whole number"), ("ensemble", 1.5, "ensemble must be a whole number"),
+    ("ensemble", "abc", "ensemble must be a whole number"), ("ensemble", True, "ensemble must be a whole number"),
+    ("source_mix", "maybe", "source_mix must be true or false, got 'maybe'"),
+    ("source_input", 1, "source_input must be true or false, got 1"),
+])
+def test_bad_settings_are_refused_in_one_line(fbnet, cache, key, value, match, monkeypatch):
     monkeypatch.setattr(nasflat, "pretrain", lambda *a, **k: pytest.fail("trained before validating"))
-    with pytest.raises(HwnasError, match="ensemble must be a whole number of pre-trainings >= 1") as info:
-        nasflat.NasflatOracle(fbnet, "raspi4", samples=10, sources=TWO_SOURCES, **{**TINY, "ensemble": ensemble})
+    with pytest.raises(HwnasError, match=match) as info:
+        nasflat.NasflatOracle(fbnet, "raspi4", samples=10, sources=TWO_SOURCES, **{**TINY, key: value})
     assert "\n" not in str(info.value)
 
 
