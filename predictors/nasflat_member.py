@@ -70,8 +70,9 @@ class TransferredNet:
         return self._fit(self.table_features)
 
     def features(self, graphs, matrix, start: np.ndarray | None = None) -> np.ndarray:
-        """Read-out inputs: the pre-trained score on the initial target embedding, the fine-tuned score, and
-        the supplementary encoding (hwnas's stacking; the paper uses the fine-tuned score alone)."""
+        """Read-out inputs: the pre-trained score on the initial target embedding, the fine-tuned score, the
+        supplementary encoding, and where on the chosen source and the source mix (hwnas's stacking; the paper uses
+        the fine-tuned score alone)."""
         start = scores(self._start, graphs, self.row) if start is None else start
         return np.column_stack([start, scores(self._adapted, graphs, self.row), self._supplement(graphs, matrix),
                                 self._source(graphs, matrix, start), self._mixed(graphs, matrix)])
