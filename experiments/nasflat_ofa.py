@@ -22,7 +22,7 @@ from scipy.stats import rankdata, spearmanr
 
 from hwnas.data import devices
 from hwnas.predictors.nasflat import NasflatOracle
-from hwnas.predictors.nasflat_train import best_source
+from hwnas.predictors.nasflat_train import best_source, ridge_fit
 
 OUT = Path(__file__).resolve().parent / "results" / "nasflat"
 SPACE = "ofa_mbv3"
@@ -33,10 +33,14 @@ SETTINGS = {
 }
 
 
-def rows(setting: str, target: str, sources: list[str], samples: int, seed: int, space) -> list[dict]:
+def rows(setting: str, target: str, sources: list[str], samples: int, seed: int, space,
+         ensemble: int | None = None, source_mix: bool = False) -> list[dict]:
+    """nasflat (with the source mix on, `nasflat_mix` and `nasflat` the same transfers read out without it; `_e<k>`
+    when `ensemble` is given), best_source and mean_source on one target, sample count and seed."""
     truth = devices.latency_ms(SPACE, target)
     started = time.perf_counter()
-    oracle = NasflatOracle(space, target, samples=samples, seed=seed, sources=sources)
+    oracle = NasflatOracle(space, target, samples=samples, seed=seed, sources=sources, source_mix=source_mix,
+                           **({} if ensemble is None else {"ensemble": ensemble}))
     refs = oracle.reference_archs()
     measured = truth[space.table_index(refs)]
     oracle.adapt(refs, measured)
@@ -44,8 +48,16 @@ def rows(setting: str, target: str, sources: list[str], samples: int, seed: int,
     tables = np.stack([devices.latency_ms(SPACE, s) for s in sources])
     pick, _ = best_source(tables[:, space.table_index(refs)], measured)
     base = {"setting": setting, "target": target, "sources": " ".join(sources), "samples": samples, "seed": seed}
-    return [dict(base, method="nasflat", spearman=spearmanr(oracle.predict_ms(space.table_archs()), truth).statistic,
-                 seconds=round(seconds, 2)),
+    suffix = "" if ensemble is None else f"_e{ensemble}"
+    mixed = oracle.source_mix and oracle.members[0].readout_inputs is not None
+    out = [dict(base, method=("nasflat_mix" if mixed else "nasflat") + suffix, seconds=round(seconds, 2),
+                spearman=spearmanr(oracle.predict_ms(space.table_archs()), truth).statistic)]
+    if mixed:
+        log_ms = [ridge_fit(m.readout_inputs[0][:, :-1], m.readout_inputs[1])(m.table_features[:, :-1])
+                  for m in oracle.members]
+        out.append(dict(base, method="nasflat" + suffix, seconds=round(seconds, 2),
+                        spearman=spearmanr(np.mean(log_ms, axis=0), truth).statistic))
+    return out + [
             dict(base, method="best_source", spearman=spearmanr(tables[pick], truth).statistic, seconds=0.0),
             dict(base, method="mean_source",
                  spearman=spearmanr(np.mean([rankdata(t) for t in tables], 0), truth).statistic, seconds=0.0)]
@@ -55,6 +67,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", default="10,20")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--ensemble", type=int, default=None,
+                        help="nasflat pre-trainings (oracle.ensemble); rows named nasflat_e<k>, added to ofa.csv")
+    parser.add_argument("--source-mix", action="store_true",
+                        help="nasflat with oracle.source_mix, as nasflat_mix, beside nasflat from the same transfers")
     parser.add_argument("--report-only", action="store_true", help="rebuild ofa.md from ofa.csv")
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -65,9 +81,13 @@ def main(argv: list[str] | None = None) -> None:
             for target, sources in pairs:
                 for samples in (int(s) for s in args.samples.split(",")):
                     for seed in range(args.seeds):
-                        out += rows(setting, target, sources, samples, seed, space)
-                        print(out[-3], flush=True)
-        pd.DataFrame(out).to_csv(OUT / "ofa.csv", index=False)
+                        out += rows(setting, target, sources, samples, seed, space, args.ensemble, args.source_mix)
+                        print([r for r in out[-4:] if r["method"].startswith("nasflat")], flush=True)
+        frame = pd.DataFrame(out)
+        if (OUT / "ofa.csv").is_file():     # a re-run replaces the rows it repeats and keeps the others
+            frame = pd.concat([pd.read_csv(OUT / "ofa.csv"), frame]).drop_duplicates(
+                ["setting", "target", "samples", "seed", "method"], keep="last")
+        frame.to_csv(OUT / "ofa.csv", index=False)
     runs = pd.read_csv(OUT / "ofa.csv")
     table = runs.groupby(["setting", "target", "samples", "method"])["spearman"].mean().unstack("method").round(3)
     lines = ["| setting | target | samples | " + " | ".join(table.columns) + " |", "|---" * (3 + len(table.columns)) + "|"]

@@ -137,12 +137,15 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     adapt_s = time.perf_counter() - t0
     info = {"adapt_s": round(adapt_s, 2), "init_source": "+".join(oracle.chosen_sources),
             "pretrain_s": round(oracle.setup_cost().shared_seconds, 1)}
-    add("nasflat", n, seed, oracle.predict_ms(space.table_archs()), info)
     if oracle.source_mix and oracle.members[0].readout_inputs is not None:
-        # the same transfers read out without the source mix (its column is the last input): the mix's effect alone
+        # `nasflat_mix` (oracle.source_mix) and, from the same transfers, the read-out without the mix (its column
+        # is the last input): the default, `nasflat`
+        add("nasflat_mix", n, seed, oracle.predict_ms(space.table_archs()), info)
         log_ms = [ridge_fit(m.readout_inputs[0][:, :-1], m.readout_inputs[1])(m.table_features[:, :-1])
                   for m in oracle.members]
-        add("nasflat_nomix", n, seed, np.exp(np.mean(log_ms, axis=0)), info)
+        add("nasflat", n, seed, np.exp(np.mean(log_ms, axis=0)), info)
+    else:
+        add("nasflat", n, seed, oracle.predict_ms(space.table_archs()), info)
     add("nasflat_paper", n, seed, oracle.paper_readout_ms())
     if "scratch" in args.methods:
         add("scratch", n, seed, scratch(oracle, rows, truth[rows], seed))
@@ -270,8 +273,8 @@ def main(argv=None) -> None:
     parser.add_argument("--ensemble", type=int, default=None,
                         help="nasflat: pre-trainings averaged (oracle.ensemble; default: the oracle's)")
     parser.add_argument("--source-mix", type=lambda v: {"on": True, "off": False}[v], default=None,
-                        help="nasflat: on/off, the sources' log ms mix as a read-out input (oracle.source_mix; default: "
-                             "the oracle's); when on, nasflat_nomix is the same transfers read out without it")
+                        help="nasflat: on: also the sources' log ms mix as a read-out input (oracle.source_mix), "
+                             "recorded as nasflat_mix beside nasflat (the same transfers without it)")
     parser.add_argument("--help-episodes", type=int, default=None,
                         help="HELP meta-training episodes (default: HELP's published count, NB201 2000, FBNet 4000)")
     parser.add_argument("--help-members", type=int, default=3, help="members of help_ensemble (meta seeds 0..k-1)")

@@ -169,7 +169,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                  epochs: int = 30, lr: float = 1e-3, batch_size: int = 128, hidden: int = 64, flow_dim: int = 64,
                  pretrain_seed: int = 0, supplementary: bool = True, transfer_epochs: int | None = None, transfer_lr: float | None = None,
                  transfer_init: str = "pooled", readout: str = "stacked", source_input: bool = False,
-                 transfer_embedding_epochs: int = 30, ensemble: int = 3, source_mix: bool = True):
+                 transfer_embedding_epochs: int = 30, ensemble: int = 3, source_mix: bool = False):
         super().__init__(space, device)
         if len(space.table_archs()) == 0:
             raise HwnasError(f"oracle nasflat needs a space with measured latency tables; {space.name!r} has none")
