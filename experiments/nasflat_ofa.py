@@ -22,7 +22,7 @@ from scipy.stats import rankdata, spearmanr
 
 from hwnas.data import devices
 from hwnas.predictors.nasflat import NasflatOracle
-from hwnas.predictors.nasflat_train import best_source, ridge_fit
+from hwnas.predictors.nasflat_train import best_source
 
 OUT = Path(__file__).resolve().parent / "results" / "nasflat"
 SPACE = "ofa_mbv3"
@@ -49,14 +49,11 @@ def rows(setting: str, target: str, sources: list[str], samples: int, seed: int,
     pick, _ = best_source(tables[:, space.table_index(refs)], measured)
     base = {"setting": setting, "target": target, "sources": " ".join(sources), "samples": samples, "seed": seed}
     suffix = "" if ensemble is None else f"_e{ensemble}"
-    mixed = oracle.source_mix and oracle.members[0].readout_inputs is not None
-    out = [dict(base, method=("nasflat_mix" if mixed else "nasflat") + suffix, seconds=round(seconds, 2),
-                spearman=spearmanr(oracle.predict_ms(space.table_archs()), truth).statistic)]
-    if mixed:
-        log_ms = [ridge_fit(m.readout_inputs[0][:, :-1], m.readout_inputs[1])(m.table_features[:, :-1])
-                  for m in oracle.members]
-        out.append(dict(base, method="nasflat" + suffix, seconds=round(seconds, 2),
-                        spearman=spearmanr(np.mean(log_ms, axis=0), truth).statistic))
+    out = [dict(base, method="nasflat" + suffix, seconds=round(seconds, 2),
+                spearman=spearmanr(oracle.table_ms_without_mix(), truth).statistic)]
+    if source_mix:
+        out.append(dict(base, method="nasflat_mix" + suffix, seconds=round(seconds, 2),
+                        spearman=spearmanr(oracle.predict_ms(space.table_archs()), truth).statistic))
     return out + [
             dict(base, method="best_source", spearman=spearmanr(tables[pick], truth).statistic, seconds=0.0),
             dict(base, method="mean_source",

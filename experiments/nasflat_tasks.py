@@ -33,8 +33,7 @@ from hwnas.core.errors import HwnasError  # noqa: E402
 from hwnas.data import devices  # noqa: E402
 from hwnas.predictors.nasflat import NasflatOracle, load_tasks  # noqa: E402
 from hwnas.predictors.nasflat_model import graph_vocabulary  # noqa: E402
-from hwnas.predictors.nasflat_train import (best_source, build_net, log_linear_fit, ridge_fit, scores,  # noqa: E402
-                                            transfer)
+from hwnas.predictors.nasflat_train import best_source, build_net, log_linear_fit, scores, transfer  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "nasflat"
 SPACES = {"nb201": "nasbench201", "fbnet": "fbnet"}
@@ -137,15 +136,9 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     adapt_s = time.perf_counter() - t0
     info = {"adapt_s": round(adapt_s, 2), "init_source": "+".join(oracle.chosen_sources),
             "pretrain_s": round(oracle.setup_cost().shared_seconds, 1)}
-    if oracle.source_mix and oracle.members[0].readout_inputs is not None:
-        # `nasflat_mix` (oracle.source_mix) and, from the same transfers, the read-out without the mix (its column
-        # is the last input): the default, `nasflat`
+    if oracle.source_mix:   # `nasflat_mix`, and from the same transfers the read-out without it: the default
         add("nasflat_mix", n, seed, oracle.predict_ms(space.table_archs()), info)
-        log_ms = [ridge_fit(m.readout_inputs[0][:, :-1], m.readout_inputs[1])(m.table_features[:, :-1])
-                  for m in oracle.members]
-        add("nasflat", n, seed, np.exp(np.mean(log_ms, axis=0)), info)
-    else:
-        add("nasflat", n, seed, oracle.predict_ms(space.table_archs()), info)
+    add("nasflat", n, seed, oracle.table_ms_without_mix(), info)
     add("nasflat_paper", n, seed, oracle.paper_readout_ms())
     if "scratch" in args.methods:
         add("scratch", n, seed, scratch(oracle, rows, truth[rows], seed))

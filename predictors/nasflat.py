@@ -27,7 +27,7 @@ from hwnas.data import cache, devices
 from hwnas.predictors.nasflat_member import TransferredNet
 from hwnas.predictors.nasflat_model import encode_graphs, graph_vocabulary
 from hwnas.predictors.nasflat_train import (PretrainConfig, TransferConfig, best_source, build_net, pooled_sources,
-                                            pretrain, select_samples, source_mix)
+                                            pretrain, ridge_fit, select_samples, source_mix)
 
 MODEL_VERSION = 2
 FORMAT_VERSION = 1
@@ -301,6 +301,16 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
     def paper_readout_ms(self) -> np.ndarray:
         """Every table row's prediction from the fine-tuned score alone (the paper's read-out), for comparison."""
         return np.exp(np.mean([m.paper_log_ms() for m in self.members], axis=0))
+
+    def table_ms_without_mix(self) -> np.ndarray:
+        """With `source_mix`: every table row's prediction from the same transfers read out without the mix (its
+        column is the read-out's last input), for comparison; without it, the predictions themselves."""
+        if self._table_ms is None:
+            raise HwnasError("oracle nasflat must adapt() to the target device's sample measurements first")
+        if not self.source_mix or self.members[0].readout_inputs is None or self.members[0]._mix is None:
+            return self._table_ms.copy()
+        return np.exp(np.mean([ridge_fit(m.readout_inputs[0][:, :-1], m.readout_inputs[1])(m.table_features[:, :-1])
+                               for m in self.members], axis=0))
 
     # ------------------------------------------------------------------ prediction
     def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:

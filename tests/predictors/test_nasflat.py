@@ -305,6 +305,7 @@ def test_source_mix_is_an_honest_read_out_input(tiny, fbnet):
     again.adapt(refs, changed)
     assert again.readout_inputs[0][0, -1] == features[0, -1] and not np.allclose(again.readout_inputs[0][1:, -1],
                                                                                    features[1:, -1])
+    assert np.allclose(mixed.table_ms_without_mix(), tiny.predict_ms(fbnet.table_archs()))   # the same transfers
     sources = np.log(np.stack([devices.latency_ms("fbnet", s) for s in TWO_SOURCES], 1))
     _, mix = nasflat_train.source_mix(sources[rows], log_ms, 0)
     assert np.allclose(mixed._table_features[:, -1], mix(sources))
