@@ -27,7 +27,7 @@ from hwnas.data import cache, devices
 from hwnas.predictors.nasflat_member import TransferredNet
 from hwnas.predictors.nasflat_model import encode_graphs, graph_vocabulary
 from hwnas.predictors.nasflat_train import (PretrainConfig, TransferConfig, best_source, build_net, pooled_sources,
-                                            pretrain, ridge_fit, select_samples, source_mix)
+                                            pretrain, select_samples, source_mix)
 
 MODEL_VERSION = 2
 FORMAT_VERSION = 1
@@ -259,13 +259,19 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         self._table_features = self.members[0].table_features
         self._table_ms = np.exp(np.mean(table_log_ms, axis=0))
 
+    @functools.cached_property
+    def _source_table_ms(self) -> np.ndarray:
+        """Every source's measured ms on every table row (sources x rows), stacked once: the source choice runs per
+        fold and per member."""
+        return np.stack([devices.latency_ms(self.space.name, s) for s in self.sources])
+
     def _choose_sources(self, rows: np.ndarray, latency_ms: np.ndarray):
         """(source rows the target's embedding starts from, every source's fit to the samples) by
         `transfer_init`; (None, None) for the sources' mean or when fewer than 2 samples are tabled."""
         tabled = rows >= 0
         if self.transfer_init == "mean" or tabled.sum() < 2:
             return None, None
-        source_ms = np.stack([devices.latency_ms(self.space.name, s)[rows[tabled]] for s in self.sources])
+        source_ms = self._source_table_ms[:, rows[tabled]]
         if self.transfer_init == "pooled":
             return pooled_sources(source_ms, latency_ms[tabled])
         best, fit = best_source(source_ms, latency_ms[tabled])
@@ -281,7 +287,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
             _log(f"source_mix skipped: {int((rows < 0).sum())} samples are not in the {self.space.name} table the "
                  "sources measured")
             return None
-        table = np.stack([np.log(devices.latency_ms(self.space.name, s)) for s in self.sources], axis=1)
+        table = np.log(self._source_table_ms).T
         held_out, mix = source_mix(table[rows], np.log(latency_ms), self.transfer_cfg.seed)
         return held_out, mix, table
 
@@ -303,14 +309,11 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         return np.exp(np.mean([m.paper_log_ms() for m in self.members], axis=0))
 
     def table_ms_without_mix(self) -> np.ndarray:
-        """With `source_mix`: every table row's prediction from the same transfers read out without the mix (its
-        column is the read-out's last input), for comparison; without it, the predictions themselves."""
+        """Every table row's prediction from the same transfers read out without the source mix, for comparison
+        (without `source_mix`: the predictions themselves)."""
         if self._table_ms is None:
             raise HwnasError("oracle nasflat must adapt() to the target device's sample measurements first")
-        if not self.source_mix or self.members[0].readout_inputs is None or self.members[0]._mix is None:
-            return self._table_ms.copy()
-        return np.exp(np.mean([ridge_fit(m.readout_inputs[0][:, :-1], m.readout_inputs[1])(m.table_features[:, :-1])
-                               for m in self.members], axis=0))
+        return np.exp(np.mean([m.log_ms_without_mix() for m in self.members], axis=0))
 
     # ------------------------------------------------------------------ prediction
     def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:

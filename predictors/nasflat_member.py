@@ -110,6 +110,14 @@ class TransferredNet:
         """Every table row's log ms from the fine-tuned score alone (the paper's read-out)."""
         return self._paper_fit(self.table_features)
 
+    def log_ms_without_mix(self) -> np.ndarray:
+        """Every table row's log ms from the same transfer read out without the source mix (the stacked read-out's
+        last input), for comparison; without a mix, the read-out itself."""
+        if self._mix is None:
+            return self._fit(self.table_features)
+        features, log_ms = self.readout_inputs
+        return ridge_fit(features[:, :-1], log_ms)(self.table_features[:, :-1])
+
     def held_out_log_ms(self) -> np.ndarray:
         """Each sample's log ms from a read-out that never saw it: leave-one-out ridge on the out-of-fold inputs
         (stacked), or a log-linear fit on fine-tuned scores from networks that never saw it (k folds)."""
