@@ -9,7 +9,9 @@ Samplers (each picks `samples` of the architectures the target has measured, see
 - `kmeans_medoid`: the same, but each cluster gives the member nearest its centre (a deterministic coreset);
 - `latency_strata`: one random pick per equal bucket of the sources' mean standardised log latency, so the samples
   span the latency range the source devices see;
-- `random`: uniform.
+- `random`: uniform;
+- `help_references`: HELP's 10 fixed reference architectures (NB201, FBNet; Lee et al. 2021), the samples `help` adapts
+  on, so NASFLAT and HELP can be compared on the same measurements.
 Spearman over every architecture each target has measured; writes experiments/results/nasflat/sampler_<space><tag>.
 """
 
@@ -33,7 +35,7 @@ from hwnas.data import devices  # noqa: E402
 from hwnas.predictors.nasflat import NasflatOracle  # noqa: E402
 from hwnas.predictors.nasflat_train import kmeans  # noqa: E402
 
-SAMPLERS = ("kmeans_cosine", "kmeans_medoid", "latency_strata", "random")
+SAMPLERS = ("kmeans_cosine", "kmeans_medoid", "latency_strata", "random", "help_references")
 
 
 def kmeans_medoid(encodings: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -66,6 +68,12 @@ def picks(sampler: str, oracle: NasflatOracle, space, candidates: np.ndarray, n:
     """Table rows of the `sampler`'s samples among `candidates` (the rows the target has measured)."""
     if sampler == "kmeans_cosine":
         return np.asarray(space.table_index(oracle.reference_archs()))
+    if sampler == "help_references":
+        rows = np.asarray(space.reference_rows().rows)
+        if len(rows) != n or not np.isin(rows, candidates).all():
+            sys.exit(f"error: help_references are {len(rows)} architectures, all measured on the target; got "
+                     f"samples={n} on {oracle.device}")
+        return rows
     if sampler == "random":
         return np.random.default_rng(seed).choice(candidates, size=n, replace=False)
     if sampler == "kmeans_medoid":
@@ -93,7 +101,7 @@ def main(argv=None) -> None:
     parser.add_argument("--targets", default=None, help="comma-separated target devices (default: the task's)")
     parser.add_argument("--samples", default="10")
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--samplers", default=",".join(SAMPLERS))
+    parser.add_argument("--samplers", default=",".join(SAMPLERS[:4]), help=f"of {', '.join(SAMPLERS)}")
     parser.add_argument("--tag", default="")
     args = parser.parse_args(argv)
     samplers = args.samplers.split(",")
