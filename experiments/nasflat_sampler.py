@@ -70,9 +70,11 @@ def picks(sampler: str, oracle: NasflatOracle, space, candidates: np.ndarray, n:
         return np.asarray(space.table_index(oracle.reference_archs()))
     if sampler == "help_references":
         rows = np.asarray(space.reference_rows().rows)
-        if len(rows) != n or not np.isin(rows, candidates).all():
-            sys.exit(f"error: help_references are {len(rows)} architectures, all measured on the target; got "
-                     f"samples={n} on {oracle.device}")
+        if len(rows) != n:
+            sys.exit(f"error: help_references are HELP's {len(rows)} references of {space.name}; run them with "
+                     f"--samples {len(rows)}, not {n}")
+        if not np.isin(rows, candidates).all():
+            sys.exit(f"error: help_references: HELP's references are not all measured on {oracle.device}")
         return rows
     if sampler == "random":
         return np.random.default_rng(seed).choice(candidates, size=n, replace=False)
