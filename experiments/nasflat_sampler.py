@@ -33,7 +33,7 @@ from nasflat_tasks import OUT, SPACES, plan  # noqa: E402
 
 from hwnas.data import devices  # noqa: E402
 from hwnas.predictors.nasflat import NasflatOracle  # noqa: E402
-from hwnas.predictors.nasflat_train import kmeans  # noqa: E402
+from hwnas.predictors.nasflat_train import cosine_picks, kmeans  # noqa: E402
 
 SAMPLERS = ("kmeans_cosine", "kmeans_medoid", "latency_strata", "random", "help_references")
 
@@ -49,11 +49,7 @@ def kmeans_medoid(encodings: np.ndarray, n: int, seed: int) -> np.ndarray:
         if len(members):
             centre = encodings[members].mean(0)
             chosen.append(int(members[np.argmin(((encodings[members] - centre) ** 2).sum(1))]))
-    unit = encodings / np.maximum(np.linalg.norm(encodings, axis=1, keepdims=True), 1e-12)
-    order = np.argsort(unit @ unit.mean(0), kind="stable")
-    order = order[~np.isin(order, chosen)]
-    chosen += [int(rng.choice(bucket)) for bucket in np.array_split(order, n - len(chosen))]
-    return np.asarray(chosen)
+    return np.asarray(chosen + cosine_picks(encodings, chosen, n - len(chosen), rng))
 
 
 def latency_strata(source_log_ms: np.ndarray, n: int, seed: int) -> np.ndarray:

@@ -201,8 +201,12 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         self.entries = [ensure_pretrained(space, self.sources, dataclasses.replace(self.pretrain_cfg, seed=s),
                                           self.graphs, train_if_missing=train_if_missing)
                         for s in range(self.pretrain_cfg.seed, self.pretrain_cfg.seed + int(ensemble))]
+        # every source's measured ms on every table row (sources x rows), stacked once for all members and folds
+        self._source_table_ms = np.stack([devices.latency_ms(space.name, s) for s in self.sources])
+        self._source_log_ms = np.log(self._source_table_ms).T       # table rows x sources
         self.members = [TransferredNet(self._load(entry), entry, space, self.sources, self.transfer_cfg, readout,
-                                       self.source_input, self._supplement, self._choose_sources, self.graphs)
+                                       self.source_input, self._supplement, self._choose_sources, self.graphs,
+                                       self._source_log_ms)
                         for entry in self.entries]
         self.entry, self.net = self.entries[0], self.members[0].net    # the first pre-training (experiments, tests)
         self._references: list[Arch] | None = None
@@ -259,12 +263,6 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         self._table_features = self.members[0].table_features
         self._table_ms = np.exp(np.mean(table_log_ms, axis=0))
 
-    @functools.cached_property
-    def _source_table_ms(self) -> np.ndarray:
-        """Every source's measured ms on every table row (sources x rows), stacked once: the source choice runs per
-        fold and per member."""
-        return np.stack([devices.latency_ms(self.space.name, s) for s in self.sources])
-
     def _choose_sources(self, rows: np.ndarray, latency_ms: np.ndarray):
         """(source rows the target's embedding starts from, every source's fit to the samples) by
         `transfer_init`; (None, None) for the sources' mean or when fewer than 2 samples are tabled."""
@@ -278,18 +276,15 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         return np.array([best]), fit
 
     def _source_mix(self, rows: np.ndarray, latency_ms: np.ndarray):
-        """`source_mix` (stacked read-out): the samples' out-of-fold mix of the source devices' log ms, the mix,
-        and the sources' log ms table (`nasflat_train.source_mix`); None when off or a sample is off the table
-        (the sources have not measured it)."""
+        """`source_mix` (stacked read-out): the samples' out-of-fold mix of the source devices' log ms and the mix
+        (`nasflat_train.source_mix`); None when off or a sample is off the table (the sources have not measured it)."""
         if not self.source_mix or self.readout != "stacked":
             return None
         if (rows < 0).any():
             _log(f"source_mix skipped: {int((rows < 0).sum())} samples are not in the {self.space.name} table the "
                  "sources measured")
             return None
-        table = np.log(self._source_table_ms).T
-        held_out, mix = source_mix(table[rows], np.log(latency_ms), self.transfer_cfg.seed)
-        return held_out, mix, table
+        return source_mix(self._source_log_ms[rows], np.log(latency_ms), self.transfer_cfg.seed)
 
     def _supplement(self, graphs, matrix) -> np.ndarray:
         """The network's supplementary encoding plus log FLOPs where the space adds up from operators."""

@@ -7,11 +7,11 @@ starting embedding, its fine-tuning on the target samples and its read-out to lo
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Callable
 
 import numpy as np
 
-from hwnas.data import devices
 from hwnas.predictors.nasflat_model import GraphBatch, NasflatNet
 from hwnas.predictors.nasflat_train import (TransferConfig, log_linear_fit, out_of_fold_scores, ridge_fit, scores,
                                             start_target_row, transfer)
@@ -21,12 +21,14 @@ class TransferredNet:
     """A pre-trained network (`entry`: its cache entry) and, after `adapt`, its transfer to the target.
 
     `supplement(graphs, matrix)` gives the read-out's zero-cost inputs; `choose_sources(rows, latency_ms)` the
-    source rows the target's embedding starts from (both the oracle's, the same for every member)."""
+    source rows the target's embedding starts from; `source_log_ms` every source's measured log ms (table rows x
+    sources). All three are the oracle's, the same for every member."""
 
     def __init__(self, net: NasflatNet, entry: dict, space, sources: tuple[str, ...], transfer_cfg: TransferConfig,
                  readout: str, source_input: bool, supplement: Callable, choose_sources: Callable,
-                 table_graphs: GraphBatch):
+                 table_graphs: GraphBatch, source_log_ms: np.ndarray):
         self.net, self.entry, self.space, self.sources = net, entry, space, sources
+        self.source_log_ms = source_log_ms
         self.table_graphs, self.table_matrix = table_graphs, np.asarray(space.table_archs())
         self.transfer_cfg, self.readout, self.source_input = transfer_cfg, readout, source_input
         self._supplement, self._choose_sources = supplement, choose_sources
@@ -37,20 +39,14 @@ class TransferredNet:
               source_ranks: bool, mix=None) -> np.ndarray:
         """Transfer to the samples (`rows`: their table rows, -1 outside; `init`: the starting source rows, best
         first; `source_ranks`: the best one ranks the samples positively) and fit the read-out; returns the log ms
-        of every table row. `mix`: (the samples' out-of-fold source mix, the mix, the sources' log ms table), a
-        read-out input (`nasflat_train.source_mix`), or None."""
+        of every table row. `mix`: (the samples' out-of-fold source mix, the mix), a read-out input
+        (`nasflat_train.source_mix`), or None."""
         self._mix = mix
         self._start = copy.deepcopy(self.net)       # the pre-trained network on the target's initial embedding
         start_target_row(self._start, init)
         start_table = (self.entry["source_scores"][init[0]].astype(np.float64)
                        if init is not None and len(init) == 1 else scores(self._start, self.table_graphs, self.row))
-        self._source_log_ms = None
-        if self.source_input and source_ranks:
-            self._source_log_ms = np.log(devices.latency_ms(self.space.name, self.sources[init[0]]))
-            # where the source has no measurement (an architecture outside the table), its log ms estimated
-            # from the pre-trained score on its embedding (least squares over the source's table)
-            self._source_map = np.polyfit(self.entry["source_scores"][init[0]].astype(np.float64),
-                                          self._source_log_ms, 1)
+        self._source_row = init[0] if self.source_input and source_ranks else None
         self._adapted = transfer(self.net, graphs, latency_ms, init, self.transfer_cfg)
         a, b = log_linear_fit(scores(self._adapted, graphs, self.row), latency_ms)
         self._paper_fit = lambda x: a * x[:, 1] + b           # the paper's: the fine-tuned score alone
@@ -77,15 +73,22 @@ class TransferredNet:
         return np.column_stack([start, scores(self._adapted, graphs, self.row), self._supplement(graphs, matrix),
                                 self._source(graphs, matrix, start), self._mixed(graphs, matrix)])
 
+    @functools.cached_property
+    def _score_to_log_ms(self) -> list[np.ndarray]:
+        """Per source, (slope, intercept) of its measured log ms on this network's pre-trained score for it, least
+        squares over its table: a source's log ms estimated where it has no measurement (off the table)."""
+        return [np.polyfit(self.entry["source_scores"][s].astype(np.float64), self.source_log_ms[:, s], 1)
+                for s in range(len(self.sources))]
+
     def _source(self, graphs, matrix, start: np.ndarray | None = None) -> np.ndarray:
         """`source_input`: the chosen source's measured log ms (its pre-trained estimate off its table) as a
         read-out input, when that source ranks the samples positively; else no column."""
-        if self._source_log_ms is None:
+        if self._source_row is None:
             return np.zeros((len(matrix), 0))
         start = scores(self._start, graphs, self.row) if start is None else start
-        out = np.polyval(self._source_map, start)
+        out = np.polyval(self._score_to_log_ms[self._source_row], start)
         rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
-        out[rows >= 0] = self._source_log_ms[rows[rows >= 0]]
+        out[rows >= 0] = self.source_log_ms[rows[rows >= 0], self._source_row]
         return out[:, None]
 
     def _mixed(self, graphs, matrix) -> np.ndarray:
@@ -93,15 +96,13 @@ class TransferredNet:
         estimates from the pre-trained scores on each source's embedding (least squares over its table)."""
         if self._mix is None:
             return np.zeros((len(matrix), 0))
-        _, mix, table = self._mix
         rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
-        source_log_ms = table[np.maximum(rows, 0)]
+        source_log_ms = self.source_log_ms[np.maximum(rows, 0)]
         off = np.flatnonzero(rows < 0)
         if off.size:
             for s in range(len(self.sources)):
-                fit = np.polyfit(self.entry["source_scores"][s].astype(np.float64), table[:, s], 1)
-                source_log_ms[off, s] = np.polyval(fit, scores(self.net, graphs.take(off), s))
-        return mix(source_log_ms)[:, None]
+                source_log_ms[off, s] = np.polyval(self._score_to_log_ms[s], scores(self.net, graphs.take(off), s))
+        return self._mix[1](source_log_ms)[:, None]
 
     def forward_log_ms(self, graphs, matrix) -> np.ndarray:
         return self._fit(self.features(graphs, matrix))

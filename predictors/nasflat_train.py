@@ -292,11 +292,13 @@ def select_samples(encodings: np.ndarray, n: int, seed: int) -> np.ndarray:
             members = np.flatnonzero(labels == c)
             if len(members):
                 chosen.append(int(rng.choice(members)))
+    return np.asarray(chosen + cosine_picks(x, chosen, n - len(chosen), rng), dtype=np.int64)
+
+
+def cosine_picks(x: np.ndarray, chosen: list[int], n: int, rng: np.random.Generator) -> list[int]:
+    """NASFLAT's cosine-distinct half: one random pick per bucket of the encodings `x` sorted by mean cosine
+    similarity to all, leaving out positions already `chosen`."""
     unit = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    mean_cosine = unit @ unit.mean(0)
-    order = np.argsort(mean_cosine, kind="stable")
+    order = np.argsort(unit @ unit.mean(0), kind="stable")
     order = order[~np.isin(order, chosen)]
-    for bucket in np.array_split(order, n - len(chosen)):
-        if len(bucket):
-            chosen.append(int(rng.choice(bucket)))
-    return np.asarray(chosen, dtype=np.int64)
+    return [int(rng.choice(bucket)) for bucket in np.array_split(order, n) if len(bucket)]
