@@ -125,7 +125,9 @@ NASFLAT_METHODS = {"nasflat", "scratch", "best_source"}
 
 def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     """`nasflat` (and its paper read-out), `scratch` and `best_source` on one target, sample count and seed."""
-    chosen = {k: v for k, v in (("ensemble", args.ensemble), ("source_mix", args.source_mix)) if v is not None}
+    chosen = {k: v for k, v in (("ensemble", args.ensemble), ("source_mix", args.source_mix),
+                                ("transfer_lr", args.transfer_lr), ("transfer_epochs", args.transfer_epochs))
+              if v is not None}
     oracle = NasflatOracle(space, device, samples=n, seed=seed, task=item["task"], epochs=args.epochs,
                            hidden=args.hidden, flow_dim=args.flow_dim, source_input=args.source_input,
                            transfer_init=args.transfer_init, transfer_embedding_epochs=args.embedding_epochs, **chosen)
@@ -275,6 +277,10 @@ def main(argv=None) -> None:
                         help="nasflat: where the target embedding starts (oracle.transfer_init: pooled, best_source, mean)")
     parser.add_argument("--embedding-epochs", type=int, default=30,
                         help="nasflat: epochs fitting the target's embedding alone first (oracle.transfer_embedding_epochs)")
+    parser.add_argument("--transfer-lr", type=float, default=None,
+                        help="nasflat: fine-tuning learning rate (oracle.transfer_lr; default: the oracle's)")
+    parser.add_argument("--transfer-epochs", type=int, default=None,
+                        help="nasflat: fine-tuning epochs (oracle.transfer_epochs; default: the oracle's)")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--merge", action="store_true",
                         help="only combine <space>_*.csv of runs split by --tasks/--tag into <space>.{csv,md}")
