@@ -165,7 +165,8 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
     def __init__(self, space: SearchSpace, device: str, samples: int = 20, seed: int = 0, task: int | None = None,
                  sources: Sequence[str] | None = None, train_if_missing: bool = True, source_rows: int | None = None,
                  epochs: int = 30, lr: float = 1e-3, batch_size: int = 128, hidden: int = 64, flow_dim: int = 64,
-                 pretrain_seed: int = 0, supplementary: bool = True, transfer_epochs: int = 30, transfer_lr: float = 1e-3,
+                 pretrain_seed: int = 0, supplementary: bool = True, transfer_epochs: int = TransferConfig.epochs,
+                 transfer_lr: float = TransferConfig.lr,
                  transfer_init: str = "pooled", readout: str = "stacked", source_input: bool = False,
                  transfer_embedding_epochs: int = 30, ensemble: int = 3, source_mix: bool = False):
         super().__init__(space, device)

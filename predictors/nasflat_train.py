@@ -115,7 +115,8 @@ def pooled_sources(source_ms: np.ndarray, target_ms: np.ndarray) -> tuple[np.nda
 
 @dataclass(frozen=True)
 class TransferConfig:
-    """Fine-tuning on the target samples (the paper's code: AdamW, cosine schedule, batch 16, 30 epochs)."""
+    """Fine-tuning on the target samples (the paper's code: AdamW, cosine schedule, batch 16; its FBNet lr and epochs,
+    which hwnas uses on every space)."""
 
     epochs: int = 30
     lr: float = 1e-3
