@@ -33,7 +33,8 @@ MODEL_VERSION = 2
 FORMAT_VERSION = 1
 # The target embedding's start: hwnas's pool of sources tied with the best, the paper's single best, all sources
 TRANSFER_INITS = ("pooled", "best_source", "mean")
-READOUTS = ("stacked", "finetune")   # hwnas's stacked read-out (default), the paper's fine-tuned score alone
+# hwnas's stacked read-out (default), the paper's fine-tuned score alone, and the mean log ms of the two
+READOUTS = ("stacked", "finetune", "blend")
 MIN_SAMPLES = 3                 # fewer target samples cannot both pick a source and fine-tune a ranking
 TASKS_FILE = "nasflat/tasks.json"
 TASK_SPACES = {"nasbench201": "nb201", "fbnet": "fbnet"}
@@ -274,9 +275,10 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         return np.array([best]), fit
 
     def _source_mix(self, rows: np.ndarray, latency_ms: np.ndarray):
-        """`source_mix` (stacked read-out): the samples' out-of-fold mix of the source devices' log ms and the mix
-        (`nasflat_train.source_mix`); None when off or a sample is off the table (the sources have not measured it)."""
-        if not self.source_mix or self.readout != "stacked":
+        """`source_mix` (stacked and blend read-outs): the samples' out-of-fold mix of the source devices' log ms and
+        the mix (`nasflat_train.source_mix`); None when off or a sample is off the table (the sources have not
+        measured it)."""
+        if not self.source_mix or self.readout == "finetune":
             return None
         if (rows < 0).any():
             _log(f"source_mix skipped: {int((rows < 0).sum())} samples are not in the {self.space.name} table the "

@@ -51,7 +51,7 @@ class TransferredNet:
         a, b = log_linear_fit(scores(self._adapted, graphs, self.row), latency_ms)
         self._paper_fit = lambda x: a * x[:, 1] + b           # the paper's: the fine-tuned score alone
         self._held_out = (graphs, latency_ms, init)
-        if self.readout == "stacked":
+        if self.readout in ("stacked", "blend"):
             # the sources too are chosen per fold: chosen on all samples they rank those samples too well
             start, honest = out_of_fold_scores(self.net, graphs, latency_ms,
                                                lambda keep: self._choose_sources(rows[keep], latency_ms[keep])[0],
@@ -59,11 +59,17 @@ class TransferredNet:
             features = np.column_stack([start, honest, self._supplement(graphs, matrix), self._source(graphs, matrix),
                                         np.zeros((len(matrix), 0)) if mix is None else mix[0]])
             self.readout_inputs = (features, np.log(latency_ms))   # kept for diagnosis (experiments/)
-            self._fit = ridge_fit(features, np.log(latency_ms))
+            self._fit = self._with_paper(ridge_fit(features, np.log(latency_ms)))
         else:
             self._fit = self._paper_fit
         self.table_features = self.features(self.table_graphs, self.table_matrix, start_table)
         return self._fit(self.table_features)
+
+    def _with_paper(self, stacked: Callable) -> Callable:
+        """`blend`: the mean log ms of the stacked read-out and the paper's (hwnas; docs/nasflat.md); else as is."""
+        if self.readout != "blend":
+            return stacked
+        return lambda x: 0.5 * (stacked(x) + self._paper_fit(x))
 
     def features(self, graphs, matrix, start: np.ndarray | None = None) -> np.ndarray:
         """Read-out inputs: the pre-trained score on the initial target embedding, the fine-tuned score, the
@@ -117,20 +123,25 @@ class TransferredNet:
         if self._mix is None:
             return self._fit(self.table_features)
         features, log_ms = self.readout_inputs
-        return ridge_fit(features[:, :-1], log_ms)(self.table_features[:, :-1])
+        return self._with_paper(lambda x: ridge_fit(features[:, :-1], log_ms)(x[:, :-1]))(self.table_features)
 
     def held_out_log_ms(self) -> np.ndarray:
         """Each sample's log ms from a read-out that never saw it: leave-one-out ridge on the out-of-fold inputs
-        (stacked), or a log-linear fit on fine-tuned scores from networks that never saw it (k folds)."""
+        (stacked), a log-linear fit on fine-tuned scores from networks that never saw it (k folds; finetune), or
+        their mean (blend)."""
         graphs, latency_ms, init = self._held_out
         log_ms = np.log(latency_ms)
         drop = [np.arange(len(log_ms)) != i for i in range(len(log_ms))]
-        if self.readout == "stacked":
+        if self.readout != "finetune":
             features = self.readout_inputs[0]
-            return np.array([ridge_fit(features[keep], log_ms[keep])(features[~keep])[0] for keep in drop])
-        honest = out_of_fold_scores(self.net, graphs, latency_ms, init, self.transfer_cfg)[1]
-        out = []
+            stacked = np.array([ridge_fit(features[keep], log_ms[keep])(features[~keep])[0] for keep in drop])
+            if self.readout == "stacked":
+                return stacked
+            honest = features[:, 1]
+        else:
+            honest = out_of_fold_scores(self.net, graphs, latency_ms, init, self.transfer_cfg)[1]
+        paper = []
         for i, keep in enumerate(drop):
             a, b = log_linear_fit(honest[keep], latency_ms[keep])
-            out.append(a * honest[i] + b)
-        return np.array(out)
+            paper.append(a * honest[i] + b)
+        return np.array(paper) if self.readout == "finetune" else 0.5 * (stacked + np.array(paper))

@@ -193,7 +193,7 @@ def test_adapted_oracle_predicts_positive_ms_batched(tiny, fbnet):
         tiny.adapt(refs[:2], np.ones(3))
 
 
-@pytest.mark.parametrize("readout", ["stacked", "finetune"])
+@pytest.mark.parametrize("readout", ["stacked", "finetune", "blend"])
 def test_predictive_std_is_a_conformal_interval(fbnet, cache, one_thread, readout):
     """The spread is the jackknife scale of the read-out's held-out errors times the prediction: positive,
     reproducible, refused before adapt, and its 90 % interval holds most held-out architectures."""
@@ -271,7 +271,25 @@ def test_ensemble_is_the_geometric_mean_of_its_pre_trainings(tiny, fbnet):
     assert 0 < both.predict_std_ms(archs[:3]).min()
 
 
+def test_blend_is_the_mean_log_ms_of_the_stacked_and_paper_read_outs(tiny, fbnet):
+    """readout=blend: the same transfer as the stacked read-out, its prediction the geometric mean of the stacked
+    and the paper's, in the table and off it (the batched forward pass)."""
+    truth = devices.latency_ms("fbnet", "raspi4")
+    refs = tiny.reference_archs()
+    tiny.adapt(refs, truth[fbnet.table_index(refs)])
+    blend = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES,
+                                  **{**TINY, "readout": "blend"})
+    blend.adapt(refs, truth[fbnet.table_index(refs)])
+    archs = fbnet.table_archs()
+    stacked, paper = tiny.predict_ms(archs), tiny.paper_readout_ms()
+    assert not np.allclose(stacked, paper)
+    assert np.allclose(blend.predict_ms(archs), np.sqrt(stacked * paper))
+    assert np.allclose(blend.predict_uncached_ms(archs[:64]), blend.predict_ms(archs[:64]), rtol=1e-5)
+    assert np.allclose(blend.table_ms_without_mix(), blend.predict_ms(archs))
+
+
 @pytest.mark.parametrize("key, value, match", [
+    ("readout", "mean", "readout must be one of stacked, finetune, blend, got 'mean'"),
     ("ensemble", 0, "ensemble must be a whole number of pre-trainings >= 1, got 0"),
     ("ensemble", -1, "ensemble must be a whole number"), ("ensemble", 1.5, "ensemble must be a whole number"),
     ("ensemble", "abc", "ensemble must be a whole number"), ("ensemble", True, "ensemble must be a whole number"),
