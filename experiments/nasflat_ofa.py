@@ -35,8 +35,9 @@ SETTINGS = {
 
 def rows(setting: str, target: str, sources: list[str], samples: int, seed: int, space,
          ensemble: int | None = None, source_mix: bool = False) -> list[dict]:
-    """nasflat (with the source mix on, `nasflat_mix` and `nasflat` the same transfers read out without it; `_e<k>`
-    when `ensemble` is given), best_source and mean_source on one target, sample count and seed."""
+    """nasflat, and from the same transfers its paper and blend read-outs (`oracle.readout`) and with the source mix
+    on `nasflat_mix` (`_e<k>` when `ensemble` is given); best_source and mean_source; one target, sample count and
+    seed."""
     truth = devices.latency_ms(SPACE, target)
     started = time.perf_counter()
     oracle = NasflatOracle(space, target, samples=samples, seed=seed, sources=sources, source_mix=source_mix,
@@ -49,8 +50,10 @@ def rows(setting: str, target: str, sources: list[str], samples: int, seed: int,
     pick, _ = best_source(tables[:, space.table_index(refs)], measured)
     base = {"setting": setting, "target": target, "sources": " ".join(sources), "samples": samples, "seed": seed}
     suffix = "" if ensemble is None else f"_e{ensemble}"
-    out = [dict(base, method="nasflat" + suffix, seconds=round(seconds, 2),
-                spearman=spearmanr(oracle.table_ms_without_mix(), truth).statistic)]
+    stacked, paper = oracle.table_ms_without_mix(), oracle.paper_readout_ms()
+    out = [dict(base, method=method + suffix, seconds=round(seconds, 2), spearman=spearmanr(pred, truth).statistic)
+           for method, pred in (("nasflat", stacked), ("nasflat_paper", paper),
+                                ("nasflat_blend", np.sqrt(stacked * paper)))]     # the read-outs of one transfer
     if source_mix:
         out.append(dict(base, method="nasflat_mix" + suffix, seconds=round(seconds, 2),
                         spearman=spearmanr(oracle.predict_ms(space.table_archs()), truth).statistic))
@@ -79,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
                 for samples in (int(s) for s in args.samples.split(",")):
                     for seed in range(args.seeds):
                         out += rows(setting, target, sources, samples, seed, space, args.ensemble, args.source_mix)
-                        print([r for r in out[-4:] if r["method"].startswith("nasflat")], flush=True)
+                        print([r for r in out[-6:] if r["method"].startswith("nasflat")], flush=True)
         frame = pd.DataFrame(out)
         if (OUT / "ofa.csv").is_file():     # a re-run replaces the rows it repeats and keeps the others
             frame = pd.concat([pd.read_csv(OUT / "ofa.csv"), frame]).drop_duplicates(

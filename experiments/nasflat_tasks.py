@@ -124,7 +124,8 @@ NASFLAT_METHODS = {"nasflat", "scratch", "best_source"}
 
 
 def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
-    """`nasflat` (and its paper read-out), `scratch` and `best_source` on one target, sample count and seed."""
+    """`nasflat` (and its paper and blend read-outs), `scratch` and `best_source` on one target, sample count and
+    seed."""
     chosen = {k: v for k, v in (("ensemble", args.ensemble), ("source_mix", args.source_mix),
                                 ("transfer_lr", args.transfer_lr), ("transfer_epochs", args.transfer_epochs))
               if v is not None}
@@ -142,6 +143,8 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
         add("nasflat_mix", n, seed, oracle.predict_ms(space.table_archs()), info)
     add("nasflat", n, seed, oracle.table_ms_without_mix(), info)
     add("nasflat_paper", n, seed, oracle.paper_readout_ms())
+    # `oracle.readout=blend` from the same transfers: the geometric mean of the two (tests/predictors/test_nasflat.py)
+    add("nasflat_blend", n, seed, np.sqrt(oracle.table_ms_without_mix() * oracle.paper_readout_ms()))
     if "scratch" in args.methods:
         add("scratch", n, seed, scratch(oracle, rows, truth[rows], seed))
     if "best_source" in args.methods:
