@@ -140,7 +140,9 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     info = {"adapt_s": round(adapt_s, 2), "init_source": "+".join(oracle.chosen_sources),
             "pretrain_s": round(oracle.setup_cost().shared_seconds, 1)}
     if oracle.source_mix:   # `nasflat_mix`, and from the same transfers the read-out without it: the default
-        add("nasflat_mix", n, seed, oracle.predict_ms(space.table_archs()), info)
+        mixed = oracle.predict_ms(space.table_archs())
+        add("nasflat_mix", n, seed, mixed, info)
+        add("nasflat_mix_blend", n, seed, np.sqrt(mixed * oracle.paper_readout_ms()))   # readout=blend source_mix=true
     add("nasflat", n, seed, oracle.table_ms_without_mix(), info)
     add("nasflat_paper", n, seed, oracle.paper_readout_ms())
     # `oracle.readout=blend` from the same transfers: the geometric mean of the two (tests/predictors/test_nasflat.py)

@@ -273,7 +273,8 @@ def test_ensemble_is_the_geometric_mean_of_its_pre_trainings(tiny, fbnet):
 
 def test_blend_is_the_mean_log_ms_of_the_stacked_and_paper_read_outs(tiny, fbnet):
     """readout=blend: the same transfer as the stacked read-out, its prediction the geometric mean of the stacked
-    and the paper's, in the table and off it (the batched forward pass)."""
+    and the paper's, in the table and off it (the batched forward pass); with source_mix, of the mixed stacked
+    read-out and the paper's."""
     truth = devices.latency_ms("fbnet", "raspi4")
     refs = tiny.reference_archs()
     tiny.adapt(refs, truth[fbnet.table_index(refs)])
@@ -286,6 +287,13 @@ def test_blend_is_the_mean_log_ms_of_the_stacked_and_paper_read_outs(tiny, fbnet
     assert np.allclose(blend.predict_ms(archs), np.sqrt(stacked * paper))
     assert np.allclose(blend.predict_uncached_ms(archs[:64]), blend.predict_ms(archs[:64]), rtol=1e-5)
     assert np.allclose(blend.table_ms_without_mix(), blend.predict_ms(archs))
+    mixed = {**TINY, "source_mix": True}
+    both = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, **mixed, readout="blend")
+    mix_only = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, **mixed)
+    for oracle in (both, mix_only):
+        oracle.adapt(refs, truth[fbnet.table_index(refs)])
+    assert np.allclose(both.predict_ms(archs), np.sqrt(mix_only.predict_ms(archs) * paper))
+    assert np.allclose(both.table_ms_without_mix(), blend.predict_ms(archs))
 
 
 @pytest.mark.parametrize("key, value, match", [
