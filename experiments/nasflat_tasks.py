@@ -139,14 +139,16 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     adapt_s = time.perf_counter() - t0
     info = {"adapt_s": round(adapt_s, 2), "init_source": "+".join(oracle.chosen_sources),
             "pretrain_s": round(oracle.setup_cost().shared_seconds, 1)}
-    if oracle.source_mix:   # `nasflat_mix`, and from the same transfers the read-out without it: the default
+    stacked, paper = oracle.table_ms_without_mix(), oracle.paper_readout_ms()
+    # `oracle.readout=blend` from the same transfers: the geometric mean with the paper's read-out (as the oracle's,
+    # tests/predictors/test_nasflat.py); with the source mix on, `nasflat_mix` and its blend too
+    if oracle.source_mix:
         mixed = oracle.predict_ms(space.table_archs())
         add("nasflat_mix", n, seed, mixed, info)
-        add("nasflat_mix_blend", n, seed, np.sqrt(mixed * oracle.paper_readout_ms()))   # readout=blend source_mix=true
-    add("nasflat", n, seed, oracle.table_ms_without_mix(), info)
-    add("nasflat_paper", n, seed, oracle.paper_readout_ms())
-    # `oracle.readout=blend` from the same transfers: the geometric mean of the two (tests/predictors/test_nasflat.py)
-    add("nasflat_blend", n, seed, np.sqrt(oracle.table_ms_without_mix() * oracle.paper_readout_ms()))
+        add("nasflat_mix_blend", n, seed, np.sqrt(mixed * paper))
+    add("nasflat", n, seed, stacked, info)
+    add("nasflat_paper", n, seed, paper)
+    add("nasflat_blend", n, seed, np.sqrt(stacked * paper))
     if "scratch" in args.methods:
         add("scratch", n, seed, scratch(oracle, rows, truth[rows], seed))
     if "best_source" in args.methods:
