@@ -27,8 +27,9 @@ QUANTILES = (0.1, 0.3, 0.5)
 OUT = Path(__file__).resolve().parent / "results" / "chance"
 
 
-def calibration(oracle: str, device: str, seed: int) -> dict:
-    session = Session.compose("predict", [f"oracle={oracle}", f"device={device}", f"seed={seed}"], check_budget=False)
+def calibration(oracle: str, device: str, seed: int, overrides: tuple[str, ...] = ()) -> dict:
+    session = Session.compose("predict", [f"oracle={oracle}", f"device={device}", f"seed={seed}", *overrides],
+                              check_budget=False)
     archs = session.space.table_archs()
     mean, std = session.oracle.predict_ms(archs), session.oracle.predict_std_ms(archs)
     held_out = np.ones(len(archs), dtype=bool)
@@ -64,6 +65,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--confidences", default="0.5,0.8,0.9,0.95")
     parser.add_argument("--max-evals", type=int, default=300)
+    parser.add_argument("--overrides", default="",
+                        help="calibration: more config overrides, space-separated (e.g. oracle.readout=blend); the "
+                             "file is then calibration_<oracle>_<overrides joined by _>.csv")
     parser.add_argument("--parts", default="calibration,search",
                         help="calibration, search or both; report: the search table from the saved runs")
     args = parser.parse_args(argv)
@@ -73,20 +77,21 @@ def main(argv: list[str] | None = None) -> None:
     parts = set(args.parts.split(","))
     for oracle in oracles:
         if "calibration" in parts:
-            calibrate(oracle, seeds)
+            calibrate(oracle, seeds, tuple(args.overrides.split()))
         if "search" in parts:
             search_table(oracle, seeds, confidences, args)
         if "report" in parts:
             report(oracle, pd.read_csv(OUT / f"search_{oracle}.csv"), args)
 
 
-def calibrate(oracle: str, seeds: list[int]) -> None:
-    cal = pd.DataFrame([calibration(oracle, d, s) for d in DEVICES for s in seeds])
-    cal.to_csv(OUT / f"calibration_{oracle}.csv", index=False)
+def calibrate(oracle: str, seeds: list[int], overrides: tuple[str, ...] = ()) -> None:
+    cal = pd.DataFrame([calibration(oracle, d, s, overrides) for d in DEVICES for s in seeds])
+    label = "_".join([oracle, *(o.split(".")[-1].replace("=", "-") for o in overrides)])
+    cal.to_csv(OUT / f"calibration_{label}.csv", index=False)
     print(cal.groupby("device")[["coverage90", "median_relative_std", "median_abs_relative_error",
                                  "median_relative_error"]]
           .mean().round(4).to_string(), flush=True)
-    print(f"{oracle}: mean 90 % interval coverage {cal['coverage90'].mean():.3f}", flush=True)
+    print(f"{label}: mean 90 % interval coverage {cal['coverage90'].mean():.3f}", flush=True)
 
 
 def search_table(oracle: str, seeds: list[int], confidences: list[float], args) -> None:
