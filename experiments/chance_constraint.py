@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     confidences = [float(c) for c in args.confidences.split(",")]
     OUT.mkdir(parents=True, exist_ok=True)
     parts = set(args.parts.split(","))
+    if args.overrides and parts - {"calibration"}:
+        parser.error("--overrides applies to --parts calibration only")
     for oracle in oracles:
         if "calibration" in parts:
             calibrate(oracle, seeds, tuple(args.overrides.split()))
