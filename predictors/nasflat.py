@@ -186,6 +186,9 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         for key, value in (("source_mix", source_mix), ("source_input", source_input)):
             if not isinstance(value, (bool, np.bool_)):
                 raise HwnasError(f"oracle nasflat: {key} must be true or false, got {value!r}")
+            if value and readout == "finetune":
+                raise HwnasError(f"oracle nasflat: {key}=true is an input of the stacked read-out; it needs readout "
+                                 "stacked or blend, got readout=finetune")
         self.samples, self.seed, self.transfer_init, self.readout = int(samples), int(seed), transfer_init, readout
         self.source_input, self.source_mix = bool(source_input), bool(source_mix)
         self.sources = resolve_sources(space, device, task, None if sources is None else list(sources))
@@ -278,7 +281,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         """`source_mix` (stacked and blend read-outs): the samples' out-of-fold mix of the source devices' log ms and
         the mix (`nasflat_train.source_mix`); None when off or a sample is off the table (the sources have not
         measured it)."""
-        if not self.source_mix or self.readout == "finetune":
+        if not self.source_mix:
             return None
         if (rows < 0).any():
             _log(f"source_mix skipped: {int((rows < 0).sum())} samples are not in the {self.space.name} table the "

@@ -311,6 +311,15 @@ def test_bad_settings_are_refused_in_one_line(fbnet, cache, key, value, match, m
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("key", ["source_mix", "source_input"])
+def test_a_stacked_input_with_the_paper_read_out_is_refused(fbnet, cache, key, monkeypatch):
+    """source_mix / source_input feed the stacked read-out; with readout=finetune they would be ignored silently."""
+    monkeypatch.setattr(nasflat, "pretrain", lambda *a, **k: pytest.fail("trained before validating"))
+    with pytest.raises(HwnasError, match=f"{key}=true is an input of the stacked read-out.*got readout=finetune"):
+        nasflat.NasflatOracle(fbnet, "raspi4", samples=10, sources=TWO_SOURCES,
+                              **{**TINY, key: True, "readout": "finetune"})
+
+
 def test_source_mix_is_an_honest_read_out_input(tiny, fbnet):
     """source_mix: one more read-out input, the ridge mix of the sources' log ms; on the samples it is out of
     fold (no sample's own latency in its value), on the table the mix fitted on all samples; off the table the
