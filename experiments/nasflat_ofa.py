@@ -81,8 +81,9 @@ def main(argv: list[str] | None = None) -> None:
             for target, sources in pairs:
                 for samples in (int(s) for s in args.samples.split(",")):
                     for seed in range(args.seeds):
-                        out += rows(setting, target, sources, samples, seed, space, args.ensemble, args.source_mix)
-                        print([r for r in out[-6:] if r["method"].startswith("nasflat")], flush=True)
+                        run = rows(setting, target, sources, samples, seed, space, args.ensemble, args.source_mix)
+                        out += run
+                        print([r for r in run if r["method"].startswith("nasflat")], flush=True)
         frame = pd.DataFrame(out)
         if (OUT / "ofa.csv").is_file():     # a re-run replaces the rows it repeats and keeps the others
             frame = pd.concat([pd.read_csv(OUT / "ofa.csv"), frame]).drop_duplicates(

@@ -132,16 +132,13 @@ class TransferredNet:
         graphs, latency_ms, init = self._held_out
         log_ms = np.log(latency_ms)
         drop = [np.arange(len(log_ms)) != i for i in range(len(log_ms))]
+        parts = []
         if self.readout != "finetune":
             features = self.readout_inputs[0]
-            stacked = np.array([ridge_fit(features[keep], log_ms[keep])(features[~keep])[0] for keep in drop])
-            if self.readout == "stacked":
-                return stacked
-            honest = features[:, 1]
-        else:
-            honest = out_of_fold_scores(self.net, graphs, latency_ms, init, self.transfer_cfg)[1]
-        paper = []
-        for i, keep in enumerate(drop):
-            a, b = log_linear_fit(honest[keep], latency_ms[keep])
-            paper.append(a * honest[i] + b)
-        return np.array(paper) if self.readout == "finetune" else 0.5 * (stacked + np.array(paper))
+            parts.append(np.array([ridge_fit(features[keep], log_ms[keep])(features[~keep])[0] for keep in drop]))
+        if self.readout != "stacked":
+            honest = (features[:, 1] if self.readout == "blend"
+                      else out_of_fold_scores(self.net, graphs, latency_ms, init, self.transfer_cfg)[1])
+            parts.append(np.array([np.polyval(log_linear_fit(honest[keep], latency_ms[keep]), honest[i])
+                                   for i, keep in enumerate(drop)]))
+        return np.mean(parts, axis=0)
