@@ -127,7 +127,8 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     """`nasflat` (and its paper and blend read-outs), `scratch` and `best_source` on one target, sample count and
     seed."""
     chosen = {k: v for k, v in (("ensemble", args.ensemble), ("source_mix", args.source_mix),
-                                ("transfer_lr", args.transfer_lr), ("transfer_epochs", args.transfer_epochs))
+                                ("transfer_lr", args.transfer_lr), ("transfer_epochs", args.transfer_epochs),
+                                ("source_rows", args.source_rows))
               if v is not None}
     oracle = NasflatOracle(space, device, samples=n, seed=seed, task=item["task"], epochs=args.epochs,
                            hidden=args.hidden, flow_dim=args.flow_dim, source_input=args.source_input,
@@ -288,6 +289,8 @@ def main(argv=None) -> None:
                         help="nasflat: fine-tuning learning rate (oracle.transfer_lr; default: the oracle's)")
     parser.add_argument("--transfer-epochs", type=int, default=None,
                         help="nasflat: fine-tuning epochs (oracle.transfer_epochs; default: the oracle's)")
+    parser.add_argument("--source-rows", type=int, default=None,
+                        help="nasflat: architectures per source device in pre-training (default: the paper's)")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--merge", action="store_true",
                         help="only combine <space>_*.csv of runs split by --tasks/--tag into <space>.{csv,md}")
