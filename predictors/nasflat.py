@@ -20,7 +20,7 @@ import numpy as np
 
 from hwnas import data
 from hwnas.analysis.conformal import RelativeConformalStd, relative_std
-from hwnas.core.errors import HwnasError, unknown_choice
+from hwnas.core.errors import HwnasError, positive_number, unknown_choice, whole_number
 from hwnas.core.oracle import LatencyOracle, SetupCost
 from hwnas.core.space import Arch, SearchSpace
 from hwnas.data import cache, devices
@@ -35,6 +35,7 @@ FORMAT_VERSION = 1
 TRANSFER_INITS = ("pooled", "best_source", "mean")
 # hwnas's stacked read-out (default), the paper's fine-tuned score alone, and the mean log ms of the two
 READOUTS = ("stacked", "finetune", "blend")
+OWNER = "oracle nasflat"
 MIN_SAMPLES = 3                 # fewer target samples cannot both pick a source and fine-tune a ranking
 TASKS_FILE = "nasflat/tasks.json"
 TASK_SPACES = {"nasbench201": "nb201", "fbnet": "fbnet"}
@@ -174,24 +175,36 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         if len(space.table_archs()) == 0:
             raise HwnasError(f"oracle nasflat needs a space with measured latency tables; {space.name!r} has none")
         devices.require_device(space.name, device)
-        if int(samples) < MIN_SAMPLES:
+        samples = whole_number(OWNER, "samples", samples)
+        if samples < MIN_SAMPLES:
             raise HwnasError(f"oracle nasflat needs at least {MIN_SAMPLES} target samples; got samples={samples}")
         if transfer_init not in TRANSFER_INITS:
             raise HwnasError(f"oracle nasflat: transfer_init must be one of {', '.join(TRANSFER_INITS)}, "
                              f"got {transfer_init!r}")
         if readout not in READOUTS:
             raise HwnasError(f"oracle nasflat: readout must be one of {', '.join(READOUTS)}, got {readout!r}")
-        if isinstance(ensemble, bool) or not isinstance(ensemble, (int, np.integer)) or ensemble < 1:
-            raise HwnasError(f"oracle nasflat: ensemble must be a whole number of pre-trainings >= 1, got {ensemble!r}")
-        for key, value in (("source_mix", source_mix), ("source_input", source_input)):
+        ensemble = whole_number(OWNER, "ensemble", ensemble, 1, " of pre-trainings")
+        # batches and source rows need a pair at least: the ranking loss compares two architectures
+        for key, value, minimum in (("seed", seed, 0), ("pretrain_seed", pretrain_seed, 0), ("epochs", epochs, 1),
+                                    ("batch_size", batch_size, 2), ("hidden", hidden, 1), ("flow_dim", flow_dim, 1),
+                                    ("transfer_epochs", transfer_epochs, 0),
+                                    ("transfer_embedding_epochs", transfer_embedding_epochs, 0),
+                                    ("source_rows", 2 if source_rows is None else source_rows, 2)):
+            whole_number(OWNER, key, value, minimum)
+        lr, transfer_lr = positive_number(OWNER, "lr", lr), positive_number(OWNER, "transfer_lr", transfer_lr)
+        switches = {"source_mix": source_mix, "source_input": source_input, "supplementary": supplementary,
+                    "train_if_missing": train_if_missing}
+        for key, value in switches.items():
             if not isinstance(value, (bool, np.bool_)):
                 raise HwnasError(f"oracle nasflat: {key} must be true or false, got {value!r}")
-            if value and readout == "finetune":
+        for key in ("source_mix", "source_input"):
+            if switches[key] and readout == "finetune":
                 raise HwnasError(f"oracle nasflat: {key}=true is an input of the stacked read-out; it needs readout "
                                  "stacked or blend, got readout=finetune")
         self.samples, self.seed, self.transfer_init, self.readout = int(samples), int(seed), transfer_init, readout
         self.source_input, self.source_mix = bool(source_input), bool(source_mix)
-        self.sources = resolve_sources(space, device, task, None if sources is None else list(sources))
+        self.sources = resolve_sources(space, device, task,
+                                       sources if sources is None or isinstance(sources, str) else list(sources))
         rows = PAPER_SOURCE_ROWS.get(space.name, 800) if source_rows is None else int(source_rows)
         self.pretrain_cfg = PretrainConfig(source_rows=rows, epochs=int(epochs), lr=float(lr),
                                            batch_size=int(batch_size), hidden=int(hidden), flow_dim=int(flow_dim),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import math
+import numbers
 from typing import Iterable
 
 
@@ -16,3 +18,21 @@ def unknown_choice(what: str, value: str, valid: Iterable[str]) -> HwnasError:
     close = difflib.get_close_matches(str(value), valid, n=3, cutoff=0.5)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     return HwnasError(f"unknown {what} {value!r}.{hint} Valid: {', '.join(valid)}")
+
+
+def whole_number(owner: str, key: str, value, minimum: int | None = None, unit: str = "") -> int:
+    """`value` as an int, or one line naming `owner`'s setting `key`: booleans, fractions and text are refused,
+    and so is a value under `minimum` (`unit`, e.g. " of pre-trainings", reads after "whole number")."""
+    whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not whole or (minimum is not None and value < minimum):
+        limit = "" if minimum is None else f" >= {minimum}"
+        raise HwnasError(f"{owner}: {key} must be a whole number{unit}{limit}, got {value!r}")
+    return int(value)
+
+
+def positive_number(owner: str, key: str, value) -> float:
+    """`value` as a finite float > 0, or one line naming `owner`'s setting `key` (booleans and text refused)."""
+    real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not real or not math.isfinite(value) or value <= 0:
+        raise HwnasError(f"{owner}: {key} must be a number > 0, got {value!r}")
+    return float(value)

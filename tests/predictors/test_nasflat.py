@@ -50,6 +50,7 @@ def test_sources_from_a_task_a_list_or_the_default(fbnet):
     (9, None, "raspi4", "task 9 out of range for fbnet; valid: 0, 1, 2, 3, 4, 5"),
     (None, ["raspi4", "pixel3"], "raspi4", "target device raspi4 is also a source"),
     (3, ["pixel3"], "raspi4", "not both"),
+    (None, "pixel3", "raspi4", "sources must be a non-empty list of devices, got 'pixel3'"),
 ])
 def test_bad_sources_are_one_line_errors(fbnet, task, sources, device, match):
     with pytest.raises(HwnasError, match=match) as info:
@@ -61,6 +62,8 @@ def test_too_few_samples_is_refused_before_any_training(fbnet, cache, monkeypatc
     monkeypatch.setattr(nasflat, "pretrain", lambda *a, **k: pytest.fail("trained before validating"))
     with pytest.raises(HwnasError, match="at least 3 target samples; got samples=2"):
         nasflat.NasflatOracle(fbnet, "raspi4", samples=2, sources=TWO_SOURCES, **TINY)
+    with pytest.raises(HwnasError, match="oracle nasflat: samples must be a whole number, got 'ten'"):
+        nasflat.NasflatOracle(fbnet, "raspi4", samples="ten", sources=TWO_SOURCES, **TINY)
 
 
 def test_sampler_is_deterministic_and_distinct(fbnet):
@@ -303,12 +306,28 @@ def test_blend_is_the_mean_log_ms_of_the_stacked_and_paper_read_outs(tiny, fbnet
     ("ensemble", "abc", "ensemble must be a whole number"), ("ensemble", True, "ensemble must be a whole number"),
     ("source_mix", "maybe", "source_mix must be true or false, got 'maybe'"),
     ("source_input", 1, "source_input must be true or false, got 1"),
+    ("supplementary", "maybe", "supplementary must be true or false, got 'maybe'"),
+    ("source_rows", 0, "source_rows must be a whole number >= 2, got 0"),
+    ("source_rows", "abc", "source_rows must be a whole number >= 2, got 'abc'"),
+    ("epochs", 0, "epochs must be a whole number >= 1, got 0"),
+    ("batch_size", 0, "batch_size must be a whole number >= 2, got 0"),
+    ("hidden", 0, "hidden must be a whole number >= 1, got 0"), ("flow_dim", 2.5, "flow_dim must be a whole number"),
+    ("transfer_epochs", -1, "transfer_epochs must be a whole number >= 0, got -1"),
+    ("transfer_embedding_epochs", -1, "transfer_embedding_epochs must be a whole number >= 0"),
+    ("pretrain_seed", -1, "pretrain_seed must be a whole number >= 0"), ("seed", "x", "seed must be a whole number"),
+    ("lr", -1.0, "lr must be a number > 0, got -1.0"), ("transfer_lr", 0, "transfer_lr must be a number > 0, got 0"),
 ])
 def test_bad_settings_are_refused_in_one_line(fbnet, cache, key, value, match, monkeypatch):
     monkeypatch.setattr(nasflat, "pretrain", lambda *a, **k: pytest.fail("trained before validating"))
     with pytest.raises(HwnasError, match=match) as info:
         nasflat.NasflatOracle(fbnet, "raspi4", samples=10, sources=TWO_SOURCES, **{**TINY, key: value})
     assert "\n" not in str(info.value)
+
+
+def test_one_source_given_as_text_is_refused_not_split_into_letters(fbnet, cache, monkeypatch):
+    monkeypatch.setattr(nasflat, "pretrain", lambda *a, **k: pytest.fail("trained before validating"))
+    with pytest.raises(HwnasError, match="sources must be a non-empty list of devices, got 'pixel3'"):
+        nasflat.NasflatOracle(fbnet, "raspi4", samples=10, sources="pixel3", **TINY)
 
 
 @pytest.mark.parametrize("key", ["source_mix", "source_input"])
