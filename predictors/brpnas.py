@@ -14,10 +14,11 @@ import numpy as np
 
 from hwnas.analysis.conformal import RelativeConformalStd, relative_std
 from hwnas.data import devices
-from hwnas.core.errors import HwnasError
+from hwnas.core.errors import HwnasError, positive_number, whole_number
 from hwnas.core.oracle import LatencyOracle
 from hwnas.core.space import Arch, SearchSpace, as_matrix
 
+OWNER = "oracle brpnas"
 
 class BrpNasGCN(RelativeConformalStd, LatencyOracle):
     """GCN over (adjacency + self loops, symmetric normalisation) with the output node as readout.
@@ -36,11 +37,13 @@ class BrpNasGCN(RelativeConformalStd, LatencyOracle):
             raise HwnasError(f"oracle brpnas needs a space with a graph view (graph(archs)); "
                              f"space {space.name} has none")
         devices.require_device(space.name, device)
-        if int(samples) < 2:
+        if whole_number(OWNER, "samples", samples) < 2:
             raise HwnasError(f"oracle brpnas needs samples >= 2 target measurements, got {samples}")
-        self.samples, self.seed = int(samples), int(seed)
-        self.hidden, self.layers, self.epochs = int(hidden), int(layers), int(epochs)
-        self.lr, self.weight_decay = float(lr), float(weight_decay)
+        self.samples, self.seed = int(samples), whole_number(OWNER, "seed", seed, 0)
+        self.hidden, self.layers, self.epochs = (whole_number(OWNER, key, value, 1) for key, value in
+                                                 (("hidden", hidden), ("layers", layers), ("epochs", epochs)))
+        self.lr = positive_number(OWNER, "lr", lr)
+        self.weight_decay = positive_number(OWNER, "weight_decay", weight_decay, allow_zero=True)
         self._model = None
         self._log_mean = self._log_std = 0.0
         self._samples, self._relative_std = None, None

@@ -22,7 +22,7 @@ import torch
 
 from hwnas.data import devices
 from hwnas.analysis.conformal import COVERAGE, Z_COVERAGE, RelativeConformalStd, relative_std
-from hwnas.core.errors import HwnasError
+from hwnas.core.errors import HwnasError, whole_number
 from hwnas.core.oracle import LatencyOracle, SetupCost
 from hwnas.core.space import Arch, SearchSpace, as_matrix
 from hwnas.data.cache import atomic_write_json
@@ -96,12 +96,13 @@ class HelpOracle(RelativeConformalStd, LatencyOracle):
         super().__init__(space, device)
         if space.name not in HELP_SPLITS:
             raise HwnasError(f"oracle help supports spaces {', '.join(HELP_SPLITS)}, not {space.name!r}")
-        if int(samples) < N_REFERENCE:
+        if whole_number("oracle help", "samples", samples) < N_REFERENCE:
             raise HwnasError(f"oracle help needs at least {N_REFERENCE} target samples (its hardware embedding is "
                              f"the latency of {N_REFERENCE} reference architectures); got samples={samples}")
-        if int(ensemble) < 1:
-            raise HwnasError(f"oracle help: ensemble must be >= 1, got {ensemble}")
-        self.samples, self.seed = int(samples), int(seed)
+        ensemble = whole_number("oracle help", "ensemble", ensemble, 1)
+        self.samples, self.seed = int(samples), whole_number("oracle help", "seed", seed, 0)
+        if eval_steps is not None:
+            whole_number("oracle help", "eval_steps", eval_steps, 0)
         self.configs = [_meta_config(space.name, k, dict(meta)) for k in range(int(ensemble))]
         self.data = SpaceData(space, self.configs[0].encoding)
         self.eval_steps = self.configs[0].inner_steps if eval_steps is None else int(eval_steps)

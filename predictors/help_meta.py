@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from scipy.stats import spearmanr
 
 from hwnas.data import devices
-from hwnas.core.errors import HwnasError
+from hwnas.core.errors import HwnasError, positive_number, whole_number
 from hwnas.predictors.help_model import HelpNet, ZModulator, nb201_graph_features
 
 # Bump when the model or training math changes: cached predictors of another version are not used.
@@ -60,6 +60,13 @@ ENCODINGS = {"nasbench201": ("graph",), "fbnet": ("factorised", "onehot"), "ofa_
 LABEL_SCALES = ("reference", "device_rows")
 VALID_QUERIES = ("next_rows", "all_rows")
 OPTIONAL_DEFAULTS = {"label_scale": "reference", "valid_query": "next_rows", "valid_steps": None}
+# The least each numeric setting can be (0 inner steps: no adaptation, an ablation), and the true/false ones.
+WHOLE_MINIMUM = {"layer_size": 1, "episodes": 1, "inner_tasks": 1, "inner_steps": 0, "support": 2, "query": 2,
+                 "meta_train_rows": 2, "valid_query_rows": 2, "mc_samples": 1, "valid_every": 1, "meta_seed": 0,
+                 "valid_steps": 0}
+POSITIVE = ("meta_lr", "inner_lr_init")
+NON_NEGATIVE = ("kl_scaling", "z_scaling")
+SWITCHES = ("second_order", "remove_outliers", "z_on")
 
 
 @dataclass
@@ -101,6 +108,14 @@ class MetaConfig:
         defaults = {k: v for k, v in SPACE_DEFAULTS[space_name].items() if getattr(self, k) is None}
         out = MetaConfig(**{**asdict(self), **defaults, "train_devices": tuple(self.train_devices or train),
                             "valid_devices": tuple(self.valid_devices or valid)})
+        for name, minimum in WHOLE_MINIMUM.items():
+            if getattr(out, name) is not None:
+                whole_number("HELP", name, getattr(out, name), minimum)
+        for name in POSITIVE + NON_NEGATIVE:
+            positive_number("HELP", name, getattr(out, name), allow_zero=name in NON_NEGATIVE)
+        for name in SWITCHES:
+            if not isinstance(getattr(out, name), (bool, np.bool_)):
+                raise HwnasError(f"HELP: {name} must be true or false, got {getattr(out, name)!r}")
         for name, allowed in (("label_scale", LABEL_SCALES), ("valid_query", VALID_QUERIES)):
             if getattr(out, name) not in allowed:
                 raise HwnasError(f"HELP: unknown {name} {getattr(out, name)!r}; valid: {', '.join(allowed)}")

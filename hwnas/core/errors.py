@@ -30,9 +30,10 @@ def whole_number(owner: str, key: str, value, minimum: int | None = None, unit: 
     return int(value)
 
 
-def positive_number(owner: str, key: str, value) -> float:
-    """`value` as a finite float > 0, or one line naming `owner`'s setting `key` (booleans and text refused)."""
+def positive_number(owner: str, key: str, value, allow_zero: bool = False) -> float:
+    """`value` as a finite float > 0 (>= 0 with `allow_zero`), or one line naming `owner`'s setting `key`
+    (booleans and text refused)."""
     real = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not real or not math.isfinite(value) or value <= 0:
-        raise HwnasError(f"{owner}: {key} must be a number > 0, got {value!r}")
+    if not real or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise HwnasError(f"{owner}: {key} must be a number {'>=' if allow_zero else '>'} 0, got {value!r}")
     return float(value)

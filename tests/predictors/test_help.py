@@ -95,6 +95,27 @@ def test_bad_input_is_refused(nb201, cache):
         oracle.adapt(refs, np.r_[np.arange(1.0, 10.0), np.nan])
 
 
+@pytest.mark.parametrize("key, value, match", [
+    ("layer_size", 0, "HELP: layer_size must be a whole number >= 1, got 0"),
+    ("episodes", 0, "HELP: episodes must be a whole number >= 1, got 0"),
+    ("inner_steps", -1, "HELP: inner_steps must be a whole number >= 0"),
+    ("support", 0, "HELP: support must be a whole number >= 2"),
+    ("mc_samples", 0, "HELP: mc_samples must be a whole number >= 1"),
+    ("meta_lr", 0, "HELP: meta_lr must be a number > 0, got 0"),
+    ("kl_scaling", -0.1, "HELP: kl_scaling must be a number >= 0"),
+    ("z_on", "maybe", "HELP: z_on must be true or false, got 'maybe'"),
+    ("ensemble", 0, "oracle help: ensemble must be a whole number >= 1, got 0"),
+    ("seed", "x", "oracle help: seed must be a whole number"),
+    ("eval_steps", -1, "oracle help: eval_steps must be a whole number >= 0"),
+])
+def test_bad_settings_are_one_line_before_meta_training(nb201, cache, monkeypatch, key, value, match):
+    monkeypatch.setattr("hwnas.predictors.help.ensure_meta_trained",
+                        lambda *a, **k: pytest.fail("meta-trained before validating"))
+    with pytest.raises(HwnasError, match=match) as info:
+        HelpOracle(nb201, "pixel2", **{**TINY, key: value})
+    assert "\n" not in str(info.value)
+
+
 def test_no_cache_and_no_training_tells_user_to_meta_train(nb201, cache):
     with pytest.raises(HwnasError, match="hwnas meta-train space=nasbench201"):
         HelpOracle(nb201, "pixel2", train_if_missing=False, **TINY)
