@@ -18,7 +18,7 @@ from collections import deque
 
 import numpy as np
 
-from hwnas.core.errors import HwnasError
+from hwnas.core.errors import HwnasError, whole_number
 from hwnas.core.space import Arch, SearchSpace
 from hwnas.core.constraint import constrained_key
 from hwnas.core.strategy import Strategy, Trial
@@ -29,13 +29,17 @@ class RegularizedEvolution(Strategy):
                  population_size: int = 50, tournament_size: int = 10, skip_seen: bool = False,
                  max_retries: int = 20, repair: int = 0):
         super().__init__(space, budget_ms, seed)
+        population_size = whole_number("evolution", "population_size", population_size, 1)
+        tournament_size = whole_number("evolution", "tournament_size", tournament_size, 1)
+        if not isinstance(skip_seen, (bool, np.bool_)):
+            raise HwnasError(f"evolution: skip_seen must be true or false, got {skip_seen!r}")
         if not 1 <= tournament_size <= population_size:
             raise HwnasError(f"evolution needs 1 <= tournament_size ({tournament_size}) <= "
                              f"population_size ({population_size})")
         self.population_size = population_size
         self.tournament_size = tournament_size
         self.skip_seen = bool(skip_seen)
-        self.max_retries = int(max_retries)
+        self.max_retries = whole_number("evolution", "max_retries", max_retries, 0)
         if isinstance(repair, bool) or not isinstance(repair, (int, np.integer)) or repair < 0:
             raise HwnasError(f"evolution needs repair >= 0, a whole number of equivalents tried per rejected child; "
                              f"got {repair!r}")

@@ -37,6 +37,9 @@ def sampler_factory(sampler: Mapping[str, Any],
         raise HwnasError(f"Optuna sampler {class_name}: unknown option {', '.join(unknown)}; "
                          f"valid options: {', '.join(params)}")
     settings = {str(k): v for k, v in dict(settings or {}).items()}
+    for key, value in options.items():     # counts (n_startup_trials, ...): Optuna takes a negative one silently
+        if key.startswith("n_") and isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            raise HwnasError(f"Optuna sampler {class_name}: {key} must be >= 0, got {value}")
 
     def make(seed: int) -> optuna.samplers.BaseSampler:
         with warnings.catch_warnings():

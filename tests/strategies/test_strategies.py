@@ -96,6 +96,12 @@ def test_unknown_sampler_option_lists_the_valid_ones():
         make("tpe", ToySpace(), 3.0, sampler={"n_startup": 5})
 
 
+def test_a_negative_sampler_count_is_refused():
+    """Optuna itself takes n_startup_trials=-1 without a word."""
+    with pytest.raises(HwnasError, match=r"TPESampler: n_startup_trials must be >= 0, got -1"):
+        make("tpe", ToySpace(), 3.0, sampler={"n_startup_trials": -1})
+
+
 def test_unknown_strategy_option_lists_the_valid_ones():
     with pytest.raises(HwnasError, match=r"valid options: .*entropy_weight"):
         make("reinforce", ToySpace(), 3.0, entropy=0.1)
@@ -251,3 +257,14 @@ def test_evolution_with_repair_resumes_exactly_on_a_space_with_equivalents():
 
     check_resume(make, space)
     assert any(repaired)   # the runs did ask equivalents of rejected children
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("population_size", "abc", "evolution: population_size must be a whole number >= 1, got 'abc'"),
+    ("tournament_size", 2.5, "evolution: tournament_size must be a whole number"),
+    ("max_retries", -1, "evolution: max_retries must be a whole number >= 0, got -1"),
+    ("skip_seen", "maybe", "evolution: skip_seen must be true or false, got 'maybe'"),
+])
+def test_evolution_settings_are_checked(key, value, match):
+    with pytest.raises(HwnasError, match=match):
+        make("evolution", ToySpace(3, 4), 3.0, **{"population_size": 4, "tournament_size": 2, key: value})
