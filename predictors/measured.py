@@ -32,6 +32,9 @@ class MeasuredOracle(LatencyOracle):
                  graph_optimization: str = "all", executor: str = "local", device_resource: str | None = None,
                  ray_address: str = "auto", remote_timeout_s: float = 600.0, store: bool = True, reuse: bool = True):
         super().__init__(space, device)
+        for key, value in (("store", store), ("reuse", reuse), ("channels_last", channels_last)):
+            if not isinstance(value, bool):
+                raise HwnasError(f"oracle measured: {key} must be true or false, got {value!r}")
         self.local = device_store.is_local(device)
         if clock == "auto":
             clock = device_store.auto_clock(space.name, device, threads)

@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from hwnas.data import devices
-from hwnas.core.errors import HwnasError, unknown_choice
+from hwnas.core.errors import HwnasError, unknown_choice, whole_number
 from hwnas.core.oracle import LatencyOracle, SetupCost
 from hwnas.core.space import Arch, SearchSpace, as_matrix
 from hwnas.analysis.conformal import relative_std
@@ -172,7 +172,7 @@ class OneProxy(LatencyOracle):
                              f"fewer than samples={self.samples}")
         self._covered = covered
         self._warn_if_same_data()
-        if proxy_archs is not None and int(proxy_archs) < 50:
+        if proxy_archs is not None and whole_number("oracle oneproxy", "proxy_archs", proxy_archs) < 50:
             raise HwnasError(f"oneproxy proxy_archs must be >= 50 (or null for the whole table), got {proxy_archs}")
         self.predictor = fit_proxy(space, proxy, float(proxy_ridge), None if proxy_archs is None else int(proxy_archs))
         self._probes: list[Arch] | None = None

@@ -126,3 +126,5 @@ def test_bad_settings_are_one_line_errors(small):
         MeasuredOracle(small, "local-test", **{**FAST, "dtype": "float61"})
     with pytest.raises(HwnasError, match="max_repeats"):
         MeasuredOracle(small, "local-test", **{**FAST, "min_repeats": 50})
+    with pytest.raises(HwnasError, match="oracle measured: store must be true or false, got 'maybe'"):
+        MeasuredOracle(small, "local-test", **{**FAST, "store": "maybe"})

@@ -105,6 +105,7 @@ def test_setup_cost_is_the_proxy_table(nb201):
     ({"device": "eyeriss", "mode": "scaled"}, "unknown oneproxy mode"),
     ({"device": "eyeriss", "samples": 3}, "samples >= 4"),
     ({"device": "eyeriss", "proxy_ridge": 0}, "proxy_ridge must be > 0"),
+    ({"device": "eyeriss", "proxy_archs": "abc"}, "oracle oneproxy: proxy_archs must be a whole number, got 'abc'"),
 ])
 def test_bad_configuration_is_one_clear_error(nb201, kwargs, message):
     with pytest.raises(HwnasError, match=message):
