@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from hwnas.core.errors import HwnasError
+from hwnas.core.errors import HwnasError, whole_number
 from hwnas.data.cache import atomic_write_json
 from hwnas.data.cache import cache_dir as default_cache_dir
 from hwnas.core.evaluator import Evaluator
@@ -59,7 +59,8 @@ class SynFlowProxy(Evaluator):
 
     def __init__(self, space: SearchSpace, seed: int = 0, threads: int = 1, cache_dir: str | None = None):
         super().__init__(space)
-        self.seed, self.threads = int(seed), int(threads)
+        self.seed = whole_number("evaluator synflow", "seed", seed, 0)
+        self.threads = whole_number("evaluator synflow", "threads", threads, 1)
         self.metric = (f"SynFlow zero-cost PROXY, log10 score (Tanaka et al. 2020), NOT an accuracy; "
                        f"{space.name} network at init, seed {self.seed}")
         folder = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()

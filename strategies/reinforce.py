@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwnas.core.errors import HwnasError
+from hwnas.core.errors import HwnasError, finite_number, whole_number
 from hwnas.core.space import Arch, SearchSpace
 from hwnas.core.strategy import Strategy, Trial
 
@@ -28,7 +28,13 @@ class Reinforce(Strategy):
         super().__init__(space, budget_ms, seed)
         if penalty not in PENALTIES:
             raise HwnasError(f"reinforce: unknown penalty {penalty!r}; valid: {', '.join(PENALTIES)}")
-        if batch < 1 or not 0.0 <= baseline_decay < 1.0 or learning_rate <= 0:
+        batch = whole_number("reinforce", "batch", batch, 1)
+        learning_rate, baseline_decay, entropy_weight, latency_weight, infeasible_reward = (
+            finite_number("reinforce", key, value) for key, value in (
+                ("learning_rate", learning_rate), ("baseline_decay", baseline_decay),
+                ("entropy_weight", entropy_weight), ("latency_weight", latency_weight),
+                ("infeasible_reward", infeasible_reward)))
+        if not 0.0 <= baseline_decay < 1.0 or learning_rate <= 0:
             raise HwnasError(f"reinforce needs batch >= 1 (got {batch}), 0 <= baseline_decay < 1 "
                              f"(got {baseline_decay}) and learning_rate > 0 (got {learning_rate})")
         self.learning_rate, self.batch, self.baseline_decay = float(learning_rate), int(batch), float(baseline_decay)

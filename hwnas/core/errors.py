@@ -37,3 +37,10 @@ def positive_number(owner: str, key: str, value, allow_zero: bool = False) -> fl
     if not real or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         raise HwnasError(f"{owner}: {key} must be a number {'>=' if allow_zero else '>'} 0, got {value!r}")
     return float(value)
+
+
+def finite_number(owner: str, key: str, value) -> float:
+    """`value` as a finite float of any sign, or one line naming `owner`'s setting `key`."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
+        raise HwnasError(f"{owner}: {key} must be a finite number, got {value!r}")
+    return float(value)

@@ -53,3 +53,10 @@ def test_ranks_nb201_accuracy(tmp_path):
     scores = SynFlowProxy(space, cache_dir=str(tmp_path)).accuracy(space.table_archs()[rows])
     rho = spearmanr(scores, nb201_accuracy("cifar10")[rows]).statistic
     assert rho > 0.4
+
+
+@pytest.mark.parametrize("key, value, match", [("threads", 0, "threads must be a whole number >= 1, got 0"),
+                                               ("seed", "abc", "seed must be a whole number >= 0, got 'abc'")])
+def test_bad_settings_are_one_line(tmp_path, nb201, key, value, match):
+    with pytest.raises(HwnasError, match=f"evaluator synflow: {match}"):
+        SynFlowProxy(nb201, cache_dir=str(tmp_path), **{key: value})

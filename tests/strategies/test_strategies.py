@@ -268,3 +268,14 @@ def test_evolution_with_repair_resumes_exactly_on_a_space_with_equivalents():
 def test_evolution_settings_are_checked(key, value, match):
     with pytest.raises(HwnasError, match=match):
         make("evolution", ToySpace(3, 4), 3.0, **{"population_size": 4, "tournament_size": 2, key: value})
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("batch", "abc", "reinforce: batch must be a whole number >= 1, got 'abc'"),
+    ("entropy_weight", "abc", "reinforce: entropy_weight must be a finite number, got 'abc'"),
+    ("latency_weight", float("nan"), "reinforce: latency_weight must be a finite number"),
+    ("baseline_decay", 1.0, "0 <= baseline_decay < 1"),
+])
+def test_reinforce_settings_are_checked(key, value, match):
+    with pytest.raises(HwnasError, match=match):
+        make("reinforce", ToySpace(3, 4), 3.0, **{key: value})

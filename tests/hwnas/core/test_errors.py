@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwnas.core.errors import HwnasError, positive_number, unknown_choice, whole_number
+from hwnas.core.errors import HwnasError, finite_number, positive_number, unknown_choice, whole_number
 
 
 @pytest.mark.parametrize("value", [0, 7, np.int64(3)])
@@ -39,3 +39,10 @@ def test_non_positive_or_non_numbers_are_refused(value):
 
 def test_unknown_choice_suggests_close_names():
     assert "Did you mean: raspi4" in str(unknown_choice("device", "raspi", ["raspi4", "pixel3"]))
+
+
+def test_finite_numbers_of_any_sign_pass_and_the_rest_is_one_line():
+    assert finite_number("strategy x", "weight", -0.07) == -0.07
+    for bad in (float("nan"), float("inf"), "0.1", True, None):
+        with pytest.raises(HwnasError, match=r"^strategy x: weight must be a finite number, got "):
+            finite_number("strategy x", "weight", bad)
