@@ -100,6 +100,8 @@ class HelpOracle(RelativeConformalStd, LatencyOracle):
             raise HwnasError(f"oracle help needs at least {N_REFERENCE} target samples (its hardware embedding is "
                              f"the latency of {N_REFERENCE} reference architectures); got samples={samples}")
         ensemble = whole_number("oracle help", "ensemble", ensemble, 1)
+        if not isinstance(train_if_missing, (bool, np.bool_)):
+            raise HwnasError(f"oracle help: train_if_missing must be true or false, got {train_if_missing!r}")
         self.samples, self.seed = int(samples), whole_number("oracle help", "seed", seed, 0)
         if eval_steps is not None:
             whole_number("oracle help", "eval_steps", eval_steps, 0)

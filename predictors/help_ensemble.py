@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from hwnas.core.errors import HwnasError
+from hwnas.core.errors import HwnasError, whole_number
 from hwnas.core.space import SearchSpace
 from hwnas.data.cache import atomic_write_json
 from hwnas.predictors import help_cache
@@ -74,10 +74,9 @@ class HelpEnsembleOracle(HelpOracle):
     def __init__(self, space: SearchSpace, device: str, samples: int = N_REFERENCE, seed: int = 0,
                  train_if_missing: bool = True, eval_steps: int | None = None, ensemble: int = 3,
                  select_seeds: int = 3, **meta):
-        if int(ensemble) < 2:
+        if whole_number("oracle help_ensemble", "ensemble", ensemble) < 2:
             raise HwnasError(f"oracle help_ensemble: ensemble must be >= 2 (1 is the `help` oracle), got {ensemble}")
-        if int(select_seeds) < 1:
-            raise HwnasError(f"oracle help_ensemble: select_seeds must be >= 1, got {select_seeds}")
+        select_seeds = whole_number("oracle help_ensemble", "select_seeds", select_seeds, 1)
         super().__init__(space, device, samples=samples, seed=seed, train_if_missing=train_if_missing,
                          eval_steps=eval_steps, ensemble=ensemble, **meta)
         self.selected, self.selection_scores = select_members(space, self.configs, self.learners, self.data,

@@ -37,7 +37,11 @@ def sampler_factory(sampler: Mapping[str, Any],
         raise HwnasError(f"Optuna sampler {class_name}: unknown option {', '.join(unknown)}; "
                          f"valid options: {', '.join(params)}")
     settings = {str(k): v for k, v in dict(settings or {}).items()}
-    for key, value in options.items():     # counts (n_startup_trials, ...): Optuna takes a negative one silently
+    kinds = {name: _kind(p) for name, p in inspect.signature(cls).parameters.items()}
+    for key, value in options.items():     # Optuna takes a wrong type or a negative count without a word
+        kind, optional = kinds.get(key, (None, True))
+        if kind is not None and not (value is None and optional) and not _same_kind(value, kind):
+            raise HwnasError(f"Optuna sampler {class_name}: {key} must be {KIND_WORDS[kind]}, got {value!r}")
         if key.startswith("n_") and isinstance(value, int) and not isinstance(value, bool) and value < 0:
             raise HwnasError(f"Optuna sampler {class_name}: {key} must be >= 0, got {value}")
 
@@ -61,6 +65,32 @@ def sampler_factory(sampler: Mapping[str, Any],
 
     make(0)  # fail now, with a one-line message, on a bad option value
     return make
+
+
+KIND_WORDS = {bool: "true or false", int: "a whole number", float: "a number"}
+KINDS = {"bool": bool, "int": int, "float": float}
+
+
+def _kind(parameter: inspect.Parameter) -> tuple[type | None, bool]:
+    """(bool, int or float: the type a sampler parameter takes, else None; whether None is allowed), read from
+    its annotation (`'bool | None'`), or from its default where it has none."""
+    annotation = parameter.annotation
+    if isinstance(annotation, str):
+        parts = [p.strip() for p in annotation.split("|")]
+        named = [p for p in parts if p != "None"]
+        kind = KINDS.get(named[0]) if len(named) == 1 else None
+        return kind, "None" in parts
+    kind = type(parameter.default)
+    return (kind if kind in KIND_WORDS else None), parameter.default is None
+
+
+def _same_kind(value, kind: type) -> bool:
+    """`value` fits a parameter whose default is of type `kind` (an int default also takes no bool)."""
+    if kind is bool:
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) if kind is int else isinstance(value, (int, float))
 
 
 def reseed(sampler, seed: int, depth: int = 0) -> None:

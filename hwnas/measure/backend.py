@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from hwnas.core.errors import HwnasError, unknown_choice
+from hwnas.core.errors import HwnasError, positive_number, unknown_choice
 from hwnas.measure.onnx_runtime import GRAPH_OPTIMIZATIONS  # ONNX Runtime's levels (imports no runtime)
 from hwnas.measure.timing import MeasurementSettings, measure_latency_ms, repeat_until_stable, torch_threads
 from hwnas.core.space import Arch, SearchSpace
@@ -55,13 +55,12 @@ class BackendSettings(MeasurementSettings):
         by `resolved_here` there; here only the checks that need no device)."""
         if self.executor not in EXECUTORS:
             raise unknown_choice("measurement executor", self.executor, EXECUTORS)
+        positive_number("measurement settings", "remote_timeout_s", self.remote_timeout_s)
         if self.executor == "ray":
             self._check_choices()
             if not self.device_resource:
                 raise HwnasError("executor=ray measures on the Ray node that holds the device: give "
                                  "device_resource=<its custom resource>, e.g. device_resource=device:jetson")
-            if not float(self.remote_timeout_s) > 0:
-                raise HwnasError(f"remote_timeout_s must be > 0, got {self.remote_timeout_s}")
             if self.backend not in BACKENDS:
                 raise unknown_choice("measurement backend", self.backend, BACKENDS)
             return replace(self, threads=int(self.threads), batch_size=int(self.batch_size),

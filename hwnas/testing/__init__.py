@@ -8,7 +8,8 @@ by name so a test suite can parametrize over them.
     check_strategy(lambda space, budget_ms, seed, run_dir: MyStrategy(space, budget_ms, seed))
     check_evaluator(lambda space: MyAccuracy(space), NasBench201())
 
-`oracle_factory`, `strategy_factory` and `evaluator_factory` build a plug-in from its YAML file.
+`oracle_factory`, `strategy_factory` and `evaluator_factory` build a plug-in from its YAML file;
+`check_settings_refused` checks that each number and true/false setting of a YAML, given as text, is refused.
 """
 
 from hwnas.testing.batching import own_source_files, per_arch_evidence
@@ -40,6 +41,7 @@ from hwnas.testing.oracles import (
     check_unsupported_space,
     probe_archs,
 )
+from hwnas.testing.settings import check_settings_refused, scalar_settings
 from hwnas.testing.spaces import SPACE_CHECKS, check_space
 from hwnas.testing.strategies import STRATEGY_CHECKS, check_strategy
 from hwnas.testing.toys import ToyEvaluator, ToyOracle, ToySpace, UnsupportedToySpace
@@ -50,6 +52,8 @@ __all__ = [
     "check_batch_consistency", "check_batched", "check_determinism", "check_malformed_arch", "check_oracle",
     "check_shapes", "check_units", "check_unknown_device", "check_unsupported_space", "oracle_factory",
     "own_source_files", "per_arch_evidence", "probe_archs", "supported_target",
+    # settings (every plug-in kind)
+    "check_settings_refused", "scalar_settings",
     # spaces
     "SPACE_CHECKS", "check_space", "load_space",
     # strategies

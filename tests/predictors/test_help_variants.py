@@ -91,7 +91,7 @@ def test_ensemble_is_the_mean_of_its_validation_best_members(nb201, cache):
 def test_ensemble_refuses_bad_settings(nb201, cache):
     with pytest.raises(HwnasError, match="ensemble must be >= 2"):
         HelpEnsembleOracle(nb201, "raspi4", ensemble=1, **TINY)
-    with pytest.raises(HwnasError, match="select_seeds must be >= 1"):
+    with pytest.raises(HwnasError, match="select_seeds must be a whole number >= 1"):
         HelpEnsembleOracle(nb201, "raspi4", select_seeds=0, **TINY)
 
 

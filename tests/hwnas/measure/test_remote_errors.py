@@ -18,7 +18,7 @@ def test_ray_settings_are_checked_before_connecting():
         BackendSettings(executor="ray").resolved()
     with pytest.raises(HwnasError, match="unknown measurement executor 'rya'"):
         BackendSettings(executor="rya").resolved()
-    with pytest.raises(HwnasError, match="remote_timeout_s must be > 0"):
+    with pytest.raises(HwnasError, match="remote_timeout_s must be a number > 0"):
         BackendSettings(executor="ray", device_resource="device:x", remote_timeout_s=0).resolved()
     remote = BackendSettings(executor="ray", device_resource="device:x").resolved()
     assert remote.backend == "auto"                      # resolved on the device's node, not here
