@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from hwnas.core.errors import HwnasError
+from hwnas.core.errors import HwnasError, whole_number
 from hwnas.core.records import DeviceTable, ReferenceRows
 from hwnas.core.space import Arch, Dimension, SearchSpace, as_matrix, text_or_json_form
 from hwnas.search_spaces import _help_data
@@ -46,7 +46,7 @@ class FBNet(SearchSpace):
     contract_device = "raspi4"   # HELP meta-test device (unseen by meta-trained oracles): the contract suites run here
 
     def __init__(self, num_classes: int = 100):
-        self.num_classes = int(num_classes)
+        self.num_classes = whole_number("space fbnet", "num_classes", num_classes, 1)
         self._dims = [Dimension(f"layer_{i}", OPS) for i in range(NUM_LAYERS)]
 
     def dimensions(self) -> list[Dimension]:

@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from hwnas.core.errors import HwnasError
+from hwnas.core.errors import HwnasError, whole_number
 from hwnas.core.records import DeviceTable, ReferenceRows
 from hwnas.core.space import Arch, Dimension, SearchSpace, as_matrix
 from hwnas.search_spaces import _help_data
@@ -109,9 +109,9 @@ class NasBench201(SearchSpace):
     contract_device = "raspi4"   # HELP meta-test device (unseen by meta-trained oracles): the contract suites run here
 
     def __init__(self, num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5):
-        self.num_classes = num_classes
-        self.channels = channels
-        self.cells_per_stage = cells_per_stage
+        self.num_classes = whole_number("space nasbench201", "num_classes", num_classes, 1)
+        self.channels = whole_number("space nasbench201", "channels", channels, 1)
+        self.cells_per_stage = whole_number("space nasbench201", "cells_per_stage", cells_per_stage, 1)
         self._dims = [Dimension(f"edge_{i}->{j}", OPS) for i, j in EDGES]
 
     def dimensions(self) -> list[Dimension]:

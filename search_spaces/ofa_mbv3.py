@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from hwnas.core.errors import HwnasError
+from hwnas.core.errors import HwnasError, whole_number
 from hwnas.core.records import DeviceTable, ReferenceRows
 from hwnas.core.space import Arch, Dimension, SearchSpace, as_matrix, text_or_json_form
 from hwnas.search_spaces import _help_data
@@ -91,7 +91,7 @@ class OfaMobileNetV3(SearchSpace):
     contract_device = "titan_rtx_64"   # HELP meta-test device (unseen by meta-trained oracles): the contract suites run here
 
     def __init__(self, num_classes: int = 1000):
-        self.num_classes = int(num_classes)
+        self.num_classes = whole_number("space ofa_mbv3", "num_classes", num_classes, 1)
         self._dims = ([Dimension(f"ks_{i}", KERNELS) for i in range(SLOTS)]
                       + [Dimension(f"e_{i}", EXPANDS) for i in range(SLOTS)]
                       + [Dimension(f"d_{s}", DEPTHS) for s in range(STAGES)]

@@ -1,4 +1,4 @@
-"""Every plug-in YAML under conf/ (oracles, strategies, evaluators): each of its number and true/false
+"""Every plug-in YAML under conf/ (spaces, oracles, strategies, evaluators): each of its number and true/false
 settings, given as text, is refused in one line when the plug-in is built, before any training."""
 
 from __future__ import annotations
@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
-from hwnas.config import group_choices, group_file
+from hwnas.config import group_choices, group_file, instantiate
+from hwnas.core.errors import HwnasError
 from hwnas.testing import ToySpace, evaluator_factory, load_space, oracle_factory, strategy_factory
 from hwnas.testing import check_settings_refused, scalar_settings
 from hwnas.testing.settings import NOT_A_SETTING
@@ -49,6 +50,26 @@ def test_every_evaluator_setting_given_as_text_is_refused(name, tmp_path):
         return evaluator_factory(path, {**private, **_nested(key, value)})(space)
 
     check_settings_refused(build, path)
+
+
+@pytest.mark.parametrize("name", group_choices("space"))
+def test_every_space_setting_given_as_text_is_refused(name):
+    path = group_file("space", name)
+
+    def build(key, value):
+        node = OmegaConf.load(path)
+        OmegaConf.update(node, key, value)
+        return instantiate(node, "search space")
+
+    check_settings_refused(build, path)
+
+
+@pytest.mark.parametrize("name", group_choices("space"))
+def test_a_space_without_classes_is_refused(name):
+    node = OmegaConf.load(group_file("space", name))
+    node.num_classes = 0
+    with pytest.raises(HwnasError, match=f"space {name}: num_classes must be a whole number >= 1, got 0"):
+        instantiate(node, "search space")
 
 
 def test_the_settings_contract_finds_nested_settings_and_can_fail(tmp_path):
