@@ -20,6 +20,7 @@ from hwnas.core.space import Arch, SearchSpace, as_matrix
 
 OWNER = "oracle brpnas"
 
+
 class BrpNasGCN(RelativeConformalStd, LatencyOracle):
     """GCN over (adjacency + self loops, symmetric normalisation) with the output node as readout.
 

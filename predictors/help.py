@@ -22,7 +22,7 @@ import torch
 
 from hwnas.data import devices
 from hwnas.analysis.conformal import COVERAGE, Z_COVERAGE, RelativeConformalStd, relative_std
-from hwnas.core.errors import HwnasError, whole_number
+from hwnas.core.errors import HwnasError, true_or_false, whole_number
 from hwnas.core.oracle import LatencyOracle, SetupCost
 from hwnas.core.space import Arch, SearchSpace, as_matrix
 from hwnas.data.cache import atomic_write_json
@@ -100,8 +100,7 @@ class HelpOracle(RelativeConformalStd, LatencyOracle):
             raise HwnasError(f"oracle help needs at least {N_REFERENCE} target samples (its hardware embedding is "
                              f"the latency of {N_REFERENCE} reference architectures); got samples={samples}")
         ensemble = whole_number("oracle help", "ensemble", ensemble, 1)
-        if not isinstance(train_if_missing, (bool, np.bool_)):
-            raise HwnasError(f"oracle help: train_if_missing must be true or false, got {train_if_missing!r}")
+        true_or_false("oracle help", "train_if_missing", train_if_missing)
         self.samples, self.seed = int(samples), whole_number("oracle help", "seed", seed, 0)
         if eval_steps is not None:
             whole_number("oracle help", "eval_steps", eval_steps, 0)

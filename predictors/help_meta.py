@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from scipy.stats import spearmanr
 
 from hwnas.data import devices
-from hwnas.core.errors import HwnasError, positive_number, whole_number
+from hwnas.core.errors import HwnasError, positive_number, true_or_false, whole_number
 from hwnas.predictors.help_model import HelpNet, ZModulator, nb201_graph_features
 
 # Bump when the model or training math changes: cached predictors of another version are not used.
@@ -114,8 +114,7 @@ class MetaConfig:
         for name in POSITIVE + NON_NEGATIVE:
             positive_number("HELP", name, getattr(out, name), allow_zero=name in NON_NEGATIVE)
         for name in SWITCHES:
-            if not isinstance(getattr(out, name), (bool, np.bool_)):
-                raise HwnasError(f"HELP: {name} must be true or false, got {getattr(out, name)!r}")
+            true_or_false("HELP", name, getattr(out, name))
         for name, allowed in (("label_scale", LABEL_SCALES), ("valid_query", VALID_QUERIES)):
             if getattr(out, name) not in allowed:
                 raise HwnasError(f"HELP: unknown {name} {getattr(out, name)!r}; valid: {', '.join(allowed)}")

@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from hwnas.data import device_store, devices
-from hwnas.core.errors import HwnasError
+from hwnas.core.errors import HwnasError, true_or_false
 from hwnas.measure.backend import ArchMeasurement, BackendSettings, measure_archs, open_meter
 from hwnas.core.oracle import LatencyOracle
 from hwnas.core.space import Arch, SearchSpace
@@ -33,8 +33,7 @@ class MeasuredOracle(LatencyOracle):
                  ray_address: str = "auto", remote_timeout_s: float = 600.0, store: bool = True, reuse: bool = True):
         super().__init__(space, device)
         for key, value in (("store", store), ("reuse", reuse), ("channels_last", channels_last)):
-            if not isinstance(value, bool):
-                raise HwnasError(f"oracle measured: {key} must be true or false, got {value!r}")
+            true_or_false("oracle measured", key, value)
         self.local = device_store.is_local(device)
         if clock == "auto":
             clock = device_store.auto_clock(space.name, device, threads)

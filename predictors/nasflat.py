@@ -20,7 +20,7 @@ import numpy as np
 
 from hwnas import data
 from hwnas.analysis.conformal import RelativeConformalStd, relative_std
-from hwnas.core.errors import HwnasError, positive_number, unknown_choice, whole_number
+from hwnas.core.errors import HwnasError, positive_number, true_or_false, unknown_choice, whole_number
 from hwnas.core.oracle import LatencyOracle, SetupCost
 from hwnas.core.space import Arch, SearchSpace
 from hwnas.data import cache, devices
@@ -195,8 +195,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         switches = {"source_mix": source_mix, "source_input": source_input, "supplementary": supplementary,
                     "train_if_missing": train_if_missing}
         for key, value in switches.items():
-            if not isinstance(value, (bool, np.bool_)):
-                raise HwnasError(f"oracle nasflat: {key} must be true or false, got {value!r}")
+            true_or_false(OWNER, key, value)
         for key in ("source_mix", "source_input"):
             if switches[key] and readout == "finetune":
                 raise HwnasError(f"oracle nasflat: {key}=true is an input of the stacked read-out; it needs readout "

@@ -18,7 +18,7 @@ from collections import deque
 
 import numpy as np
 
-from hwnas.core.errors import HwnasError, whole_number
+from hwnas.core.errors import HwnasError, true_or_false, whole_number
 from hwnas.core.space import Arch, SearchSpace
 from hwnas.core.constraint import constrained_key
 from hwnas.core.strategy import Strategy, Trial
@@ -31,8 +31,7 @@ class RegularizedEvolution(Strategy):
         super().__init__(space, budget_ms, seed)
         population_size = whole_number("evolution", "population_size", population_size, 1)
         tournament_size = whole_number("evolution", "tournament_size", tournament_size, 1)
-        if not isinstance(skip_seen, (bool, np.bool_)):
-            raise HwnasError(f"evolution: skip_seen must be true or false, got {skip_seen!r}")
+        true_or_false("evolution", "skip_seen", skip_seen)
         if not 1 <= tournament_size <= population_size:
             raise HwnasError(f"evolution needs 1 <= tournament_size ({tournament_size}) <= "
                              f"population_size ({population_size})")

@@ -22,7 +22,7 @@ import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from hwnas.core.errors import HwnasError
+from hwnas.core.errors import HwnasError, true_or_false, whole_number
 from hwnas.core.records import STUDY_RESULT_ATTR, STUDY_WORKER_ATTR
 from hwnas.core.space import Arch, SearchSpace
 from hwnas.core.strategy import Strategy, Trial, check_objective
@@ -69,12 +69,9 @@ class OptunaStrategy(Strategy):
             raise HwnasError(f"unknown repeat_fallback {repeat_fallback!r}; valid: {', '.join(FALLBACKS)}")
         if screened not in SCREENED:
             raise HwnasError(f"unknown screened {screened!r}; valid: {', '.join(SCREENED)}")
-        if int(resample_repeats) < 0:
-            raise HwnasError(f"resample_repeats must be >= 0, got {resample_repeats}")
-        self.resample_repeats, self.repeat_fallback, self.screened = int(resample_repeats), repeat_fallback, screened
-        if not isinstance(reask_unchanged, bool):
-            raise HwnasError(f"reask_unchanged must be true or false, got {reask_unchanged!r}")
-        self.reask_unchanged = reask_unchanged
+        self.resample_repeats = whole_number("optuna strategy", "resample_repeats", resample_repeats, 0)
+        self.repeat_fallback, self.screened = repeat_fallback, screened
+        self.reask_unchanged = true_or_false("optuna strategy", "reask_unchanged", reask_unchanged)
         self._make_sampler = sampler_factory(sampler or {"_target_": "optuna.samplers.TPESampler"}, sampler_settings)
         self._names = [d.name for d in space.dimensions()]
         # choices by name (what optuna-dashboard shows); samplers work on their index, so proposals are unchanged

@@ -7,6 +7,8 @@ import math
 import numbers
 from typing import Iterable
 
+import numpy as np
+
 
 class HwnasError(Exception):
     """A problem with the user's input or data, explained in one line."""
@@ -37,6 +39,13 @@ def positive_number(owner: str, key: str, value, allow_zero: bool = False) -> fl
     if not real or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         raise HwnasError(f"{owner}: {key} must be a number {'>=' if allow_zero else '>'} 0, got {value!r}")
     return float(value)
+
+
+def true_or_false(owner: str, key: str, value) -> bool:
+    """`value` as a bool, or one line naming `owner`'s setting `key` (a text such as 'maybe' is not taken as true)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise HwnasError(f"{owner}: {key} must be true or false, got {value!r}")
+    return bool(value)
 
 
 def finite_number(owner: str, key: str, value) -> float:

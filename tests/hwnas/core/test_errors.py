@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwnas.core.errors import HwnasError, finite_number, positive_number, unknown_choice, whole_number
+from hwnas.core.errors import HwnasError, finite_number, positive_number, true_or_false, unknown_choice, whole_number
 
 
 @pytest.mark.parametrize("value", [0, 7, np.int64(3)])
@@ -46,3 +46,10 @@ def test_finite_numbers_of_any_sign_pass_and_the_rest_is_one_line():
     for bad in (float("nan"), float("inf"), "0.1", True, None):
         with pytest.raises(HwnasError, match=r"^strategy x: weight must be a finite number, got "):
             finite_number("strategy x", "weight", bad)
+
+
+def test_true_or_false_takes_booleans_only():
+    assert true_or_false("oracle x", "store", np.bool_(True)) is True
+    for bad in ("maybe", "true", 1, None):
+        with pytest.raises(HwnasError, match=r"^oracle x: store must be true or false, got "):
+            true_or_false("oracle x", "store", bad)
