@@ -5,9 +5,8 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import sys
 from typing import Iterable
-
-import numpy as np
 
 
 class HwnasError(Exception):
@@ -43,7 +42,8 @@ def positive_number(owner: str, key: str, value, allow_zero: bool = False) -> fl
 
 def true_or_false(owner: str, key: str, value) -> bool:
     """`value` as a bool, or one line naming `owner`'s setting `key` (a text such as 'maybe' is not taken as true)."""
-    if not isinstance(value, (bool, np.bool_)):
+    numpy = sys.modules.get("numpy")     # a numpy bool exists only once numpy is imported; --help imports none
+    if not (isinstance(value, bool) or (numpy is not None and isinstance(value, numpy.bool_))):
         raise HwnasError(f"{owner}: {key} must be true or false, got {value!r}")
     return bool(value)
 
