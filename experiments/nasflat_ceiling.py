@@ -24,6 +24,7 @@ from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from hwnas.core.errors import HwnasError  # noqa: E402
 from hwnas.data import devices  # noqa: E402
 from hwnas.predictors.nasflat import NasflatOracle, load_tasks  # noqa: E402
 from hwnas.predictors.nasflat_train import ridge_fit  # noqa: E402
@@ -50,12 +51,18 @@ def main() -> None:
                         help="comma-separated (default: the task's targets with a full table)")
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--tag", default="", help="suffix of the result file (a run on --targets should have one)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     started = time.perf_counter()
     name = SPACES[args.space]
     space = devices.search_space(name)
-    task = load_tasks()[args.space][str(args.task)]
+    if args.seeds < 1 or args.samples < 3:
+        parser.error(f"--seeds must be >= 1 and --samples >= 3, got {args.seeds} and {args.samples}")
+    tasks = load_tasks()[args.space]
+    if str(args.task) not in tasks:
+        parser.error(f"task {args.task} out of range for {args.space}; valid: {', '.join(sorted(tasks, key=int))}")
+    task = tasks[str(args.task)]
     targets = args.targets.split(",") if args.targets else [
         t for t in task["test"] if t in devices.tables(name) and np.isfinite(devices.latency_ms(name, t)).all()]
     sources = task["train"]
@@ -81,7 +88,7 @@ def main() -> None:
     mean = {k: float(np.mean([r[k] for r in rows])) for k in ("nasflat", "readout_ceiling", "source_ceiling",
                                                                "additive_ceiling")}
     print("mean over targets: " + ", ".join(f"{k} {v:.3f}" for k, v in mean.items()))
-    out = RESULTS / f"ceiling_{args.space}_t{args.task}_s{args.samples}.csv"
+    out = RESULTS / f"ceiling_{args.space}_t{args.task}_s{args.samples}_seeds{args.seeds}{args.tag}.csv"
     with open(out, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -90,4 +97,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except HwnasError as exc:
+        sys.exit(f"error: {exc}")
