@@ -38,11 +38,6 @@ def least_squares_spearman(x: np.ndarray, y: np.ndarray) -> float:
     return float(spearmanr(design @ np.linalg.lstsq(design, y, rcond=None)[0], y).statistic)
 
 
-def one_hot(matrix: np.ndarray) -> np.ndarray:
-    values = np.unique(matrix)
-    return np.concatenate([(matrix[:, [j]] == values[None, :]).astype(float) for j in range(matrix.shape[1])], 1)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", choices=list(SPACES), default="fbnet")
@@ -67,7 +62,7 @@ def main() -> None:
         t for t in task["test"] if t in devices.tables(name) and np.isfinite(devices.latency_ms(name, t)).all()]
     sources = task["train"]
     source_log_ms = np.log(np.stack([devices.latency_ms(name, s) for s in sources], 1))
-    table = one_hot(np.asarray(space.table_archs()))
+    table = space.encode(space.table_archs(), "onehot")
     rows = []
     for target in targets:
         truth = np.log(devices.latency_ms(name, target))

@@ -31,13 +31,12 @@ class RegularizedEvolution(Strategy):
         super().__init__(space, budget_ms, seed)
         population_size = whole_number("evolution", "population_size", population_size, 1)
         tournament_size = whole_number("evolution", "tournament_size", tournament_size, 1)
-        true_or_false("evolution", "skip_seen", skip_seen)
         if not 1 <= tournament_size <= population_size:
             raise HwnasError(f"evolution needs 1 <= tournament_size ({tournament_size}) <= "
                              f"population_size ({population_size})")
         self.population_size = population_size
         self.tournament_size = tournament_size
-        self.skip_seen = bool(skip_seen)
+        self.skip_seen = true_or_false("evolution", "skip_seen", skip_seen)
         self.max_retries = whole_number("evolution", "max_retries", max_retries, 0)
         if isinstance(repair, bool) or not isinstance(repair, (int, np.integer)) or repair < 0:
             raise HwnasError(f"evolution needs repair >= 0, a whole number of equivalents tried per rejected child; "

@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import optuna
 
-from hwnas.core.errors import HwnasError, unknown_choice
+from hwnas.core.errors import HwnasError, finite_number, true_or_false, unknown_choice, whole_number
 
 
 def sampler_factory(sampler: Mapping[str, Any],
@@ -39,9 +39,9 @@ def sampler_factory(sampler: Mapping[str, Any],
     settings = {str(k): v for k, v in dict(settings or {}).items()}
     kinds = {name: _kind(p) for name, p in inspect.signature(cls).parameters.items()}
     for key, value in options.items():     # Optuna takes a wrong type or a negative count without a word
-        kind, optional = kinds.get(key, (None, True))
-        if kind is not None and not (value is None and optional) and not _same_kind(value, kind):
-            raise HwnasError(f"Optuna sampler {class_name}: {key} must be {KIND_WORDS[kind]}, got {value!r}")
+        check, optional = kinds.get(key, (None, True))
+        if check is not None and not (value is None and optional):
+            check(f"Optuna sampler {class_name}", key, value)
         if key.startswith("n_") and isinstance(value, int) and not isinstance(value, bool) and value < 0:
             raise HwnasError(f"Optuna sampler {class_name}: {key} must be >= 0, got {value}")
 
@@ -67,30 +67,19 @@ def sampler_factory(sampler: Mapping[str, Any],
     return make
 
 
-KIND_WORDS = {bool: "true or false", int: "a whole number", float: "a number"}
-KINDS = {"bool": bool, "int": int, "float": float}
+# the one-line check (hwnas.core.errors) for a sampler parameter of each simple type
+CHECKS = {"bool": true_or_false, "int": whole_number, "float": finite_number}
 
 
-def _kind(parameter: inspect.Parameter) -> tuple[type | None, bool]:
-    """(bool, int or float: the type a sampler parameter takes, else None; whether None is allowed), read from
-    its annotation (`'bool | None'`), or from its default where it has none."""
+def _kind(parameter: inspect.Parameter) -> tuple[Callable | None, bool]:
+    """(the check for a bool, int or float sampler parameter, else None; whether None is allowed), read from its
+    annotation (`'bool | None'`), or from its default where it has none."""
     annotation = parameter.annotation
     if isinstance(annotation, str):
         parts = [p.strip() for p in annotation.split("|")]
         named = [p for p in parts if p != "None"]
-        kind = KINDS.get(named[0]) if len(named) == 1 else None
-        return kind, "None" in parts
-    kind = type(parameter.default)
-    return (kind if kind in KIND_WORDS else None), parameter.default is None
-
-
-def _same_kind(value, kind: type) -> bool:
-    """`value` fits a parameter whose default is of type `kind` (an int default also takes no bool)."""
-    if kind is bool:
-        return isinstance(value, bool)
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) if kind is int else isinstance(value, (int, float))
+        return (CHECKS.get(named[0]) if len(named) == 1 else None), "None" in parts
+    return CHECKS.get(type(parameter.default).__name__), parameter.default is None
 
 
 def reseed(sampler, seed: int, depth: int = 0) -> None:

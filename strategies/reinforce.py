@@ -37,9 +37,9 @@ class Reinforce(Strategy):
         if not 0.0 <= baseline_decay < 1.0 or learning_rate <= 0:
             raise HwnasError(f"reinforce needs batch >= 1 (got {batch}), 0 <= baseline_decay < 1 "
                              f"(got {baseline_decay}) and learning_rate > 0 (got {learning_rate})")
-        self.learning_rate, self.batch, self.baseline_decay = float(learning_rate), int(batch), float(baseline_decay)
-        self.entropy_weight, self.penalty = float(entropy_weight), penalty
-        self.latency_weight, self.infeasible_reward = float(latency_weight), float(infeasible_reward)
+        self.learning_rate, self.batch, self.baseline_decay = learning_rate, batch, baseline_decay
+        self.entropy_weight, self.penalty = entropy_weight, penalty
+        self.latency_weight, self.infeasible_reward = latency_weight, infeasible_reward
         sizes = np.array([len(d) for d in space.dimensions()])
         self._mask = np.arange(sizes.max())[None, :] < sizes[:, None]           # (dims, max choices)
         self.logits = np.where(self._mask, 0.0, -np.inf)
