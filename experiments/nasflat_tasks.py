@@ -125,12 +125,13 @@ NASFLAT_METHODS = {"nasflat", "scratch", "best_source"}
 
 def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     """`nasflat` (and its paper and blend read-outs), `scratch` and `best_source` on one target, sample count and
-    seed."""
+    seed; the sources are the item's task's, or its `sources` where its task is None."""
     chosen = {k: v for k, v in (("ensemble", args.ensemble), ("source_mix", args.source_mix),
                                 ("transfer_lr", args.transfer_lr), ("transfer_epochs", args.transfer_epochs),
                                 ("source_rows", args.source_rows))
               if v is not None}
-    oracle = NasflatOracle(space, device, samples=n, seed=seed, task=item["task"], epochs=args.epochs,
+    where = {"task": item["task"]} if item.get("task") is not None else {"sources": tuple(item["sources"])}
+    oracle = NasflatOracle(space, device, samples=n, seed=seed, **where, epochs=args.epochs,
                            hidden=args.hidden, flow_dim=args.flow_dim, source_input=args.source_input,
                            transfer_init=args.transfer_init, transfer_embedding_epochs=args.embedding_epochs, **chosen)
     refs = oracle.reference_archs()
@@ -259,7 +260,8 @@ def merge(space_key: str) -> None:
     print(text)
 
 
-def main(argv=None) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The task script's options (also the nasflat settings of experiments/nasflat_validation.py)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", choices=list(SPACES), default="fbnet")
     parser.add_argument("--tasks", default=None, help="comma-separated task ids (default: every covered task)")
@@ -294,7 +296,11 @@ def main(argv=None) -> None:
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--merge", action="store_true",
                         help="only combine <space>_*.csv of runs split by --tasks/--tag into <space>.{csv,md}")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> None:
+    args = build_parser().parse_args(argv)
     if args.merge:
         merge(args.space)
         return
