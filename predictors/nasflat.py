@@ -24,23 +24,32 @@ from hwnas.core.errors import HwnasError, positive_number, true_or_false, unknow
 from hwnas.core.oracle import LatencyOracle, SetupCost
 from hwnas.core.space import Arch, SearchSpace
 from hwnas.data import cache, devices
+from hwnas.measure.timing import torch_threads
 from hwnas.predictors.nasflat_member import TransferredNet
 from hwnas.predictors.nasflat_model import encode_graphs, graph_vocabulary
 from hwnas.predictors.nasflat_train import (PretrainConfig, TransferConfig, best_source, build_net, pooled_sources,
                                             pretrain, select_samples, source_mix)
 
-MODEL_VERSION = 2
+MODEL_VERSION = 3               # 3: trained on TRAINING_THREADS (earlier entries depend on the caller's threads)
 FORMAT_VERSION = 1
 # The target embedding's start: hwnas's pool of sources tied with the best, the paper's single best, all sources
 TRANSFER_INITS = ("pooled", "best_source", "mean")
-# hwnas's stacked read-out (default), the paper's fine-tuned score alone, and the mean log ms of the two
+# hwnas's stacked read-out, the paper's fine-tuned score alone, and the mean log ms of the two
 READOUTS = ("stacked", "finetune", "blend")
+# (readout, source_mix) where the settings are null: chosen per space on validation transfers that share no target
+# with the paper's test tasks (experiments/nasflat_validation.py, docs/nasflat.md "Validation"); other spaces:
+# DEFAULT_READOUT
+SPACE_READOUTS = {"nasbench201": ("blend", True)}
+DEFAULT_READOUT = ("stacked", False)
 OWNER = "oracle nasflat"
 MIN_SAMPLES = 3                 # fewer target samples cannot both pick a source and fine-tune a ranking
 TASKS_FILE = "nasflat/tasks.json"
 TASK_SPACES = {"nasbench201": "nb201", "fbnet": "fbnet"}
 # Architectures per source device in the paper's pre-training (its run commands).
 PAPER_SOURCE_ROWS = {"nasbench201": 512, "fbnet": 800}
+# Torch threads for pre-training, transfer and the table pass: float sums differ with the thread count, and over
+# 30 epochs so do the networks, so one fixed count gives one network per seed whatever the caller's setting.
+TRAINING_THREADS = 1
 
 
 def _log(message: str) -> None:
@@ -96,6 +105,16 @@ def resolve_sources(space: SearchSpace, device: str, task: int | None, sources) 
     return names
 
 
+def resolve_readout(space_name: str, readout: str | None, source_mix: bool | None) -> tuple[str, bool | None]:
+    """(readout, source_mix): each as given, or where null the space's validated choice (`SPACE_READOUTS`); a
+    null source_mix is off under the paper's read-out, which has no inputs to mix into."""
+    chosen_readout, chosen_mix = SPACE_READOUTS.get(space_name, DEFAULT_READOUT)
+    readout = chosen_readout if readout is None else readout
+    if source_mix is None:
+        source_mix = chosen_mix and readout != "finetune"
+    return readout, source_mix
+
+
 # ------------------------------------------------------------------ the pre-training cache
 def cache_key(space: SearchSpace, sources: Sequence[str], cfg: PretrainConfig) -> dict:
     """The key of NASFLAT pre-trained on `space` from `sources` with `cfg`: code, settings and a hash of
@@ -136,7 +155,8 @@ def ensure_pretrained(space: SearchSpace, sources: Sequence[str], cfg: PretrainC
     latency = np.stack([devices.latency_ms(space.name, s) for s in sources])
     log(f"pre-training NASFLAT on {space.name} from {len(sources)} source devices x {cfg.source_rows} archs "
         f"({cfg.epochs} epochs); cached in {cache.cache_dir() / 'nasflat'}")
-    entry = pretrain(graphs, latency, len(graph_vocabulary(space)), cfg, log=log)
+    with torch_threads(TRAINING_THREADS):
+        entry = pretrain(graphs, latency, len(graph_vocabulary(space)), cfg, log=log)
     cache.save_keyed(cache_path(key), key, entry)
     log(f"pre-training took {entry['seconds']:.0f} s")
     return entry
@@ -169,8 +189,8 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                  epochs: int = 30, lr: float = 1e-3, batch_size: int = 128, hidden: int = 64, flow_dim: int = 64,
                  pretrain_seed: int = 0, supplementary: bool = True, transfer_epochs: int = TransferConfig.epochs,
                  transfer_lr: float = TransferConfig.lr,
-                 transfer_init: str = "pooled", readout: str = "stacked", source_input: bool = False,
-                 transfer_embedding_epochs: int = 30, ensemble: int = 3, source_mix: bool = False):
+                 transfer_init: str = "pooled", readout: str | None = None, source_input: bool = False,
+                 transfer_embedding_epochs: int = 30, ensemble: int = 3, source_mix: bool | None = None):
         super().__init__(space, device)
         if len(space.table_archs()) == 0:
             raise HwnasError(f"oracle nasflat needs a space with measured latency tables; {space.name!r} has none")
@@ -181,6 +201,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         if transfer_init not in TRANSFER_INITS:
             raise HwnasError(f"oracle nasflat: transfer_init must be one of {', '.join(TRANSFER_INITS)}, "
                              f"got {transfer_init!r}")
+        readout, source_mix = resolve_readout(space.name, readout, source_mix)
         if readout not in READOUTS:
             raise HwnasError(f"oracle nasflat: readout must be one of {', '.join(READOUTS)}, got {readout!r}")
         ensemble = whole_number(OWNER, "ensemble", ensemble, 1, " of pre-trainings")
@@ -272,7 +293,8 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         self._relative_std = None
         self._held_out_ms = latency_ms
         mix = self._source_mix(rows, latency_ms)
-        table_log_ms = [m.adapt(graphs, matrix, rows, latency_ms, init, source_ranks, mix) for m in self.members]
+        with torch_threads(TRAINING_THREADS):
+            table_log_ms = [m.adapt(graphs, matrix, rows, latency_ms, init, source_ranks, mix) for m in self.members]
         self.readout_inputs = self.members[0].readout_inputs       # kept for diagnosis (experiments/)
         self._table_features = self.members[0].table_features
         self._table_ms = np.exp(np.mean(table_log_ms, axis=0))
@@ -312,7 +334,8 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         return np.column_stack([extra, np.log(per_op[self.space.operator_index(matrix)].sum(1))])
 
     def _forward_ms(self, graphs, matrix) -> np.ndarray:
-        return np.exp(np.mean([m.forward_log_ms(graphs, matrix) for m in self.members], axis=0))
+        with torch_threads(TRAINING_THREADS):
+            return np.exp(np.mean([m.forward_log_ms(graphs, matrix) for m in self.members], axis=0))
 
     def paper_readout_ms(self) -> np.ndarray:
         """Every table row's prediction from the fine-tuned score alone (the paper's read-out), for comparison."""
@@ -344,7 +367,8 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         fitted without it (`TransferredNet.held_out_log_ms`), averaged like the prediction; the conformal scale of
         those relative errors. Computed on first use (the paper's read-out costs k extra fine-tunings here)."""
         if self._relative_std is None:
-            held_out_log_ms = np.mean([m.held_out_log_ms() for m in self.members], axis=0)
+            with torch_threads(TRAINING_THREADS):
+                held_out_log_ms = np.mean([m.held_out_log_ms() for m in self.members], axis=0)
             self._relative_std = relative_std(np.exp(held_out_log_ms), self._held_out_ms)
         return self._relative_std
 
@@ -364,5 +388,6 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
 
 def settings(oracle: NasflatOracle) -> dict:
     """The oracle's resolved settings (for reports)."""
-    return {"sources": list(oracle.sources), "pretrain": oracle.pretrain_cfg.to_dict(), "ensemble": len(oracle.members),
+    return {"sources": list(oracle.sources), "readout": oracle.readout, "source_mix": oracle.source_mix,
+            "pretrain": oracle.pretrain_cfg.to_dict(), "ensemble": len(oracle.members),
             "transfer": dataclasses.asdict(oracle.transfer_cfg)}

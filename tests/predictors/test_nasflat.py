@@ -330,6 +330,42 @@ def test_one_source_given_as_text_is_refused_not_split_into_letters(fbnet, cache
         nasflat.NasflatOracle(fbnet, "raspi4", samples=10, sources="pixel3", **TINY)
 
 
+def test_training_runs_on_a_fixed_thread_count(fbnet, cache, monkeypatch):
+    """Pre-training and transfer run on TRAINING_THREADS torch threads whatever the caller set: with another count
+    the float sums, and over the epochs the networks, differ, so one seed would give several cached networks."""
+    seen = []
+    train, adapt = nasflat.pretrain, nasflat.TransferredNet.adapt
+    monkeypatch.setattr(nasflat, "pretrain", lambda *a, **k: seen.append(torch.get_num_threads()) or train(*a, **k))
+    monkeypatch.setattr(nasflat.TransferredNet, "adapt",
+                        lambda self, *a: seen.append(torch.get_num_threads()) or adapt(self, *a))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        oracle = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, sources=TWO_SOURCES, **TINY)
+        refs = oracle.reference_archs()
+        oracle.adapt(refs, devices.latency_ms("fbnet", "raspi4")[fbnet.table_index(refs)])
+        assert torch.get_num_threads() == 2              # the caller's setting is restored
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [nasflat.TRAINING_THREADS] * 2
+
+
+def test_null_read_out_settings_take_the_space_choice(fbnet, cache, one_thread, monkeypatch):
+    """readout / source_mix null: the space's choice (SPACE_READOUTS), else stacked without the mix; a given value
+    wins; the paper's read-out, which has no inputs to mix into, never gets a mix by default."""
+    plain = {k: v for k, v in TINY.items() if k != "source_mix"}
+    default = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, sources=TWO_SOURCES, **plain)
+    assert (default.readout, default.source_mix) == nasflat.DEFAULT_READOUT == ("stacked", False)
+    monkeypatch.setitem(nasflat.SPACE_READOUTS, "fbnet", ("blend", True))
+    chosen = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, sources=TWO_SOURCES, **plain)
+    assert (chosen.readout, chosen.source_mix) == ("blend", True)
+    given = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, sources=TWO_SOURCES, **plain, readout="stacked",
+                                  source_mix=False)
+    assert (given.readout, given.source_mix) == ("stacked", False)
+    assert nasflat.resolve_readout("fbnet", "finetune", None) == ("finetune", False)
+    assert nasflat.resolve_readout("fbnet", None, False) == ("blend", False)
+
+
 @pytest.mark.parametrize("key", ["source_mix", "source_input"])
 def test_a_stacked_input_with_the_paper_read_out_is_refused(fbnet, cache, key, monkeypatch):
     """source_mix / source_input feed the stacked read-out; with readout=finetune they would be ignored silently."""
