@@ -68,7 +68,8 @@ def main() -> None:
         truth = np.log(devices.latency_ms(name, target))
         oracle_rho, readout_rho = [], []
         for seed in range(args.seeds):
-            oracle = NasflatOracle(space, target, samples=args.samples, seed=seed, task=args.task, source_mix=True)
+            oracle = NasflatOracle(space, target, samples=args.samples, seed=seed, task=args.task, source_mix=True,
+                                   readout="stacked")
             refs = oracle.reference_archs()
             oracle.adapt(refs, np.exp(truth[np.asarray(space.table_index(refs))]))
             oracle_rho.append(spearmanr(np.log(oracle.table_ms_without_mix()), truth).statistic)

@@ -41,7 +41,7 @@ def rows(setting: str, target: str, sources: list[str], samples: int, seed: int,
     truth = devices.latency_ms(SPACE, target)
     started = time.perf_counter()
     oracle = NasflatOracle(space, target, samples=samples, seed=seed, sources=sources, source_mix=source_mix,
-                           **({} if ensemble is None else {"ensemble": ensemble}))
+                           readout="stacked", **({} if ensemble is None else {"ensemble": ensemble}))
     refs = oracle.reference_archs()
     measured = truth[space.table_index(refs)]
     oracle.adapt(refs, measured)

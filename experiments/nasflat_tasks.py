@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hwnas.core.errors import HwnasError  # noqa: E402
 from hwnas.data import devices  # noqa: E402
-from hwnas.predictors.nasflat import NasflatOracle, load_tasks  # noqa: E402
+from hwnas.predictors.nasflat import NasflatOracle, load_tasks, resolve_readout  # noqa: E402
 from hwnas.predictors.nasflat_model import graph_vocabulary  # noqa: E402
 from hwnas.predictors.nasflat_train import best_source, build_net, log_linear_fit, scores, transfer  # noqa: E402
 
@@ -45,6 +45,13 @@ PAPER = {"fbnet": {"NASFLAT": [0.961, 0.577, 0.809, 0.871, 0.814, 0.734],
          "nb201": {"NASFLAT": [0.959, 0.893, 0.967, 0.857, 0.962, 0.959],
                    "HELP": [0.948, 0.410, 0.604, 0.509, 0.729, 0.746],
                    "MultiPredict": [0.930, 0.820, 0.907, 0.757, 0.947, 0.952]}}
+
+
+def default_method(space_key: str) -> str:
+    """The method label of the oracle's default read-out on the space (`nasflat.SPACE_READOUTS`) among the read-outs
+    recorded from one transfer: nasflat (stacked), nasflat_mix, nasflat_blend, nasflat_mix_blend."""
+    readout, mix = resolve_readout(SPACES[space_key], None, None)
+    return "nasflat" + ("_mix" if mix else "") + ("_blend" if readout == "blend" else "")
 
 
 def plan(space, space_key: str) -> list[dict]:
@@ -126,10 +133,12 @@ NASFLAT_METHODS = {"nasflat", "scratch", "best_source"}
 def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     """`nasflat` (and its paper and blend read-outs), `scratch` and `best_source` on one target, sample count and
     seed; the sources are the item's task's, or its `sources` where its task is None."""
-    chosen = {k: v for k, v in (("ensemble", args.ensemble), ("source_mix", args.source_mix),
-                                ("transfer_lr", args.transfer_lr), ("transfer_epochs", args.transfer_epochs),
-                                ("source_rows", args.source_rows))
+    chosen = {k: v for k, v in (("ensemble", args.ensemble), ("transfer_lr", args.transfer_lr),
+                                ("transfer_epochs", args.transfer_epochs), ("source_rows", args.source_rows))
               if v is not None}
+    # the stacked read-out and the mix as asked, whatever the space's default: the other read-outs of the same
+    # transfers are recorded beside it (`default_method` names the space's default among them)
+    chosen.update(readout="stacked", source_mix=bool(args.source_mix))
     where = {"task": item["task"]} if item.get("task") is not None else {"sources": tuple(item["sources"])}
     oracle = NasflatOracle(space, device, samples=n, seed=seed, **where, epochs=args.epochs,
                            hidden=args.hidden, flow_dim=args.flow_dim, source_input=args.source_input,
@@ -214,8 +223,10 @@ def table(frame: pd.DataFrame, space_key: str) -> str:
 
 
 def summary(frame: pd.DataFrame, space_key: str) -> str:
-    """nasflat at each sample count per task against the paper, with the geometric mean over tasks."""
-    part = frame[frame.method == "nasflat"]
+    """The oracle's default read-out at each sample count per task against the paper, with the geometric mean over
+    tasks."""
+    method = default_method(space_key)
+    part = frame[frame.method == method]
     if part.empty:
         return ""
     lines = ["| samples | " + " | ".join(f"task {t}" for t in sorted(part.task.unique())) + " | geo-mean |",
@@ -223,7 +234,7 @@ def summary(frame: pd.DataFrame, space_key: str) -> str:
     tasks = sorted(part.task.unique())
     for n in sorted(part.samples.unique()):
         means = [part[(part.samples == n) & (part.task == t)]["spearman"].mean() for t in tasks]
-        lines.append(f"| nasflat {n} | " + " | ".join(f"{m:.3f}" for m in means)
+        lines.append(f"| {method} {n} | " + " | ".join(f"{m:.3f}" for m in means)
                      + f" | {float(np.exp(np.mean(np.log(np.clip(means, 1e-6, None))))):.3f} |")
     paper = [PAPER[space_key]["NASFLAT"][t] for t in tasks]
     lines.append("| paper NASFLAT | " + " | ".join(f"{p:.3f}" for p in paper)

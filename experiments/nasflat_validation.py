@@ -1,17 +1,22 @@
 """NASFLAT's read-out options on validation transfers that share no target with the paper's test tasks.
 
-    python experiments/nasflat_validation.py --space nb201 --samples 20,10,5 --seeds 3
+    python experiments/nasflat_validation.py --space nb201 --samples 20,10 --seeds 2 --per-task 6
+    python experiments/nasflat_validation.py --space nb201 --design loo --samples 20,10,5 --seeds 3
 
 The options `source_mix` and `readout: blend` were measured on the paper's test tasks only, so choosing them
-there would select on the test set. Here the targets are devices that no covered task of the space tests on:
-each of task 0's sources that is no covered task's target, transferred to from the other sources (leave one
-out), and HELP's validation devices (`help_default_validation_devices` of tasks.json) from all of task 0's
-sources. The four read-outs come from the same transfers (`nasflat_tasks.nasflat_runs` with the source mix on).
+there would select on the test set. Here no target is a covered task's test target, nor a twin of one (a device
+whose table ranks a test target's architectures at Spearman >= 0.99: HW-NAS-Bench's copies `rice_*`, ...).
+- `--design tasks` (default): each covered task's own sources, transferred to up to `--per-task` of the other
+  devices (a seeded draw per task): the tasks' shifts between device families, on other targets.
+- `--design loo`: each of task 0's sources that is no test target, from the other sources (leave one out), and
+  HELP's validation devices (`help_default_validation_devices` of tasks.json) from all of task 0's sources.
+The four read-outs come from the same transfers (`nasflat_tasks.nasflat_runs` with the source mix on).
 
 Rule, fixed before the first run: per space, the read-out with the highest mean Spearman (over targets, then
 seeds) at 10 and at 20 samples, averaged over the two, becomes the space's choice if it beats the default
-(`nasflat`) at both 10 and 20 samples; else the default stays. 5 samples are reported, not used by the rule.
-Writes experiments/results/nasflat/validation_<space>.{csv,md}.
+(`nasflat`) at both 10 and 20 samples; else the default stays. Other sample counts are reported, not used.
+Writes experiments/results/nasflat/validation_<space>[_loo].{csv,md}; `--closeness` compares them with the test
+tasks' transfers (validation_closeness_<space>.md).
 """
 
 from __future__ import annotations
@@ -40,17 +45,44 @@ READOUTS = {"nasflat": "stacked (default)", "nasflat_mix": "stacked + source mix
 RULE_SAMPLES = (10, 20)
 
 
-def transfers(space, space_key: str) -> list[dict]:
-    """The validation transfers: (target, sources) pairs away from every covered task's test targets."""
+TWIN_SPEARMAN = 0.99
+
+
+def test_targets(space, space_key: str) -> set[str]:
+    """Every covered task's test targets and their twins (tables ranking alike at >= TWIN_SPEARMAN)."""
     tested = {t for item in plan(space, space_key) if item["covered"] for t in item["targets"]}
+    tables = devices.tables(space.name)
+    twins = set()
+    for name, table in tables.items():
+        for target in tested:
+            both = np.isfinite(table.latency_ms) & np.isfinite(tables[target].latency_ms)
+            if name not in tested and both.sum() > 50 and spearmanr(
+                    table.latency_ms[both], tables[target].latency_ms[both]).statistic >= TWIN_SPEARMAN:
+                twins.add(name)
+    return tested | twins
+
+
+def transfers(space, space_key: str, design: str = "tasks", per_task: int = 4) -> list[dict]:
+    """The validation transfers: (target, sources) pairs away from every covered task's test targets."""
+    excluded = test_targets(space, space_key)
+    shipped = devices.tables(space.name)
+    if design == "tasks":
+        pool = sorted(d for d, t in shipped.items() if d not in excluded and np.isfinite(t.latency_ms).sum() >= 100)
+        out = []
+        for item in plan(space, space_key):
+            if item["covered"]:
+                eligible = [d for d in pool if d not in item["sources"]]
+                drawn = np.random.default_rng(item["task"]).choice(eligible, min(per_task, len(eligible)), replace=False)
+                out += [{"task": None, "target": str(d), "sources": item["sources"], "kind": f"task {item['task']}"}
+                        for d in sorted(drawn)]
+        return out
     tasks = load_tasks()
     base = [str(d) for d in tasks[space_key]["0"]["train"]]
-    shipped = devices.tables(space.name)
     out = [{"task": None, "target": d, "sources": [s for s in base if s != d], "kind": "leave one out"}
-           for d in base if d not in tested]
+           for d in base if d not in excluded]
     out += [{"task": None, "target": d, "sources": base, "kind": "HELP validation"}
             for d in tasks["help_default_validation_devices"][space_key]
-            if d in shipped and d not in tested and d not in base]
+            if d in shipped and d not in excluded and d not in base]
     return out
 
 
@@ -71,7 +103,7 @@ def report(frame: pd.DataFrame, command: str, wall_s: float) -> str:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += ["", "Per target (mean over seeds), " + ", ".join(f"{n} samples" for n in RULE_SAMPLES) + ":", "",
               "| target | kind | " + " | ".join(READOUTS.values()) + " |", "|---|---|" + "---|" * len(READOUTS)]
-    for (target, kind), part in frame.groupby(["device", "kind"], sort=False):
+    for (kind, target), part in frame.groupby(["kind", "device"], sort=False):
         cells = [" / ".join(f"{part[(part.method == m) & (part.samples == n)].spearman.mean():.3f}"
                             for n in RULE_SAMPLES) for m in READOUTS]
         lines.append(f"| {target} | {kind} | " + " | ".join(cells) + " |")
@@ -85,18 +117,77 @@ def report(frame: pd.DataFrame, command: str, wall_s: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+CLOSENESS_BINS = (-1.0, 0.5, 0.7, 0.8, 0.9, 1.0)
+
+
+def closeness(space, space_key: str) -> str:
+    """How alike the validation and the test transfers are: per transfer (target, sources, samples, seed), the
+    best source's Spearman on the target's samples (`reference_archs`' sampler, as `best_source` picks it), binned;
+    per bin the share of transfers and the blend's mean gain over the stacked read-out (both recorded on every
+    set). Reads validation_<space>[_loo].csv and the merged <space>.csv of nasflat_tasks.py."""
+    from hwnas.predictors.nasflat_train import best_source, select_samples
+
+    sources = {f"task {i['task']}": i["sources"] for i in plan(space, space_key) if i["covered"]}
+    base = [str(d) for d in load_tasks()[space_key]["0"]["train"]]
+    table, rows = np.asarray(space.table_archs()), []
+    encoded = {}        # per target: its measured rows and their one-hot encodings (the sampler's input)
+    sets = {"validation, tasks": f"validation_{space_key}.csv", "validation, loo": f"validation_{space_key}_loo.csv",
+            "test tasks": f"{space_key}.csv"}
+    for label, name in sets.items():
+        frame = pd.read_csv(OUT / name)
+        if "kind" not in frame:
+            frame["kind"] = [f"task {t}" for t in frame.task]
+        frame = frame[frame.method.isin(["nasflat", "nasflat_blend"]) & frame.samples.isin(RULE_SAMPLES)]
+        wide = frame.pivot_table(index=["kind", "device", "samples", "seed"], columns="method", values="spearman")
+        for (kind, device, n, seed), row in wide.dropna().iterrows():
+            used = sources.get(kind, base if kind == "HELP validation" else [d for d in base if d != device])
+            truth = devices.latency_ms(space.name, device)
+            if device not in encoded:
+                measured = np.flatnonzero(np.isfinite(truth))
+                encoded[device] = measured, space.encode(table[measured], "onehot")
+            measured, onehot = encoded[device]
+            picks = measured[select_samples(onehot, int(n), int(seed))]
+            _, rho = best_source(np.stack([devices.latency_ms(space.name, s)[picks] for s in used]), truth[picks])
+            rows.append({"set": label, "closeness": np.nanmax(rho), "gain": row.nasflat_blend - row.nasflat})
+    frame = pd.DataFrame(rows)
+    frame["bin"] = pd.cut(frame.closeness, CLOSENESS_BINS)
+    share = pd.crosstab(frame.set, frame.bin, normalize="index")
+    gain = frame.pivot_table(index="set", columns="bin", values="gain", aggfunc="mean", observed=False)
+    bins = list(share.columns)
+    lines = [f"# How alike validation and test transfers are, {space_key}", "",
+             f"Command: `python experiments/nasflat_validation.py --space {space_key} --closeness`. Closeness: the best "
+             "source's Spearman on the target's samples (10 and 20). Per bin: share of the set's transfers; in "
+             "brackets the blend read-out's mean gain in Spearman over the stacked one (same transfers).", "",
+             "| set | transfers | " + " | ".join(str(b) for b in bins) + " |", "|---|---|" + "---|" * len(bins)]
+    for label in sets:
+        if label in share.index:
+            cells = [f"{share.loc[label, b]:.2f} ({gain.loc[label, b]:+.3f})" if share.loc[label, b] else "0"
+                     for b in bins]
+            lines.append(f"| {label} | {int((frame.set == label).sum())} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> None:
     parser = build_parser()
     parser.description = __doc__.splitlines()[0]
+    parser.add_argument("--design", choices=("tasks", "loo"), default="tasks")
+    parser.add_argument("--per-task", type=int, default=4, help="--design tasks: validation targets per task")
+    parser.add_argument("--closeness", action="store_true",
+                        help="only compare validation and test transfers by closeness (after both runs)")
     args = parser.parse_args(argv)
+    space = devices.search_space(SPACES[args.space])
+    if args.closeness:
+        text = closeness(space, args.space)
+        (OUT / f"validation_closeness_{args.space}.md").write_text(text)
+        print(text)
+        return
     args.samples = [int(s) for s in args.samples.split(",")]
     args.methods, args.source_mix = {"nasflat"}, True
     torch.set_num_threads(1)
-    space = devices.search_space(SPACES[args.space])
     command = " ".join(["python experiments/nasflat_validation.py"] + (argv if argv is not None else sys.argv[1:]))
     records, started = [], time.perf_counter()
-    stem = OUT / f"validation_{args.space}{args.tag}"
-    for item in transfers(space, args.space):
+    stem = OUT / f"validation_{args.space}{'_loo' if args.design == 'loo' else ''}{args.tag}"
+    for item in transfers(space, args.space, args.design, args.per_task):
         truth = devices.latency_ms(space.name, item["target"])
         measured = np.isfinite(truth)
 
