@@ -43,9 +43,7 @@ from hwnas.predictors.nasflat import load_tasks  # noqa: E402
 READOUTS = {"nasflat": "stacked (default)", "nasflat_mix": "stacked + source mix",
             "nasflat_blend": "blend", "nasflat_mix_blend": "blend + source mix"}
 RULE_SAMPLES = (10, 20)
-
-
-TWIN_SPEARMAN = 0.99
+TWIN_SPEARMAN = 0.99            # a device whose table ranks a test target's this alike is that target's twin
 
 
 def test_targets(space, space_key: str) -> set[str]:

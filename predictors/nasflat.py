@@ -38,7 +38,7 @@ TRANSFER_INITS = ("pooled", "best_source", "mean")
 READOUTS = ("stacked", "finetune", "blend")
 # (readout, source_mix) where the settings are null: chosen per space on validation transfers that share no target
 # with the paper's test tasks (experiments/nasflat_validation.py, docs/nasflat.md "Validation"); other spaces:
-# DEFAULT_READOUT
+# DEFAULT_READOUT. On FBNet the validation picks blend + mix too, but the paper's tasks contradict it: not adopted.
 SPACE_READOUTS = {"nasbench201": ("blend", True)}
 DEFAULT_READOUT = ("stacked", False)
 OWNER = "oracle nasflat"
