@@ -121,7 +121,9 @@ def main(argv=None) -> None:
             candidates = np.flatnonzero(measured)
             for n in (int(s) for s in args.samples.split(",")):
                 for seed in range(args.seeds):
-                    oracle = NasflatOracle(space, device, samples=n, seed=seed, task=item["task"])
+                    # the stacked read-out the documented figures used (NB201's default is blend + mix since stop 29)
+                    oracle = NasflatOracle(space, device, samples=n, seed=seed, task=item["task"], readout="stacked",
+                                           source_mix=False)
                     for sampler in samplers:
                         chosen = picks(sampler, oracle, space, candidates, n, seed)
                         oracle.adapt(np.asarray(space.table_archs())[chosen], truth[chosen])

@@ -124,12 +124,12 @@ def closeness(space, space_key: str) -> str:
     best source's Spearman on the target's samples (`reference_archs`' sampler, as `best_source` picks it), binned;
     per bin the share of transfers and the blend's mean gain over the stacked read-out (both recorded on every
     set). Reads validation_<space>[_loo].csv and the merged <space>.csv of nasflat_tasks.py."""
-    from hwnas.predictors.nasflat_train import best_source, select_samples
+    from hwnas.predictors.nasflat import reference_rows
+    from hwnas.predictors.nasflat_train import best_source
 
     sources = {f"task {i['task']}": i["sources"] for i in plan(space, space_key) if i["covered"]}
     base = [str(d) for d in load_tasks()[space_key]["0"]["train"]]
-    table, rows = np.asarray(space.table_archs()), []
-    encoded = {}        # per target: its measured rows and their one-hot encodings (the sampler's input)
+    rows = []
     sets = {"validation, tasks": f"validation_{space_key}.csv", "validation, loo": f"validation_{space_key}_loo.csv",
             "test tasks": f"{space_key}.csv"}
     for label, name in sets.items():
@@ -141,11 +141,7 @@ def closeness(space, space_key: str) -> str:
         for (kind, device, n, seed), row in wide.dropna().iterrows():
             used = sources.get(kind, base if kind == "HELP validation" else [d for d in base if d != device])
             truth = devices.latency_ms(space.name, device)
-            if device not in encoded:
-                measured = np.flatnonzero(np.isfinite(truth))
-                encoded[device] = measured, space.encode(table[measured], "onehot")
-            measured, onehot = encoded[device]
-            picks = measured[select_samples(onehot, int(n), int(seed))]
+            picks = reference_rows(space, device, int(n), int(seed))
             _, rho = best_source(np.stack([devices.latency_ms(space.name, s)[picks] for s in used]), truth[picks])
             rows.append({"set": label, "closeness": np.nanmax(rho), "gain": row.nasflat_blend - row.nasflat})
     frame = pd.DataFrame(rows)

@@ -178,6 +178,20 @@ def operator_flops(space) -> np.ndarray | None:
     return _operator_flops(space.name, space)
 
 
+def reference_rows(space: SearchSpace, device: str, samples: int, seed: int) -> np.ndarray:
+    """Table rows of NASFLAT's `samples` target samples on `device`: k-means and cosine-distinct picks over the
+    one-hot encodings of the architectures it has measured (`select_samples`, seeded)."""
+    try:
+        candidates = devices.coverage(space.name, device)
+    except HwnasError:                      # a device without a table: any table row
+        candidates = np.arange(len(space.table_archs()))
+    if len(candidates) < samples:
+        raise HwnasError(f"oracle nasflat: samples={samples} exceeds the {len(candidates)} "
+                         f"architectures measured on {device}")
+    onehot = space.encode(np.asarray(space.table_archs())[candidates], "onehot")
+    return candidates[select_samples(onehot, samples, seed)]
+
+
 class NasflatOracle(RelativeConformalStd, LatencyOracle):
     """NASFLAT pre-trained on source devices, transferred to `device` with `samples` measurements; with
     `ensemble` > 1, the mean log ms of that many pre-trainings (seeds `pretrain_seed` onwards), each transferred."""
@@ -259,18 +273,11 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
     # ------------------------------------------------------------------ the target samples
     def reference_archs(self) -> list[Arch]:
         """`samples` table architectures the device has measured, chosen by k-means and cosine-distinct
-        picks over their one-hot encodings (seeded)."""
+        picks over their one-hot encodings (seeded; `reference_rows`)."""
         if self._references is None:
-            try:
-                candidates = devices.coverage(self.space.name, self.device)
-            except HwnasError:
-                candidates = np.arange(len(self.space.table_archs()))
-            if len(candidates) < self.samples:
-                raise HwnasError(f"oracle nasflat: samples={self.samples} exceeds the {len(candidates)} "
-                                 f"architectures measured on {self.device}")
-            archs = np.asarray(self.space.table_archs())[candidates]
-            picks = select_samples(self.space.encode(archs, "onehot"), self.samples, self.seed)
-            self._references = [tuple(int(v) for v in archs[i]) for i in picks]
+            archs = np.asarray(self.space.table_archs())[reference_rows(self.space, self.device, self.samples,
+                                                                         self.seed)]
+            self._references = [tuple(int(v) for v in arch) for arch in archs]
         return list(self._references)
 
     def adapt(self, archs: Sequence[Arch], latency_ms: np.ndarray) -> None:
