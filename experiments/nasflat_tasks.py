@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hwnas.core.errors import HwnasError  # noqa: E402
 from hwnas.data import devices  # noqa: E402
+from hwnas.predictors.nasflat import BAGS as COMPARE_BAGS  # noqa: E402
 from hwnas.predictors.nasflat import NasflatOracle, load_tasks, resolve_readout  # noqa: E402
 from hwnas.predictors.nasflat_model import graph_vocabulary  # noqa: E402
 from hwnas.predictors.nasflat_train import best_source, build_net, log_linear_fit, scores, transfer  # noqa: E402
@@ -160,6 +161,13 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     add("nasflat", n, seed, stacked, info)
     add("nasflat_paper", n, seed, paper)
     add("nasflat_blend", n, seed, np.sqrt(stacked * paper))
+    if getattr(args, "compare_bags", False):
+        # the same transfers read out with the other bagging (`oracle.readout_bags`: 0 <-> COMPARE_BAGS)
+        other = 0 if oracle.readout_bags else COMPARE_BAGS
+        for label, mix in (("nasflat", False), ("nasflat_mix", True))[:1 + oracle.source_mix]:
+            refit = oracle.table_ms_refit(mix, other)
+            add(f"{label}_bags{other}", n, seed, refit)
+            add(f"{label}_blend_bags{other}", n, seed, np.sqrt(refit * paper))
     if "scratch" in args.methods:
         add("scratch", n, seed, scratch(oracle, rows, truth[rows], seed))
     if "best_source" in args.methods:
@@ -304,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="nasflat: fine-tuning epochs (oracle.transfer_epochs; default: the oracle's)")
     parser.add_argument("--source-rows", type=int, default=None,
                         help="nasflat: architectures per source device in pre-training (default: the paper's)")
+    parser.add_argument("--compare-bags", action="store_true",
+                        help=f"nasflat: also record the read-outs with the other bagging (0 <-> {COMPARE_BAGS} fits; "
+                             "method suffix _bags<k>) from the same transfers")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--merge", action="store_true",
                         help="only combine <space>_*.csv of runs split by --tasks/--tag into <space>.{csv,md}")

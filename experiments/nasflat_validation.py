@@ -15,6 +15,11 @@ The four read-outs come from the same transfers (`nasflat_tasks.nasflat_runs` wi
 Rule, fixed before the first run: per space, the read-out with the highest mean Spearman (over targets, then
 seeds) at 10 and at 20 samples, averaged over the two, becomes the space's choice if it beats the stacked read-out
 (`nasflat`, then every space's default) at both 10 and 20 samples; else the stacked read-out stays. Other sample counts are reported, not used.
+`--compare-bags` (stop 30) also reads each transfer out with the other bagging of the stacked read-out (`readout_bags`
+0 <-> 50, `nasflat_tasks.py --compare-bags`). Rule, fixed before the first run: bagging becomes the space's choice
+if, on its default read-out, it beats one fit at 10 and at 20 samples, both over every transfer (mean over targets,
+then seeds) and over the far ones (closeness < 0.7: the best source ranks the target's samples below 0.7), which
+dominate FBNet's test tasks.
 Writes experiments/results/nasflat/validation_<space>[_loo].{csv,md}; `--closeness` compares them with the test
 tasks' transfers (validation_closeness_<space>.md).
 """
@@ -44,6 +49,7 @@ from hwnas.predictors.nasflat import load_tasks  # noqa: E402
 READOUTS = {"nasflat": "stacked", "nasflat_mix": "stacked + source mix",
             "nasflat_blend": "blend", "nasflat_mix_blend": "blend + source mix"}
 RULE_SAMPLES = (10, 20)
+FAR = 0.7                       # closeness under which a transfer counts as far (`bagging_verdict`)
 TWIN_SPEARMAN = 0.99            # a device whose table ranks a test target's this alike is that target's twin
 
 
@@ -113,10 +119,44 @@ def report(frame: pd.DataFrame, command: str, wall_s: float) -> str:
         verdict = READOUTS[best] if wins else READOUTS["nasflat"]
         lines += ["", f"Rule (module docstring): best mean over {RULE_SAMPLES} samples: {READOUTS[best]} "
                       f"({score[best]:.4f}; stacked {score['nasflat']:.4f}); **choice: {verdict}**."]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + bagging_verdict(frame)) + "\n"
 
 
 CLOSENESS_BINS = (-1.0, 0.5, 0.7, 0.8, 0.9, 1.0)
+
+
+def transfer_closeness(space, device: str, sources, samples: int, seed: int) -> float:
+    """The best source's Spearman on the target's samples (`reference_archs`' sampler, as `best_source` picks it)."""
+    from hwnas.predictors.nasflat import reference_rows
+    from hwnas.predictors.nasflat_train import best_source
+
+    truth = devices.latency_ms(space.name, device)
+    picks = reference_rows(space, device, int(samples), int(seed))
+    _, rho = best_source(np.stack([devices.latency_ms(space.name, s)[picks] for s in sources]), truth[picks])
+    return float(np.nanmax(rho))
+
+
+def bagging_verdict(frame: pd.DataFrame) -> list[str]:
+    """`--compare-bags`: each read-out as run (the space's `readout_bags`) and with the other bagging, at 10 and 20
+    samples, mean Spearman on every transfer and on the far ones (closeness < FAR; the rule: module docstring)."""
+    other = sorted({m.rsplit("_bags", 1)[1] for m in frame.method.unique() if "_bags" in m})
+    if not other:
+        return []
+    far_share = frame[frame.method == "nasflat"].far.mean()
+    lines = ["", f"Bagging (`--compare-bags`): each read-out as run and from the same transfers with "
+             f"`readout_bags={other[0]}`; mean Spearman over every transfer / over the far ones (closeness < {FAR}, "
+             f"{far_share:.0%} of the transfers):", "",
+             "| read-out | readout_bags | " + " | ".join(f"{n} samples" for n in RULE_SAMPLES) + " |",
+             "|---|---|" + "---|" * len(RULE_SAMPLES)]
+    for method, label in READOUTS.items():
+        for name, bags in ((method, "as run"), (f"{method}_bags{other[0]}", other[0])):
+            cells = []
+            for n in RULE_SAMPLES:
+                part = frame[(frame.method == name) & (frame.samples == n)]
+                every = part.groupby(["device", "kind"]).spearman.mean().mean()
+                cells.append(f"{every:.4f} / {part[part.far].spearman.mean():.4f}")
+            lines.append(f"| {label} | {bags} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def closeness(space, space_key: str) -> str:
@@ -124,9 +164,6 @@ def closeness(space, space_key: str) -> str:
     best source's Spearman on the target's samples (`reference_archs`' sampler, as `best_source` picks it), binned;
     per bin the share of transfers and the blend's mean gain over the stacked read-out (both recorded on every
     set). Reads validation_<space>[_loo].csv and the merged <space>.csv of nasflat_tasks.py."""
-    from hwnas.predictors.nasflat import reference_rows
-    from hwnas.predictors.nasflat_train import best_source
-
     sources = {f"task {i['task']}": i["sources"] for i in plan(space, space_key) if i["covered"]}
     base = [str(d) for d in load_tasks()[space_key]["0"]["train"]]
     rows = []
@@ -140,10 +177,8 @@ def closeness(space, space_key: str) -> str:
         wide = frame.pivot_table(index=["kind", "device", "samples", "seed"], columns="method", values="spearman")
         for (kind, device, n, seed), row in wide.dropna().iterrows():
             used = sources.get(kind, base if kind == "HELP validation" else [d for d in base if d != device])
-            truth = devices.latency_ms(space.name, device)
-            picks = reference_rows(space, device, int(n), int(seed))
-            _, rho = best_source(np.stack([devices.latency_ms(space.name, s)[picks] for s in used]), truth[picks])
-            rows.append({"set": label, "closeness": np.nanmax(rho), "gain": row.nasflat_blend - row.nasflat})
+            rows.append({"set": label, "closeness": transfer_closeness(space, device, used, n, seed),
+                         "gain": row.nasflat_blend - row.nasflat})
     frame = pd.DataFrame(rows)
     frame["bin"] = pd.cut(frame.closeness, CLOSENESS_BINS)
     share = pd.crosstab(frame.set, frame.bin, normalize="index")
@@ -187,13 +222,15 @@ def main(argv=None) -> None:
         measured = np.isfinite(truth)
 
         def add(method, n, seed, pred, extra=None):
-            if method in READOUTS:
+            if method.split("_bags")[0] in READOUTS:
                 records.append({"space": args.space, "device": item["target"], "kind": item["kind"],
                                 "sources": len(item["sources"]), "method": method, "samples": n, "seed": seed,
-                                "spearman": float(spearmanr(pred[measured], truth[measured]).statistic)})
+                                "spearman": float(spearmanr(pred[measured], truth[measured]).statistic),
+                                "far": far})
 
         for n in args.samples:
             for seed in range(args.first_seed, args.first_seed + args.seeds):
+                far = transfer_closeness(space, item["target"], item["sources"], n, seed) < FAR
                 nasflat_runs(args, space, item, item["target"], n, seed, truth, add)
         frame = pd.DataFrame(records)
         OUT.mkdir(parents=True, exist_ok=True)

@@ -41,6 +41,10 @@ READOUTS = ("stacked", "finetune", "blend")
 # DEFAULT_READOUT. On FBNet the validation picks blend + mix too, but the paper's tasks contradict it: not adopted.
 SPACE_READOUTS = {"nasbench201": ("blend", True)}
 DEFAULT_READOUT = ("stacked", False)
+# Bootstrap fits averaged by the stacked read-out where `readout_bags` is null (0: one fit), chosen the same way
+# (docs/nasflat.md "Bagging the read-out").
+BAGS = 50                       # bootstrap fits of a bagged read-out (the number measured)
+SPACE_READOUT_BAGS = {"fbnet": BAGS}
 OWNER = "oracle nasflat"
 MIN_SAMPLES = 3                 # fewer target samples cannot both pick a source and fine-tune a ranking
 TASKS_FILE = "nasflat/tasks.json"
@@ -204,7 +208,8 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                  pretrain_seed: int = 0, supplementary: bool = True, transfer_epochs: int = TransferConfig.epochs,
                  transfer_lr: float = TransferConfig.lr,
                  transfer_init: str = "pooled", readout: str | None = None, source_input: bool = False,
-                 transfer_embedding_epochs: int = 30, ensemble: int = 3, source_mix: bool | None = None):
+                 transfer_embedding_epochs: int = 30, ensemble: int = 3, source_mix: bool | None = None,
+                 readout_bags: int | None = None):
         super().__init__(space, device)
         if len(space.table_archs()) == 0:
             raise HwnasError(f"oracle nasflat needs a space with measured latency tables; {space.name!r} has none")
@@ -219,6 +224,8 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         if readout not in READOUTS:
             raise HwnasError(f"oracle nasflat: readout must be one of {', '.join(READOUTS)}, got {readout!r}")
         ensemble = whole_number(OWNER, "ensemble", ensemble, 1, " of pre-trainings")
+        readout_bags = whole_number(OWNER, "readout_bags", SPACE_READOUT_BAGS.get(space.name, 0)
+                                    if readout_bags is None else readout_bags, 0)
         # batches and source rows need a pair at least: the ranking loss compares two architectures
         for key, value, minimum in (("seed", seed, 0), ("pretrain_seed", pretrain_seed, 0), ("epochs", epochs, 1),
                                     ("batch_size", batch_size, 2), ("hidden", hidden, 1), ("flow_dim", flow_dim, 1),
@@ -236,7 +243,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                 raise HwnasError(f"oracle nasflat: {key}=true is an input of the stacked read-out; it needs readout "
                                  "stacked or blend, got readout=finetune")
         self.samples, self.seed, self.transfer_init, self.readout = int(samples), int(seed), transfer_init, readout
-        self.source_input, self.source_mix = bool(source_input), bool(source_mix)
+        self.source_input, self.source_mix, self.readout_bags = bool(source_input), bool(source_mix), readout_bags
         self.sources = resolve_sources(space, device, task,
                                        sources if sources is None or isinstance(sources, str) else list(sources))
         rows = PAPER_SOURCE_ROWS.get(space.name, 800) if source_rows is None else int(source_rows)
@@ -255,7 +262,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         self._source_log_ms = np.log(self._source_table_ms).T       # table rows x sources
         self.members = [TransferredNet(self._load(entry), entry, space, self.sources, self.transfer_cfg, readout,
                                        self.source_input, self._supplement, self._choose_sources, self.graphs,
-                                       self._source_log_ms)
+                                       self._source_log_ms, readout_bags)
                         for entry in self.entries]
         self.entry, self.net = self.entries[0], self.members[0].net    # the first pre-training (experiments, tests)
         self._references: list[Arch] | None = None
@@ -351,9 +358,14 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
     def table_ms_without_mix(self) -> np.ndarray:
         """Every table row's prediction from the same transfers read out without the source mix, for comparison
         (without `source_mix`: the predictions themselves)."""
+        return self.table_ms_refit(mix=False)
+
+    def table_ms_refit(self, mix: bool = True, bags: int | None = None) -> np.ndarray:
+        """Every table row's prediction from the same transfers, the read-out refitted with or without the source
+        mix and with `bags` bootstrap fits (None: `readout_bags`), for comparison (`TransferredNet.refit_log_ms`)."""
         if self._table_ms is None:
             raise HwnasError("oracle nasflat must adapt() to the target device's sample measurements first")
-        return np.exp(np.mean([m.log_ms_without_mix() for m in self.members], axis=0))
+        return np.exp(np.mean([m.refit_log_ms(mix, bags) for m in self.members], axis=0))
 
     # ------------------------------------------------------------------ prediction
     def predict_ms(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
@@ -396,5 +408,6 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
 def settings(oracle: NasflatOracle) -> dict:
     """The oracle's resolved settings (for reports)."""
     return {"sources": list(oracle.sources), "readout": oracle.readout, "source_mix": oracle.source_mix,
+            "readout_bags": oracle.readout_bags,
             "pretrain": oracle.pretrain_cfg.to_dict(), "ensemble": len(oracle.members),
             "transfer": dataclasses.asdict(oracle.transfer_cfg)}

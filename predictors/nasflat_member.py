@@ -26,11 +26,12 @@ class TransferredNet:
 
     def __init__(self, net: NasflatNet, entry: dict, space, sources: tuple[str, ...], transfer_cfg: TransferConfig,
                  readout: str, source_input: bool, supplement: Callable, choose_sources: Callable,
-                 table_graphs: GraphBatch, source_log_ms: np.ndarray):
+                 table_graphs: GraphBatch, source_log_ms: np.ndarray, readout_bags: int = 0):
         self.net, self.entry, self.space, self.sources = net, entry, space, sources
         self.source_log_ms = source_log_ms
         self.table_graphs, self.table_matrix = table_graphs, np.asarray(space.table_archs())
         self.transfer_cfg, self.readout, self.source_input = transfer_cfg, readout, source_input
+        self.readout_bags = readout_bags
         self._supplement, self._choose_sources = supplement, choose_sources
         self.row = len(sources)          # the target's hardware embedding row
         self.readout_inputs = None
@@ -59,11 +60,15 @@ class TransferredNet:
             features = np.column_stack([start, honest, self._supplement(graphs, matrix), self._source(graphs, matrix),
                                         np.zeros((len(matrix), 0)) if mix is None else mix[0]])
             self.readout_inputs = (features, np.log(latency_ms))   # kept for diagnosis (experiments/)
-            self._fit = self._with_paper(ridge_fit(features, np.log(latency_ms)))
+            self._fit = self._with_paper(self._ridge(features, np.log(latency_ms)))
         else:
             self._fit = self._paper_fit
         self.table_features = self.features(self.table_graphs, self.table_matrix, start_table)
         return self._fit(self.table_features)
+
+    def _ridge(self, features: np.ndarray, log_ms: np.ndarray) -> Callable:
+        """The stacked read-out's fit (`ridge_fit`), bagged over `readout_bags` bootstrap draws seeded by the transfer."""
+        return ridge_fit(features, log_ms, bags=self.readout_bags, seed=self.transfer_cfg.seed)
 
     def _with_paper(self, stacked: Callable) -> Callable:
         """`blend`: the mean log ms of the stacked read-out and the paper's (hwnas; docs/nasflat.md); else as is."""
@@ -117,13 +122,17 @@ class TransferredNet:
         """Every table row's log ms from the fine-tuned score alone (the paper's read-out)."""
         return self._paper_fit(self.table_features)
 
-    def log_ms_without_mix(self) -> np.ndarray:
-        """Every table row's log ms from the same transfer read out without the source mix (the stacked read-out's
-        last input), for comparison; without a mix, the read-out itself."""
-        if self._mix is None:
+    def refit_log_ms(self, mix: bool = True, bags: int | None = None) -> np.ndarray:
+        """Every table row's log ms from this transfer's read-out refitted without the source mix (`mix` false; its
+        last input) and/or with another number of `bags`, for comparison on the same transfer; the paper's read-out
+        has neither and is returned as is."""
+        if self.readout_inputs is None:
             return self._fit(self.table_features)
-        features, log_ms = self.readout_inputs
-        return self._with_paper(lambda x: ridge_fit(features[:, :-1], log_ms)(x[:, :-1]))(self.table_features)
+        (features, log_ms), table = self.readout_inputs, self.table_features
+        if not mix and self._mix is not None:
+            features, table = features[:, :-1], table[:, :-1]
+        bags = self.readout_bags if bags is None else bags
+        return self._with_paper(ridge_fit(features, log_ms, bags=bags, seed=self.transfer_cfg.seed))(table)
 
     def held_out_log_ms(self) -> np.ndarray:
         """Each sample's log ms from a read-out that never saw it: leave-one-out ridge on the out-of-fold inputs
@@ -135,7 +144,7 @@ class TransferredNet:
         parts = []
         if self.readout != "finetune":
             features = self.readout_inputs[0]
-            parts.append(np.array([ridge_fit(features[keep], log_ms[keep])(features[~keep])[0] for keep in drop]))
+            parts.append(np.array([self._ridge(features[keep], log_ms[keep])(features[~keep])[0] for keep in drop]))
         if self.readout != "stacked":
             honest = (features[:, 1] if self.readout == "blend"
                       else out_of_fold_scores(self.net, graphs, latency_ms, init, self.transfer_cfg)[1])

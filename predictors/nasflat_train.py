@@ -210,11 +210,19 @@ def log_linear_fit(scores_: np.ndarray, latency_ms: np.ndarray) -> tuple[float, 
     return float(a), float(b)
 
 
-def ridge_fit(features: np.ndarray, log_ms: np.ndarray, lam: float = 1e-2):
+def ridge_fit(features: np.ndarray, log_ms: np.ndarray, lam: float = 1e-2, bags: int = 0, seed: int = 0):
     """A ridge read-out log(ms) ~ standardised features . w + b (penalty lam * n) with w >= 0: every input
     rises with latency by construction (ranking scores, kernel share, FLOPs), so a negative weight is noise
     fitted on few samples that would reverse the ranking (docs/nasflat.md); if every weight is 0 the first input
-    (NASFLAT: the pre-trained score) sets the order. Returns a function of features."""
+    (NASFLAT: the pre-trained score) sets the order. `bags` > 0: the mean of that many fits on bootstrap draws of
+    the samples (seeded; bagging, Breiman 1996), which damps the weights' noise on few samples. Returns a function
+    of features."""
+    if bags:
+        rng = np.random.default_rng(seed)
+        draws = (rng.integers(0, len(log_ms), len(log_ms)) for _ in range(bags))
+        fits = [ridge_fit(features[d], log_ms[d], lam) for d in draws if np.ptp(log_ms[d]) > 0]
+        if fits:
+            return lambda x: np.mean([fit(x) for fit in fits], axis=0)
     mu, sd = features.mean(0), features.std(0) + 1e-9
     z = (features - mu) / sd
     augmented = np.vstack([z, np.sqrt(lam * len(z)) * np.eye(z.shape[1])])

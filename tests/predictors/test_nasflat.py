@@ -173,6 +173,26 @@ def test_stacked_readout_is_never_constant():
     assert (np.diff(fit(features)) > 0).all()
 
 
+def test_bagged_readout_is_the_mean_of_seeded_bootstrap_fits():
+    """bags > 0: the mean of the plain read-out fitted on `bags` seeded bootstrap draws (a draw whose latencies are
+    all equal is skipped); the same seed gives the same fit, another seed another; no weight turns negative."""
+    rng = np.random.default_rng(1)
+    features = rng.normal(size=(12, 3))
+    log_ms = features @ np.array([1.0, 0.5, 0.0]) + rng.normal(scale=0.3, size=12)
+    draws = np.random.default_rng(7)
+    draws = [d for d in (draws.integers(0, 12, 12) for _ in range(20)) if np.ptp(log_ms[d]) > 0]
+    expected = np.mean([nasflat_train.ridge_fit(features[d], log_ms[d])(features) for d in draws], axis=0)
+    bagged = nasflat_train.ridge_fit(features, log_ms, bags=20, seed=7)
+    assert np.allclose(bagged(features), expected)
+    assert np.allclose(nasflat_train.ridge_fit(features, log_ms, bags=20, seed=7)(features), expected)
+    assert not np.allclose(nasflat_train.ridge_fit(features, log_ms, bags=20, seed=8)(features), expected)
+    assert not np.allclose(nasflat_train.ridge_fit(features, log_ms)(features), expected)
+    for j in range(3):
+        raised = features.copy()
+        raised[:, j] += 1.0
+        assert (bagged(raised) >= bagged(features) - 1e-12).all(), j
+
+
 def test_pretraining_is_cached_and_reused(tiny, fbnet, monkeypatch):
     assert nasflat.cache_path(nasflat.cache_key(fbnet, TWO_SOURCES, tiny.pretrain_cfg)).is_file()
     monkeypatch.setattr(nasflat, "pretrain", lambda *a, **k: pytest.fail("retrained despite the cache"))
@@ -316,6 +336,8 @@ def test_blend_is_the_mean_log_ms_of_the_stacked_and_paper_read_outs(tiny, fbnet
     ("transfer_embedding_epochs", -1, "transfer_embedding_epochs must be a whole number >= 0"),
     ("pretrain_seed", -1, "pretrain_seed must be a whole number >= 0"), ("seed", "x", "seed must be a whole number"),
     ("lr", -1.0, "lr must be a number > 0, got -1.0"), ("transfer_lr", 0, "transfer_lr must be a number > 0, got 0"),
+    ("readout_bags", -1, "readout_bags must be a whole number >= 0, got -1"),
+    ("readout_bags", 2.5, "readout_bags must be a whole number >= 0, got 2.5"),
 ])
 def test_bad_settings_are_refused_in_one_line(fbnet, cache, key, value, match, monkeypatch):
     monkeypatch.setattr(nasflat, "pretrain", lambda *a, **k: pytest.fail("trained before validating"))
@@ -364,6 +386,26 @@ def test_null_read_out_settings_take_the_space_choice(fbnet, cache, one_thread, 
     assert (given.readout, given.source_mix) == ("stacked", False)
     assert nasflat.resolve_readout("fbnet", "finetune", None) == ("finetune", False)
     assert nasflat.resolve_readout("fbnet", None, False) == ("blend", False)
+
+
+def test_the_read_out_bags_per_space_and_the_adapted_oracle_uses_them(tiny, fbnet, monkeypatch):
+    """readout_bags null: the space's choice (SPACE_READOUT_BAGS; FBNet 50), 0 elsewhere; a given value wins. The
+    adapted oracle's table is the bagged ridge, seeded by the transfer, over its read-out inputs."""
+    assert tiny.readout_bags == nasflat.SPACE_READOUT_BAGS["fbnet"] == 50
+    monkeypatch.delitem(nasflat.SPACE_READOUT_BAGS, "fbnet")
+    plain = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, **TINY)
+    given = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, **TINY, readout_bags=4)
+    assert (plain.readout_bags, given.readout_bags) == (0, 4)
+    truth = devices.latency_ms("fbnet", "raspi4")
+    refs = tiny.reference_archs()
+    archs = fbnet.table_archs()
+    for oracle, bags in ((tiny, 50), (plain, 0), (given, 4)):
+        oracle.adapt(refs, truth[fbnet.table_index(refs)])
+        member = oracle.members[0]
+        features, log_ms = member.readout_inputs
+        fit = nasflat_train.ridge_fit(features, log_ms, bags=bags, seed=0)
+        assert np.allclose(np.log(oracle.predict_ms(archs)), fit(member.table_features)), bags
+    assert not np.allclose(tiny.predict_ms(archs), plain.predict_ms(archs))
 
 
 @pytest.mark.parametrize("key", ["source_mix", "source_input"])
