@@ -41,10 +41,7 @@ READOUTS = ("stacked", "finetune", "blend")
 # DEFAULT_READOUT. On FBNet the validation picks blend + mix too, but the paper's tasks contradict it: not adopted.
 SPACE_READOUTS = {"nasbench201": ("blend", True)}
 DEFAULT_READOUT = ("stacked", False)
-# Bootstrap fits averaged by the stacked read-out where `readout_bags` is null (0: one fit), chosen the same way
-# (docs/nasflat.md "Bagging the read-out").
-BAGS = 50                       # bootstrap fits of a bagged read-out (the number measured)
-SPACE_READOUT_BAGS = {"fbnet": BAGS}
+BAGS = 50                       # bootstrap fits of a bagged read-out, as measured (docs/nasflat.md "Bagging the read-out")
 OWNER = "oracle nasflat"
 MIN_SAMPLES = 3                 # fewer target samples cannot both pick a source and fine-tune a ranking
 TASKS_FILE = "nasflat/tasks.json"
@@ -209,7 +206,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                  transfer_lr: float = TransferConfig.lr,
                  transfer_init: str = "pooled", readout: str | None = None, source_input: bool = False,
                  transfer_embedding_epochs: int = 30, ensemble: int = 3, source_mix: bool | None = None,
-                 readout_bags: int | None = None):
+                 readout_bags: int = 0):
         super().__init__(space, device)
         if len(space.table_archs()) == 0:
             raise HwnasError(f"oracle nasflat needs a space with measured latency tables; {space.name!r} has none")
@@ -224,8 +221,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         if readout not in READOUTS:
             raise HwnasError(f"oracle nasflat: readout must be one of {', '.join(READOUTS)}, got {readout!r}")
         ensemble = whole_number(OWNER, "ensemble", ensemble, 1, " of pre-trainings")
-        readout_bags = whole_number(OWNER, "readout_bags", SPACE_READOUT_BAGS.get(space.name, 0)
-                                    if readout_bags is None else readout_bags, 0)
+        readout_bags = whole_number(OWNER, "readout_bags", readout_bags, 0)
         # batches and source rows need a pair at least: the ranking loss compares two architectures
         for key, value, minimum in (("seed", seed, 0), ("pretrain_seed", pretrain_seed, 0), ("epochs", epochs, 1),
                                     ("batch_size", batch_size, 2), ("hidden", hidden, 1), ("flow_dim", flow_dim, 1),

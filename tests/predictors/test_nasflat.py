@@ -388,24 +388,23 @@ def test_null_read_out_settings_take_the_space_choice(fbnet, cache, one_thread, 
     assert nasflat.resolve_readout("fbnet", None, False) == ("blend", False)
 
 
-def test_the_read_out_bags_per_space_and_the_adapted_oracle_uses_them(tiny, fbnet, monkeypatch):
-    """readout_bags null: the space's choice (SPACE_READOUT_BAGS; FBNet 50), 0 elsewhere; a given value wins. The
-    adapted oracle's table is the bagged ridge, seeded by the transfer, over its read-out inputs."""
-    assert tiny.readout_bags == nasflat.SPACE_READOUT_BAGS["fbnet"] == 50
-    monkeypatch.delitem(nasflat.SPACE_READOUT_BAGS, "fbnet")
-    plain = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, **TINY)
+def test_the_adapted_oracle_reads_out_with_its_bags(tiny, fbnet):
+    """readout_bags: one fit by default; with k, the adapted oracle's table is the bagged ridge, seeded by the
+    transfer, over its read-out inputs; `table_ms_refit` reads the same transfer out with either."""
     given = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, **TINY, readout_bags=4)
-    assert (plain.readout_bags, given.readout_bags) == (0, 4)
+    assert (tiny.readout_bags, given.readout_bags) == (0, 4)
     truth = devices.latency_ms("fbnet", "raspi4")
     refs = tiny.reference_archs()
     archs = fbnet.table_archs()
-    for oracle, bags in ((tiny, 50), (plain, 0), (given, 4)):
+    for oracle, bags in ((tiny, 0), (given, 4)):
         oracle.adapt(refs, truth[fbnet.table_index(refs)])
         member = oracle.members[0]
         features, log_ms = member.readout_inputs
         fit = nasflat_train.ridge_fit(features, log_ms, bags=bags, seed=0)
         assert np.allclose(np.log(oracle.predict_ms(archs)), fit(member.table_features)), bags
-    assert not np.allclose(tiny.predict_ms(archs), plain.predict_ms(archs))
+    assert not np.allclose(tiny.predict_ms(archs), given.predict_ms(archs))
+    assert np.allclose(given.table_ms_refit(bags=0), tiny.predict_ms(archs))      # the same transfer, one fit
+    assert np.allclose(tiny.table_ms_refit(bags=4), given.predict_ms(archs))
 
 
 @pytest.mark.parametrize("key", ["source_mix", "source_input"])
