@@ -59,7 +59,7 @@ def main(argv=None) -> None:
         lookup_s.append(time.perf_counter() - t0)
     result = {"command": " ".join(["python experiments/nasflat_speed.py"] + (argv or sys.argv[1:])),
               "space": space.name, "device": args.device, "sources": list(oracle.sources),
-              "ensemble": len(oracle.entries),
+              "ensemble": len(oracle.entries), "readout": oracle.readout, "source_mix": oracle.source_mix,
               "pretrain_wall_s": round(sum(e["seconds"] for e in oracle.entries), 1),
               "pretrain_cpu_s": round(sum(e["cpu_seconds"] for e in oracle.entries), 1),
               "pretrain_epochs": oracle.pretrain_cfg.epochs, "source_rows": oracle.pretrain_cfg.source_rows,
