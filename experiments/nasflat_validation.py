@@ -19,7 +19,8 @@ seeds) at 10 and at 20 samples, averaged over the two, becomes the space's choic
 0 <-> 50, `nasflat_tasks.py --compare-bags`). Rule, fixed before the first run: bagging becomes the space's choice
 if, on its default read-out, it beats one fit at 10 and at 20 samples, both over every transfer (mean over targets,
 then seeds) and over the far ones (closeness < 0.7: the best source ranks the target's samples below 0.7), which
-dominate FBNet's test tasks.
+dominate FBNet's test tasks. (It picked bagging on FBNet, the paper's tasks contradict it: docs/nasflat.md, "Bagging
+the read-out".)
 Writes experiments/results/nasflat/validation_<space>[_loo].{csv,md}; `--closeness` compares them with the test
 tasks' transfers (validation_closeness_<space>.md).
 """
@@ -137,7 +138,7 @@ def transfer_closeness(space, device: str, sources, samples: int, seed: int) -> 
 
 
 def bagging_verdict(frame: pd.DataFrame) -> list[str]:
-    """`--compare-bags`: each read-out as run (the space's `readout_bags`) and with the other bagging, at 10 and 20
+    """`--compare-bags`: each read-out as run (the oracle's `readout_bags`) and with the other bagging, at 10 and 20
     samples, mean Spearman on every transfer and on the far ones (closeness < FAR; the rule: module docstring)."""
     other = sorted({m.rsplit("_bags", 1)[1] for m in frame.method.unique() if "_bags" in m})
     if not other:

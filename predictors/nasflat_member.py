@@ -66,9 +66,11 @@ class TransferredNet:
         self.table_features = self.features(self.table_graphs, self.table_matrix, start_table)
         return self._fit(self.table_features)
 
-    def _ridge(self, features: np.ndarray, log_ms: np.ndarray) -> Callable:
-        """The stacked read-out's fit (`ridge_fit`), bagged over `readout_bags` bootstrap draws seeded by the transfer."""
-        return ridge_fit(features, log_ms, bags=self.readout_bags, seed=self.transfer_cfg.seed)
+    def _ridge(self, features: np.ndarray, log_ms: np.ndarray, bags: int | None = None) -> Callable:
+        """The stacked read-out's fit (`ridge_fit`), bagged over `bags` (None: `readout_bags`) bootstrap draws seeded
+        by the transfer."""
+        bags = self.readout_bags if bags is None else bags
+        return ridge_fit(features, log_ms, bags=bags, seed=self.transfer_cfg.seed)
 
     def _with_paper(self, stacked: Callable) -> Callable:
         """`blend`: the mean log ms of the stacked read-out and the paper's (hwnas; docs/nasflat.md); else as is."""
@@ -131,8 +133,7 @@ class TransferredNet:
         (features, log_ms), table = self.readout_inputs, self.table_features
         if not mix and self._mix is not None:
             features, table = features[:, :-1], table[:, :-1]
-        bags = self.readout_bags if bags is None else bags
-        return self._with_paper(ridge_fit(features, log_ms, bags=bags, seed=self.transfer_cfg.seed))(table)
+        return self._with_paper(self._ridge(features, log_ms, bags))(table)
 
     def held_out_log_ms(self) -> np.ndarray:
         """Each sample's log ms from a read-out that never saw it: leave-one-out ridge on the out-of-fold inputs
