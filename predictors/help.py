@@ -26,6 +26,7 @@ from hwnas.core.errors import HwnasError, true_or_false, whole_number
 from hwnas.core.oracle import LatencyOracle, SetupCost
 from hwnas.core.space import Arch, SearchSpace, as_matrix
 from hwnas.data.cache import atomic_write_json
+from hwnas.measure.timing import TRAINING_THREADS, torch_threads
 from hwnas.predictors import help_cache
 from hwnas.predictors.help_meta import (HELP_SPLITS, MetaConfig, MetaLearner, SpaceData, encode, hardware_embedding,
                                   meta_train, normalise, take)
@@ -71,7 +72,8 @@ def ensure_meta_trained(space: SearchSpace, cfg: MetaConfig, *, train_if_missing
     log(f"meta-training HELP for {space.name} ({cfg.episodes} episodes, seed {cfg.meta_seed}); "
         f"the result is cached in {help_cache.cache_dir()}")
     cpu = time.process_time()
-    result = meta_train(SpaceData(space, cfg.encoding), cfg, log=log)
+    with torch_threads(TRAINING_THREADS):   # one model per seed, whatever the caller's thread setting
+        result = meta_train(SpaceData(space, cfg.encoding), cfg, log=log)
     entry = {"state": result.state, "best_episode": result.best_episode,
              "best_valid_spearman": result.best_valid_spearman, "seconds": result.seconds,
              "cpu_seconds": time.process_time() - cpu, "source_measurements": result.source_measurements,
@@ -154,19 +156,20 @@ class HelpOracle(RelativeConformalStd, LatencyOracle):
         self._hw, self._xs, self._ys = hw, xs, ys
         torch.manual_seed(self.seed)
         self._adapted = []
-        for learner in self.learners:
-            draws = learner.cfg.mc_samples if learner.zmod is not None else 1
-            for _ in range(max(1, draws)):
-                params, _ = learner.adapt(hw, xs, ys, self.eval_steps, create_graph=False,
-                                          sample_z=learner.zmod is not None)
-                self._adapted.append((learner, params))
+        with torch_threads(TRAINING_THREADS):
+            for learner in self.learners:
+                draws = learner.cfg.mc_samples if learner.zmod is not None else 1
+                for _ in range(max(1, draws)):
+                    params, _ = learner.adapt(hw, xs, ys, self.eval_steps, create_graph=False,
+                                              sample_z=learner.zmod is not None)
+                    self._adapted.append((learner, params))
         self._measured_ms, self._relative_std = latency_ms, None
 
     def _conformal_scale(self) -> float:
         """The conformal scale of the leave-one-out relative errors, computed on first use (one inner loop
         per measurement and draw), with its own seeded random stream so the order of calls does not matter."""
         if self._relative_std is None:
-            with torch.random.fork_rng():
+            with torch.random.fork_rng(), torch_threads(TRAINING_THREADS):
                 torch.manual_seed(self.seed)
                 loo = self._leave_one_out_ms(self._xs, self._ys)
             self._relative_std = relative_std(np.maximum(loo, 1e-9), self._measured_ms) * self._inflation()

@@ -25,7 +25,8 @@ from hwnas.predictors.help_model import HelpNet, ZModulator, nb201_graph_feature
 
 # Bump when the model or training math changes: cached predictors of another version are not used.
 # 2: FBNet uses HELP's factorised kernel/expansion encoding and HELP's FBNet row split and episodes.
-MODEL_VERSION = 2
+# 3: meta-trained on TRAINING_THREADS (earlier entries depend on the caller's thread count).
+MODEL_VERSION = 3
 
 # HELP's device splits (its paper; MANIFEST.md): meta-train, meta-valid, meta-test.
 HELP_SPLITS = {
@@ -351,7 +352,7 @@ def meta_train(sd: SpaceData, cfg: MetaConfig, log: Callable[[str], None] = prin
             per_episode = (time.perf_counter() - start) / episode
             left_s = per_episode * (cfg.episodes - episode)
             log(f"{per_episode:.2f} s per episode on {torch.get_num_threads()} torch thread(s): about "
-                f"{f'{left_s / 60:.0f} min' if left_s >= 90 else f'{left_s:.0f} s'} left (threads=N to change)")
+                f"{f'{left_s / 60:.0f} min' if left_s >= 90 else f'{left_s:.0f} s'} left")
         if episode % cfg.valid_every == 0 or episode == cfg.episodes:
             score = validate(learner, sd, valid, np.random.default_rng(cfg.meta_seed + 1))
             history.append({"episode": episode, "loss": float(loss.detach()), "valid_spearman": score,

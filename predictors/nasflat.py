@@ -24,7 +24,7 @@ from hwnas.core.errors import HwnasError, positive_number, true_or_false, unknow
 from hwnas.core.oracle import LatencyOracle, SetupCost
 from hwnas.core.space import Arch, SearchSpace
 from hwnas.data import cache, devices
-from hwnas.measure.timing import torch_threads
+from hwnas.measure.timing import TRAINING_THREADS, torch_threads
 from hwnas.predictors.nasflat_member import TransferredNet
 from hwnas.predictors.nasflat_model import encode_graphs, graph_vocabulary
 from hwnas.predictors.nasflat_train import (PretrainConfig, TransferConfig, best_source, build_net, pooled_sources,
@@ -48,9 +48,6 @@ TASKS_FILE = "nasflat/tasks.json"
 TASK_SPACES = {"nasbench201": "nb201", "fbnet": "fbnet"}
 # Architectures per source device in the paper's pre-training (its run commands).
 PAPER_SOURCE_ROWS = {"nasbench201": 512, "fbnet": 800}
-# Torch threads for pre-training, transfer and the table pass: float sums differ with the thread count, and over
-# 30 epochs so do the networks, so one fixed count gives one network per seed whatever the caller's setting.
-TRAINING_THREADS = 1
 
 
 def _log(message: str) -> None:

@@ -226,7 +226,8 @@ class MetaTrainConfig:
     samples: int = option(10, "target measurements the oracle will adapt on (its `samples`)", ge=0)
     seed: int = _seed()
     force: bool = option(False, "retrain even when a matching cached predictor exists")
-    threads: int = option(1, "torch CPU threads (1 is fastest on a shared, oversubscribed CPU)", ge=1)
+    threads: int = option(1, "torch CPU threads outside training (HELP and NASFLAT train on one thread whatever this "
+                             "says, so one seed gives one model: hwnas.measure.timing.TRAINING_THREADS)", ge=1)
 
 
 @dataclass

@@ -105,6 +105,11 @@ def set_compute_threads(threads: int) -> None:
         sys.modules["torch"].set_num_threads(threads)
 
 
+# Torch threads for training a learned predictor (NASFLAT, HELP): float sums differ with the thread count and, over
+# many steps, so do the trained weights, so one fixed count gives one model per seed whatever the caller's setting.
+TRAINING_THREADS = 1
+
+
 @contextlib.contextmanager
 def torch_threads(threads: int) -> Iterator[None]:
     """Run with `threads` intra-op threads, restoring the previous setting afterwards."""
