@@ -246,7 +246,7 @@ class HelpOracle(RelativeConformalStd, LatencyOracle):
         sample z; an ensemble adds its members), de-normalised by the references."""
         n = len(inputs[0]) if isinstance(inputs, tuple) else len(inputs)
         total = np.zeros(n)
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads(TRAINING_THREADS):     # bit-identical whatever the caller's threads
             for start in range(0, n, chunk):
                 part = (tuple(t[start:start + chunk] for t in inputs) if isinstance(inputs, tuple)
                         else inputs[start:start + chunk])
