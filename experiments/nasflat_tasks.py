@@ -161,7 +161,7 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     add("nasflat", n, seed, stacked, info)
     add("nasflat_paper", n, seed, paper)
     add("nasflat_blend", n, seed, np.sqrt(stacked * paper))
-    if getattr(args, "compare_bags", False):
+    if args.compare_bags:
         # the same transfers read out with the other bagging (`oracle.readout_bags`: 0 <-> COMPARE_BAGS)
         other = 0 if oracle.readout_bags else COMPARE_BAGS
         for label, mix in (("nasflat", False), ("nasflat_mix", True))[:1 + oracle.source_mix]:

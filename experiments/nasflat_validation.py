@@ -43,7 +43,8 @@ from nasflat_tasks import OUT, SPACES, build_parser, nasflat_runs, plan  # noqa:
 
 from hwnas.core.errors import HwnasError  # noqa: E402
 from hwnas.data import devices  # noqa: E402
-from hwnas.predictors.nasflat import load_tasks  # noqa: E402
+from hwnas.predictors.nasflat import load_tasks, reference_rows  # noqa: E402
+from hwnas.predictors.nasflat_train import best_source  # noqa: E402
 
 # the read-outs compared: the stacked one (the default of every space when the rule was fixed), the source mix, the
 # blend, both
@@ -128,9 +129,6 @@ CLOSENESS_BINS = (-1.0, 0.5, 0.7, 0.8, 0.9, 1.0)
 
 def transfer_closeness(space, device: str, sources, samples: int, seed: int) -> float:
     """The best source's Spearman on the target's samples (`reference_archs`' sampler, as `best_source` picks it)."""
-    from hwnas.predictors.nasflat import reference_rows
-    from hwnas.predictors.nasflat_train import best_source
-
     truth = devices.latency_ms(space.name, device)
     picks = reference_rows(space, device, int(samples), int(seed))
     _, rho = best_source(np.stack([devices.latency_ms(space.name, s)[picks] for s in sources]), truth[picks])

@@ -13,7 +13,7 @@ import numpy as np
 
 from hwnas.analysis.conformal import RelativeConformalStd, relative_std
 from hwnas.data import devices
-from hwnas.measure.timing import torch_threads
+from hwnas.measure.timing import TRAINING_THREADS, torch_threads
 from hwnas.core.errors import HwnasError, positive_number, whole_number
 from hwnas.core.oracle import LatencyOracle
 from hwnas.core.space import Arch, SearchSpace, as_matrix
@@ -81,7 +81,7 @@ class BrpNasGCN(RelativeConformalStd, LatencyOracle):
             for i in range(len(latency_ms)):
                 keep = torch.as_tensor(np.delete(np.arange(len(latency_ms)), i))
                 model = self._train(adjacency[keep], features[keep], target[keep])
-                with torch.no_grad(), torch_threads(1):
+                with torch.no_grad(), torch_threads(TRAINING_THREADS):
                     loo[i] = float(model(adjacency[i:i + 1], features[i:i + 1])[0])
             self._relative_std = relative_std(np.exp(loo * self._log_std + self._log_mean), latency_ms)
         return self._relative_std
@@ -93,7 +93,7 @@ class BrpNasGCN(RelativeConformalStd, LatencyOracle):
         generator = torch.Generator().manual_seed(self.seed)
         model = _GCN(features.shape[-1], self.hidden, self.layers, generator)
         optimiser = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        with torch_threads(1):
+        with torch_threads(TRAINING_THREADS):
             for _ in range(self.epochs):
                 optimiser.zero_grad()
                 loss = torch.nn.functional.mse_loss(model(adjacency, features), target)
@@ -110,7 +110,7 @@ class BrpNasGCN(RelativeConformalStd, LatencyOracle):
         matrix = as_matrix(archs)
         if matrix.size == 0:
             return np.zeros(0)
-        with torch.no_grad(), torch_threads(1):
+        with torch.no_grad(), torch_threads(TRAINING_THREADS):
             out = np.concatenate([self._model(*self._tensors(matrix[i:i + 4096])).numpy()
                                   for i in range(0, len(matrix), 4096)])
         return np.exp(out.astype(float) * self._log_std + self._log_mean)
