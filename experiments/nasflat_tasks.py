@@ -135,8 +135,8 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     """`nasflat` (and its paper and blend read-outs), `scratch` and `best_source` on one target, sample count and
     seed; the sources are the item's task's, or its `sources` where its task is None."""
     chosen = {k: v for k, v in (("ensemble", args.ensemble), ("transfer_lr", args.transfer_lr),
-                                ("transfer_epochs", args.transfer_epochs), ("source_rows", args.source_rows))
-              if v is not None}
+                                ("transfer_epochs", args.transfer_epochs), ("source_rows", args.source_rows),
+                                ("sampler", args.sampler)) if v is not None}
     # the stacked read-out and the mix as asked, whatever the space's default: the other read-outs of the same
     # transfers are recorded beside it (`default_method` names the space's default among them)
     chosen.update(readout="stacked", source_mix=bool(args.source_mix))
@@ -315,6 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--compare-bags", action="store_true",
                         help=f"nasflat: also record the read-outs with the other bagging (0 <-> {COMPARE_BAGS} fits; "
                              "method suffix _bags<k>) from the same transfers")
+    parser.add_argument("--sampler", default=None,
+                        help="nasflat: how the target samples are picked (oracle.sampler; default: the oracle's)")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--merge", action="store_true",
                         help="only combine <space>_*.csv of runs split by --tasks/--tag into <space>.{csv,md}")

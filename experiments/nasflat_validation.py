@@ -21,6 +21,13 @@ if, on its default read-out, it beats one fit at 10 and at 20 samples, both over
 then seeds) and over the far ones (closeness < 0.7: the best source ranks the target's samples below 0.7), which
 dominate FBNet's test tasks. (It picked bagging on FBNet, the paper's tasks contradict it: docs/nasflat.md, "Bagging
 the read-out".)
+`--sampler kmeans_doptimal --baseline <csv>` (stop 31) runs the transfers with the D-optimal second half of the
+target samples (`oracle.sampler`) and compares them with `<csv>`, the same transfers with NASFLAT's sampler. Rule,
+fixed before the first run: the D-optimal sampler becomes the space's choice if, on the space's default read-out, it
+beats NASFLAT's sampler at 10 and at 20 samples, both over every transfer (mean over targets, then seeds) and over the
+far ones (closeness as above, from NASFLAT's samples), and the paper's test tasks do not contradict it: no covered
+task's mean at 10 or 20 samples drops by more than two standard errors of the paired difference over seeds (as at
+stop 30, where the test tasks overruled the validation, a change needs both).
 Writes experiments/results/nasflat/validation_<space>[_loo].{csv,md}; `--closeness` compares them with the test
 tasks' transfers (validation_closeness_<space>.md).
 """
@@ -39,7 +46,7 @@ from scipy.stats import spearmanr
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nasflat_tasks import OUT, SPACES, build_parser, nasflat_runs, plan  # noqa: E402
+from nasflat_tasks import OUT, SPACES, build_parser, default_method, nasflat_runs, plan  # noqa: E402
 
 from hwnas.core.errors import HwnasError  # noqa: E402
 from hwnas.data import devices  # noqa: E402
@@ -158,6 +165,30 @@ def bagging_verdict(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
+def sampler_verdict(frame: pd.DataFrame, baseline: pd.DataFrame, method: str) -> list[str]:
+    """`--baseline`: the space's default read-out (`method`) with this run's sampler against the baseline's (the same
+    transfers with NASFLAT's sampler), at 10 and 20 samples, over every transfer and the far ones (the rule: module
+    docstring)."""
+    keys = ["device", "kind", "samples", "seed"]
+    both = frame[frame.method == method].merge(baseline[baseline.method == method], on=keys, suffixes=("", "_base"))
+    lines = ["", f"Sampler against the baseline (`{method}`, the space's default read-out; {len(both)} paired runs); "
+             "mean Spearman over every transfer / over the far ones:", "",
+             "| sampler | " + " | ".join(f"{n} samples" for n in RULE_SAMPLES) + " |", "|---|" + "---|" * len(RULE_SAMPLES)]
+    means = {}
+    for label, column in (("NASFLAT's (baseline)", "spearman_base"), ("this run's", "spearman")):
+        cells = []
+        for n in RULE_SAMPLES:
+            part = both[both.samples == n]
+            every = part.groupby(["device", "kind"])[column].mean().mean()
+            far = part[part.far][column].mean()
+            means[column, n] = (every, far)
+            cells.append(f"{every:.4f} / {far:.4f}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    wins = all(means["spearman", n][i] > means["spearman_base", n][i] for n in RULE_SAMPLES for i in (0, 1))
+    lines += ["", f"Validation half of the rule: **{'passed' if wins else 'failed'}** (the test tasks decide the rest)."]
+    return lines
+
+
 def closeness(space, space_key: str) -> str:
     """How alike the validation and the test transfers are: per transfer (target, sources, samples, seed), the
     best source's Spearman on the target's samples (`reference_archs`' sampler, as `best_source` picks it), binned;
@@ -201,6 +232,8 @@ def main(argv=None) -> None:
     parser.description = __doc__.splitlines()[0]
     parser.add_argument("--design", choices=("tasks", "loo"), default="tasks")
     parser.add_argument("--per-task", type=int, default=4, help="--design tasks: validation targets per task")
+    parser.add_argument("--baseline", default=None,
+                        help="a validation csv of the same transfers with NASFLAT's sampler, compared with this run's")
     parser.add_argument("--closeness", action="store_true",
                         help="only compare validation and test transfers by closeness (after both runs)")
     args = parser.parse_args(argv)
@@ -216,6 +249,7 @@ def main(argv=None) -> None:
     command = " ".join(["python experiments/nasflat_validation.py"] + (argv if argv is not None else sys.argv[1:]))
     records, started = [], time.perf_counter()
     stem = OUT / f"validation_{args.space}{'_loo' if args.design == 'loo' else ''}{args.tag}"
+    baseline = pd.read_csv(args.baseline) if args.baseline else None
     for item in transfers(space, args.space, args.design, args.per_task):
         truth = devices.latency_ms(space.name, item["target"])
         measured = np.isfinite(truth)
@@ -234,7 +268,10 @@ def main(argv=None) -> None:
         frame = pd.DataFrame(records)
         OUT.mkdir(parents=True, exist_ok=True)
         frame.to_csv(stem.with_suffix(".csv"), index=False)
-        stem.with_suffix(".md").write_text(report(frame, command, time.perf_counter() - started))
+        text = report(frame, command, time.perf_counter() - started)
+        if baseline is not None:
+            text += "\n".join(sampler_verdict(frame, baseline, default_method(args.space))) + "\n"
+        stem.with_suffix(".md").write_text(text)
         print(f"{item['target']} ({item['kind']}): {time.perf_counter() - started:.0f} s", flush=True)
     print(stem.with_suffix(".md").read_text())
 

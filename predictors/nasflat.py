@@ -36,6 +36,9 @@ FORMAT_VERSION = 1
 TRANSFER_INITS = ("pooled", "best_source", "mean")
 # hwnas's stacked read-out, the paper's fine-tuned score alone, and the mean log ms of the two
 READOUTS = ("stacked", "finetune", "blend")
+# how the target samples are picked: NASFLAT's k-means + cosine-distinct picks, or its k-means half plus greedy
+# D-optimal picks over the read-out's inputs known before measuring (hwnas; docs/nasflat.md "D-optimal samples")
+SAMPLERS = ("kmeans_cosine", "kmeans_doptimal")
 # (readout, source_mix) where the settings are null: chosen per space on validation transfers that share no target
 # with the paper's test tasks (experiments/nasflat_validation.py, docs/nasflat.md "Validation"); other spaces:
 # DEFAULT_READOUT. On FBNet the validation picks blend + mix too, but the paper's tasks contradict it: not adopted.
@@ -176,9 +179,11 @@ def operator_flops(space) -> np.ndarray | None:
     return _operator_flops(space.name, space)
 
 
-def reference_rows(space: SearchSpace, device: str, samples: int, seed: int) -> np.ndarray:
+def reference_rows(space: SearchSpace, device: str, samples: int, seed: int,
+                   design: np.ndarray | None = None) -> np.ndarray:
     """Table rows of NASFLAT's `samples` target samples on `device`: k-means and cosine-distinct picks over the
-    one-hot encodings of the architectures it has measured (`select_samples`, seeded)."""
+    one-hot encodings of the architectures it has measured (`select_samples`, seeded); with `design` (table rows x
+    inputs) the second half is D-optimal over it instead."""
     try:
         candidates = devices.coverage(space.name, device)
     except HwnasError:                      # a device without a table: any table row
@@ -187,7 +192,7 @@ def reference_rows(space: SearchSpace, device: str, samples: int, seed: int) -> 
         raise HwnasError(f"oracle nasflat: samples={samples} exceeds the {len(candidates)} "
                          f"architectures measured on {device}")
     onehot = space.encode(np.asarray(space.table_archs())[candidates], "onehot")
-    return candidates[select_samples(onehot, samples, seed)]
+    return candidates[select_samples(onehot, samples, seed, None if design is None else design[candidates])]
 
 
 class NasflatOracle(RelativeConformalStd, LatencyOracle):
@@ -203,7 +208,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                  transfer_lr: float = TransferConfig.lr,
                  transfer_init: str = "pooled", readout: str | None = None, source_input: bool = False,
                  transfer_embedding_epochs: int = 30, ensemble: int = 3, source_mix: bool | None = None,
-                 readout_bags: int = 0):
+                 readout_bags: int = 0, sampler: str = "kmeans_cosine"):
         super().__init__(space, device)
         if len(space.table_archs()) == 0:
             raise HwnasError(f"oracle nasflat needs a space with measured latency tables; {space.name!r} has none")
@@ -214,6 +219,8 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         if transfer_init not in TRANSFER_INITS:
             raise HwnasError(f"oracle nasflat: transfer_init must be one of {', '.join(TRANSFER_INITS)}, "
                              f"got {transfer_init!r}")
+        if sampler not in SAMPLERS:
+            raise HwnasError(f"oracle nasflat: sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
         readout, source_mix = resolve_readout(space.name, readout, source_mix)
         if readout not in READOUTS:
             raise HwnasError(f"oracle nasflat: readout must be one of {', '.join(READOUTS)}, got {readout!r}")
@@ -237,6 +244,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                                  "stacked or blend, got readout=finetune")
         self.samples, self.seed, self.transfer_init, self.readout = int(samples), int(seed), transfer_init, readout
         self.source_input, self.source_mix, self.readout_bags = bool(source_input), bool(source_mix), readout_bags
+        self.sampler = sampler
         self.sources = resolve_sources(space, device, task,
                                        sources if sources is None or isinstance(sources, str) else list(sources))
         rows = PAPER_SOURCE_ROWS.get(space.name, 800) if source_rows is None else int(source_rows)
@@ -273,12 +281,19 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
     # ------------------------------------------------------------------ the target samples
     def reference_archs(self) -> list[Arch]:
         """`samples` table architectures the device has measured, chosen by k-means and cosine-distinct
-        picks over their one-hot encodings (seeded; `reference_rows`)."""
+        picks over their one-hot encodings (seeded; `reference_rows`), or D-optimal ones (`sampler`)."""
         if self._references is None:
+            design = self.sample_design() if self.sampler == "kmeans_doptimal" else None
             archs = np.asarray(self.space.table_archs())[reference_rows(self.space, self.device, self.samples,
-                                                                         self.seed)]
+                                                                         self.seed, design)]
             self._references = [tuple(int(v) for v in arch) for arch in archs]
         return list(self._references)
+
+    def sample_design(self) -> np.ndarray:
+        """Per table row, the read-out's inputs known before the target is measured: every source's measured
+        log ms (what the pre-trained scores and the source mix stand on) and the zero-cost inputs (`_supplement`)."""
+        table = np.asarray(self.space.table_archs())
+        return np.column_stack([self._source_log_ms, self._supplement(self.graphs, table)])
 
     def adapt(self, archs: Sequence[Arch], latency_ms: np.ndarray) -> None:
         matrix = self.space.checked_matrix(archs)
@@ -401,6 +416,6 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
 def settings(oracle: NasflatOracle) -> dict:
     """The oracle's resolved settings (for reports)."""
     return {"sources": list(oracle.sources), "readout": oracle.readout, "source_mix": oracle.source_mix,
-            "readout_bags": oracle.readout_bags,
+            "readout_bags": oracle.readout_bags, "sampler": oracle.sampler,
             "pretrain": oracle.pretrain_cfg.to_dict(), "ensemble": len(oracle.members),
             "transfer": dataclasses.asdict(oracle.transfer_cfg)}

@@ -287,9 +287,10 @@ def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iterations: int = 30
     return labels
 
 
-def select_samples(encodings: np.ndarray, n: int, seed: int) -> np.ndarray:
+def select_samples(encodings: np.ndarray, n: int, seed: int, design: np.ndarray | None = None) -> np.ndarray:
     """NASFLAT's sampler ("kmeancosine"): n//2 picks, one per k-means cluster of the encodings, plus one pick
-    per bucket of the encodings sorted by mean cosine similarity to all; distinct positions, seeded."""
+    per bucket of the encodings sorted by mean cosine similarity to all; distinct positions, seeded. With
+    `design` (rows x the read-out's inputs known before measuring; hwnas) the second half is `doptimal_picks`."""
     rng = np.random.default_rng(seed)
     x = np.asarray(encodings, dtype=float)
     n = min(n, len(x))
@@ -301,7 +302,9 @@ def select_samples(encodings: np.ndarray, n: int, seed: int) -> np.ndarray:
             members = np.flatnonzero(labels == c)
             if len(members):
                 chosen.append(int(rng.choice(members)))
-    return np.asarray(chosen + cosine_picks(x, chosen, n - len(chosen), rng), dtype=np.int64)
+    rest = cosine_picks(x, chosen, n - len(chosen), rng) if design is None else doptimal_picks(design, chosen,
+                                                                                                n - len(chosen))
+    return np.asarray(chosen + rest, dtype=np.int64)
 
 
 def cosine_picks(x: np.ndarray, chosen: list[int], n: int, rng: np.random.Generator) -> list[int]:
@@ -311,3 +314,22 @@ def cosine_picks(x: np.ndarray, chosen: list[int], n: int, rng: np.random.Genera
     order = np.argsort(unit @ unit.mean(0), kind="stable")
     order = order[~np.isin(order, chosen)]
     return [int(rng.choice(bucket)) for bucket in np.array_split(order, n) if len(bucket)]
+
+
+def doptimal_picks(design: np.ndarray, chosen: list[int], n: int, ridge: float = 0.1) -> list[int]:
+    """hwnas: n greedy D-optimal picks (Fedorov 1972) after `chosen`: each time the row of highest leverage
+    z' (Z'Z + ridge I)^-1 z over the picks so far, which raises log det(Z'Z + ridge I) most and so shrinks the
+    variance of a linear read-out's weights on these inputs most. Columns standardised; constant or non-finite
+    ones dropped. Deterministic given `chosen`."""
+    x = np.asarray(design, dtype=float)
+    x = x[:, np.isfinite(x).all(0) & (np.ptp(x, 0) > 0)] if len(x) else x
+    z = (x - x.mean(0)) / np.maximum(x.std(0), 1e-12)
+    picked = list(chosen)
+    information = ridge * np.eye(z.shape[1]) + z[picked].T @ z[picked]
+    out: list[int] = []
+    for _ in range(min(n, len(z) - len(picked))):
+        leverage = np.einsum("ij,jk,ik->i", z, np.linalg.inv(information), z)
+        leverage[picked + out] = -np.inf
+        out.append(int(np.argmax(leverage)))
+        information += np.outer(z[out[-1]], z[out[-1]])
+    return out

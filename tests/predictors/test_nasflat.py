@@ -73,6 +73,32 @@ def test_sampler_is_deterministic_and_distinct(fbnet):
     assert not np.array_equal(first, nasflat_train.select_samples(x, 10, 4))
 
 
+def test_doptimal_picks_spread_the_design_more_than_random_picks():
+    """Greedy D-optimal picks (sampler kmeans_doptimal) reach a larger log det of the inputs' information than random
+    sets of the same size, skip rows already chosen and constant columns, and repeat for the same input."""
+    rng = np.random.default_rng(0)
+    design = np.column_stack([rng.normal(size=(400, 3)) @ rng.normal(size=(3, 5)), rng.normal(size=400), np.ones(400)])
+    z = (design[:, :-1] - design[:, :-1].mean(0)) / design[:, :-1].std(0)
+
+    def logdet(rows):
+        return np.linalg.slogdet(0.1 * np.eye(z.shape[1]) + z[rows].T @ z[rows])[1]
+
+    chosen = [0, 1, 2]
+    picks = nasflat_train.doptimal_picks(design, chosen, 7)
+    assert picks == nasflat_train.doptimal_picks(design, chosen, 7)
+    assert len(set(picks)) == 7 and not set(picks) & set(chosen)
+    randoms = [logdet(chosen + rng.choice(np.arange(3, 400), 7, replace=False).tolist()) for _ in range(50)]
+    assert logdet(chosen + picks) > max(randoms)
+
+
+def test_doptimal_sampler_keeps_the_kmeans_half(fbnet):
+    x = fbnet.encode(fbnet.table_archs()[:600], "onehot")
+    design = np.random.default_rng(1).normal(size=(600, 4))
+    paper, doptimal = nasflat_train.select_samples(x, 10, 3), nasflat_train.select_samples(x, 10, 3, design)
+    assert np.array_equal(paper[:5], doptimal[:5]) and len(set(doptimal.tolist())) == 10
+    assert doptimal[5:].tolist() == nasflat_train.doptimal_picks(design, paper[:5].tolist(), 5)
+
+
 @pytest.fixture
 def tiny(fbnet, cache, one_thread):
     """A tiny NASFLAT pre-trained on two FBNet sources into the private cache."""
@@ -83,6 +109,20 @@ def test_reference_archs_are_measured_distinct_and_reproducible(tiny, fbnet):
     refs = tiny.reference_archs()
     assert len(set(refs)) == 10 and refs == tiny.reference_archs()
     assert np.isfinite(devices.latency_ms("fbnet", "raspi4")[fbnet.table_index(refs)]).all()
+
+
+def test_doptimal_sampler_picks_from_the_sources_and_zero_cost_inputs(tiny, fbnet):
+    """sampler=kmeans_doptimal: the same k-means half, then D-optimal picks over every source's log ms, the kernel
+    share and log FLOPs (`sample_design`); measured and distinct like NASFLAT's."""
+    other = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, **TINY,
+                                  sampler="kmeans_doptimal")
+    design = other.sample_design()
+    assert design.shape == (len(fbnet.table_archs()), len(TWO_SOURCES) + 2)
+    assert np.allclose(design[:, 0], np.log(devices.latency_ms("fbnet", "1080ti_1")))
+    refs, paper = other.reference_archs(), tiny.reference_archs()
+    assert refs[:5] == paper[:5] and refs[5:] != paper[5:] and len(set(refs)) == 10
+    rows = np.asarray(fbnet.table_index(refs))
+    assert rows[5:].tolist() == nasflat_train.doptimal_picks(design, rows[:5].tolist(), 5)
 
 
 def test_transfer_improves_ranking_on_held_out_architectures(fbnet, one_thread):
@@ -338,6 +378,7 @@ def test_blend_is_the_mean_log_ms_of_the_stacked_and_paper_read_outs(tiny, fbnet
     ("lr", -1.0, "lr must be a number > 0, got -1.0"), ("transfer_lr", 0, "transfer_lr must be a number > 0, got 0"),
     ("readout_bags", -1, "readout_bags must be a whole number >= 0, got -1"),
     ("readout_bags", 2.5, "readout_bags must be a whole number >= 0, got 2.5"),
+    ("sampler", "median", "sampler must be one of kmeans_cosine, kmeans_doptimal, got 'median'"),
 ])
 def test_bad_settings_are_refused_in_one_line(fbnet, cache, key, value, match, monkeypatch):
     monkeypatch.setattr(nasflat, "pretrain", lambda *a, **k: pytest.fail("trained before validating"))
