@@ -279,6 +279,23 @@ def merge(space_key: str) -> None:
     print(text)
 
 
+def paired(frame: pd.DataFrame, baseline: pd.DataFrame, method: str) -> str:
+    """`--baseline`: per task and sample count, `method`'s mean Spearman (over targets, then seeds) in the baseline and
+    in this run on the seeds both have, and the paired difference ± its standard error over seeds."""
+    keys = ["task", "device", "samples", "seed"]
+    both = frame[frame.method == method].merge(baseline[baseline.method == method][keys + ["spearman"]], on=keys,
+                                               suffixes=("", "_base"))
+    lines = [f"\nAgainst the baseline (`{method}`, paired by target, samples and seed):\n",
+             "| task | samples | seeds | baseline | this run | difference ± s.e. |", "|---|---|---|---|---|---|"]
+    for (task, n), part in both.groupby(["task", "samples"]):
+        per_seed = part.groupby("seed")[["spearman_base", "spearman"]].mean()
+        diff = per_seed.spearman - per_seed.spearman_base
+        se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
+        lines.append(f"| {task} | {n} | {len(diff)} | {per_seed.spearman_base.mean():.4f} | "
+                     f"{per_seed.spearman.mean():.4f} | {diff.mean():+.4f} ± {se:.4f} |")
+    return "\n".join(lines) + "\n"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The task script's options (also the nasflat settings of experiments/nasflat_validation.py)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -317,6 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "method suffix _bags<k>) from the same transfers")
     parser.add_argument("--sampler", default=None,
                         help="nasflat: how the target samples are picked (oracle.sampler; default: the oracle's)")
+    parser.add_argument("--baseline", default=None,
+                        help="result csv(s), comma-separated, of the same runs with another setting (--sampler): the "
+                             "space's default read-out compared with it, paired by target, samples and seed")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--merge", action="store_true",
                         help="only combine <space>_*.csv of runs split by --tasks/--tag into <space>.{csv,md}")
@@ -334,6 +354,8 @@ def main(argv=None) -> None:
     started = time.perf_counter()
     command = " ".join(["python experiments/nasflat_tasks.py"] + (argv if argv is not None else sys.argv[1:]))
 
+    baseline = pd.concat([pd.read_csv(f) for f in args.baseline.split(",")]) if args.baseline else None
+
     def write(records, items):
         """Results so far (after every task, so a long run leaves its finished tasks behind)."""
         frame = pd.DataFrame(records)
@@ -346,7 +368,8 @@ def main(argv=None) -> None:
         text = (f"# NASFLAT transfer tasks, {args.space}\n\nCommand: `{command}`; {time.perf_counter() - started:.0f} s "
                 f"wall so far, load average {os.getloadavg()[0]:.1f} (2 shared cores). Spearman over every "
                 "architecture each target has measured.\n\n" + summary(frame, args.space) + "\n"
-                + table(frame, args.space) + "\nCoverage:\n\n" + coverage + "\n")
+                + table(frame, args.space) + "\nCoverage:\n\n" + coverage + "\n"
+                + (paired(frame, baseline, default_method(args.space)) if baseline is not None else ""))
         (OUT / f"{stem}.md").write_text(text)
         return text
 
