@@ -171,11 +171,17 @@ def sampler_verdict(frame: pd.DataFrame, baseline: pd.DataFrame, method: str) ->
     docstring)."""
     keys = ["device", "kind", "samples", "seed"]
     both = frame[frame.method == method].merge(baseline[baseline.method == method], on=keys, suffixes=("", "_base"))
+    rows = [("NASFLAT's (baseline)", "spearman_base"), ("this run's", "spearman")]
+    mixed = method.replace("nasflat", "nasflat_mix", 1)
+    if "_mix" not in method and (frame.method == mixed).any():
+        # the same transfers read out with the source mix (stop 31: the pair docs/nasflat.md reports), not in the rule
+        both = both.merge(frame[frame.method == mixed][keys + ["spearman"]].rename(columns={"spearman": "mix"}), on=keys)
+        rows.append(("this run's, read out with the source mix (not in the rule)", "mix"))
     lines = ["", f"Sampler against the baseline (`{method}`, the space's default read-out; {len(both)} paired runs); "
              "mean Spearman over every transfer / over the far ones:", "",
              "| sampler | " + " | ".join(f"{n} samples" for n in RULE_SAMPLES) + " |", "|---|" + "---|" * len(RULE_SAMPLES)]
     means = {}
-    for label, column in (("NASFLAT's (baseline)", "spearman_base"), ("this run's", "spearman")):
+    for label, column in rows:
         cells = []
         for n in RULE_SAMPLES:
             part = both[both.samples == n]

@@ -37,7 +37,7 @@ TRANSFER_INITS = ("pooled", "best_source", "mean")
 # hwnas's stacked read-out, the paper's fine-tuned score alone, and the mean log ms of the two
 READOUTS = ("stacked", "finetune", "blend")
 # how the target samples are picked: NASFLAT's k-means + cosine-distinct picks, or its k-means half plus greedy
-# D-optimal picks over the read-out's inputs known before measuring (hwnas; docs/nasflat.md "D-optimal samples")
+# D-optimal picks over the read-out's inputs known before measuring (hwnas; docs/nasflat.md "D-optimal target samples")
 SAMPLERS = ("kmeans_cosine", "kmeans_doptimal")
 # (readout, source_mix) where the settings are null: chosen per space on validation transfers that share no target
 # with the paper's test tasks (experiments/nasflat_validation.py, docs/nasflat.md "Validation"); other spaces:
