@@ -279,6 +279,11 @@ def merge(space_key: str) -> None:
     print(text)
 
 
+def read_baseline(paths: str | None) -> pd.DataFrame | None:
+    """`--baseline`: its comma-separated result files as one frame; None without it."""
+    return pd.concat([pd.read_csv(path) for path in paths.split(",")]) if paths else None
+
+
 def paired(frame: pd.DataFrame, baseline: pd.DataFrame, method: str) -> str:
     """`--baseline`: per task and sample count, `method`'s mean Spearman (over targets, then seeds) in the baseline and
     in this run on the seeds both have, and the paired difference ± its standard error over seeds."""
@@ -354,7 +359,7 @@ def main(argv=None) -> None:
     started = time.perf_counter()
     command = " ".join(["python experiments/nasflat_tasks.py"] + (argv if argv is not None else sys.argv[1:]))
 
-    baseline = pd.concat([pd.read_csv(f) for f in args.baseline.split(",")]) if args.baseline else None
+    baseline = read_baseline(args.baseline)
 
     def write(records, items):
         """Results so far (after every task, so a long run leaves its finished tasks behind)."""

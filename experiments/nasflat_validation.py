@@ -46,7 +46,7 @@ from scipy.stats import spearmanr
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nasflat_tasks import OUT, SPACES, build_parser, default_method, nasflat_runs, plan  # noqa: E402
+from nasflat_tasks import OUT, SPACES, build_parser, default_method, nasflat_runs, plan, read_baseline  # noqa: E402
 
 from hwnas.core.errors import HwnasError  # noqa: E402
 from hwnas.data import devices  # noqa: E402
@@ -255,7 +255,7 @@ def main(argv=None) -> None:
     command = " ".join(["python experiments/nasflat_validation.py"] + (argv if argv is not None else sys.argv[1:]))
     records, started = [], time.perf_counter()
     stem = OUT / f"validation_{args.space}{'_loo' if args.design == 'loo' else ''}{args.tag}"
-    baseline = pd.concat([pd.read_csv(f) for f in args.baseline.split(",")]) if args.baseline else None
+    baseline = read_baseline(args.baseline)
     for item in transfers(space, args.space, args.design, args.per_task):
         truth = devices.latency_ms(space.name, item["target"])
         measured = np.isfinite(truth)
