@@ -284,13 +284,16 @@ def read_baseline(paths: str | None) -> pd.DataFrame | None:
     return pd.concat([pd.read_csv(path) for path in paths.split(",")]) if paths else None
 
 
-def paired(frame: pd.DataFrame, baseline: pd.DataFrame, method: str) -> str:
-    """`--baseline`: per task and sample count, `method`'s mean Spearman (over targets, then seeds) in the baseline and
-    in this run on the seeds both have, and the paired difference ± its standard error over seeds."""
+def paired(frame: pd.DataFrame, baseline: pd.DataFrame, method: str, base_method: str | None = None) -> str:
+    """`--baseline`: per task and sample count, the baseline's `base_method` (default: `method`) and this run's
+    `method`, mean Spearman (over targets, then seeds) on the seeds both have, and the paired difference ± its
+    standard error over seeds."""
+    base_method = base_method or method
     keys = ["task", "device", "samples", "seed"]
-    both = frame[frame.method == method].merge(baseline[baseline.method == method][keys + ["spearman"]], on=keys,
+    both = frame[frame.method == method].merge(baseline[baseline.method == base_method][keys + ["spearman"]], on=keys,
                                                suffixes=("", "_base"))
-    lines = [f"\nAgainst the baseline (`{method}`, paired by target, samples and seed):\n",
+    against = f"`{method}`" if base_method == method else f"this run's `{method}`, the baseline's `{base_method}`"
+    lines = [f"\nAgainst the baseline ({against}, paired by target, samples and seed):\n",
              "| task | samples | seeds | baseline | this run | difference ± s.e. |", "|---|---|---|---|---|---|"]
     for (task, n), part in both.groupby(["task", "samples"]):
         per_seed = part.groupby("seed")[["spearman_base", "spearman"]].mean()
@@ -299,6 +302,16 @@ def paired(frame: pd.DataFrame, baseline: pd.DataFrame, method: str) -> str:
         lines.append(f"| {task} | {n} | {len(diff)} | {per_seed.spearman_base.mean():.4f} | "
                      f"{per_seed.spearman.mean():.4f} | {diff.mean():+.4f} ± {se:.4f} |")
     return "\n".join(lines) + "\n"
+
+
+def paired_all(frame: pd.DataFrame, baseline: pd.DataFrame, space_key: str) -> str:
+    """`--baseline`: the default read-out paired with the baseline's; where the default has no source mix and this
+    run read its transfers out with it too, also that read-out against the baseline's default (the pair's rule,
+    experiments/nasflat_validation.py)."""
+    method = default_method(space_key)
+    mixed = method.replace("nasflat", "nasflat_mix", 1)
+    pair = "_mix" not in method and (frame.method == mixed).any()
+    return paired(frame, baseline, method) + (paired(frame, baseline, mixed, method) if pair else "")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -374,7 +387,7 @@ def main(argv=None) -> None:
                 f"wall so far, load average {os.getloadavg()[0]:.1f} (2 shared cores). Spearman over every "
                 "architecture each target has measured.\n\n" + summary(frame, args.space) + "\n"
                 + table(frame, args.space) + "\nCoverage:\n\n" + coverage + "\n"
-                + (paired(frame, baseline, default_method(args.space)) if baseline is not None else ""))
+                + (paired_all(frame, baseline, args.space) if baseline is not None else ""))
         (OUT / f"{stem}.md").write_text(text)
         return text
 

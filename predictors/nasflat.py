@@ -37,8 +37,9 @@ TRANSFER_INITS = ("pooled", "best_source", "mean")
 # hwnas's stacked read-out, the paper's fine-tuned score alone, and the mean log ms of the two
 READOUTS = ("stacked", "finetune", "blend")
 # how the target samples are picked: NASFLAT's k-means + cosine-distinct picks, or its k-means half plus greedy
-# D-optimal picks over the read-out's inputs known before measuring (hwnas; docs/nasflat.md "D-optimal target samples")
-SAMPLERS = ("kmeans_cosine", "kmeans_doptimal")
+# D-optimal (stop 31) or I-optimal (stop 32) picks over the read-out's inputs known before measuring (hwnas;
+# docs/nasflat.md "D-optimal target samples", "I-optimal target samples")
+SAMPLERS = ("kmeans_cosine", "kmeans_doptimal", "kmeans_ioptimal")
 # (readout, source_mix) where the settings are null: chosen per space on validation transfers that share no target
 # with the paper's test tasks (experiments/nasflat_validation.py, docs/nasflat.md "Validation"); other spaces:
 # DEFAULT_READOUT. On FBNet the validation picks blend + mix too, but the paper's tasks contradict it: not adopted.
@@ -180,10 +181,10 @@ def operator_flops(space) -> np.ndarray | None:
 
 
 def reference_rows(space: SearchSpace, device: str, samples: int, seed: int,
-                   design: np.ndarray | None = None) -> np.ndarray:
+                   design: np.ndarray | None = None, criterion: str = "doptimal") -> np.ndarray:
     """Table rows of NASFLAT's `samples` target samples on `device`: k-means and cosine-distinct picks over the
     one-hot encodings of the architectures it has measured (`select_samples`, seeded); with `design` (table rows x
-    inputs) the second half is D-optimal over it instead."""
+    inputs) the second half is optimal-design picks over it instead (`criterion`: doptimal, ioptimal)."""
     try:
         candidates = devices.coverage(space.name, device)
     except HwnasError:                      # a device without a table: any table row
@@ -192,7 +193,8 @@ def reference_rows(space: SearchSpace, device: str, samples: int, seed: int,
         raise HwnasError(f"oracle nasflat: samples={samples} exceeds the {len(candidates)} "
                          f"architectures measured on {device}")
     onehot = space.encode(np.asarray(space.table_archs())[candidates], "onehot")
-    return candidates[select_samples(onehot, samples, seed, None if design is None else design[candidates])]
+    return candidates[select_samples(onehot, samples, seed, None if design is None else design[candidates],
+                                     criterion)]
 
 
 class NasflatOracle(RelativeConformalStd, LatencyOracle):
@@ -281,11 +283,12 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
     # ------------------------------------------------------------------ the target samples
     def reference_archs(self) -> list[Arch]:
         """`samples` table architectures the device has measured, chosen by k-means and cosine-distinct
-        picks over their one-hot encodings (seeded; `reference_rows`), or D-optimal ones (`sampler`)."""
+        picks over their one-hot encodings (seeded; `reference_rows`), or D- or I-optimal ones (`sampler`)."""
         if self._references is None:
-            design = self.sample_design() if self.sampler == "kmeans_doptimal" else None
+            design = None if self.sampler == "kmeans_cosine" else self.sample_design()
+            criterion = self.sampler.split("_", 1)[1]
             archs = np.asarray(self.space.table_archs())[reference_rows(self.space, self.device, self.samples,
-                                                                         self.seed, design)]
+                                                                         self.seed, design, criterion)]
             self._references = [tuple(int(v) for v in arch) for arch in archs]
         return list(self._references)
 

@@ -287,10 +287,12 @@ def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iterations: int = 30
     return labels
 
 
-def select_samples(encodings: np.ndarray, n: int, seed: int, design: np.ndarray | None = None) -> np.ndarray:
+def select_samples(encodings: np.ndarray, n: int, seed: int, design: np.ndarray | None = None,
+                   criterion: str = "doptimal") -> np.ndarray:
     """NASFLAT's sampler ("kmeancosine"): n//2 picks, one per k-means cluster of the encodings, plus one pick
     per bucket of the encodings sorted by mean cosine similarity to all; distinct positions, seeded. With
-    `design` (rows x the read-out's inputs known before measuring; hwnas) the second half is `doptimal_picks`."""
+    `design` (rows x the read-out's inputs known before measuring; hwnas) the second half is greedy optimal-design
+    picks over it: `DESIGN_PICKS[criterion]`."""
     rng = np.random.default_rng(seed)
     x = np.asarray(encodings, dtype=float)
     n = min(n, len(x))
@@ -302,8 +304,8 @@ def select_samples(encodings: np.ndarray, n: int, seed: int, design: np.ndarray 
             members = np.flatnonzero(labels == c)
             if len(members):
                 chosen.append(int(rng.choice(members)))
-    rest = cosine_picks(x, chosen, n - len(chosen), rng) if design is None else doptimal_picks(design, chosen,
-                                                                                                n - len(chosen))
+    rest = (cosine_picks(x, chosen, n - len(chosen), rng) if design is None
+            else DESIGN_PICKS[criterion](design, chosen, n - len(chosen)))
     return np.asarray(chosen + rest, dtype=np.int64)
 
 
@@ -316,14 +318,18 @@ def cosine_picks(x: np.ndarray, chosen: list[int], n: int, rng: np.random.Genera
     return [int(rng.choice(bucket)) for bucket in np.array_split(order, n) if len(bucket)]
 
 
+def standardised_design(design: np.ndarray) -> np.ndarray:
+    """The design's columns standardised; constant or non-finite ones dropped (they carry no direction)."""
+    x = np.asarray(design, dtype=float)
+    x = x[:, np.isfinite(x).all(0) & (np.ptp(x, 0) > 0)] if len(x) else x
+    return (x - x.mean(0)) / np.maximum(x.std(0), 1e-12)
+
+
 def doptimal_picks(design: np.ndarray, chosen: list[int], n: int, ridge: float = 0.1) -> list[int]:
     """hwnas: n greedy D-optimal picks (Fedorov 1972) after `chosen`: each time the row of highest leverage
     z' (Z'Z + ridge I)^-1 z over the picks so far, which raises log det(Z'Z + ridge I) most and so shrinks the
-    variance of a linear read-out's weights on these inputs most. Columns standardised; constant or non-finite
-    ones dropped. Deterministic given `chosen`."""
-    x = np.asarray(design, dtype=float)
-    x = x[:, np.isfinite(x).all(0) & (np.ptp(x, 0) > 0)] if len(x) else x
-    z = (x - x.mean(0)) / np.maximum(x.std(0), 1e-12)
+    variance of a linear read-out's weights most. Deterministic given `chosen`."""
+    z = standardised_design(design)
     picked = list(chosen)
     information = ridge * np.eye(z.shape[1]) + z[picked].T @ z[picked]
     out: list[int] = []
@@ -333,3 +339,27 @@ def doptimal_picks(design: np.ndarray, chosen: list[int], n: int, ridge: float =
         out.append(int(np.argmax(leverage)))
         information += np.outer(z[out[-1]], z[out[-1]])
     return out
+
+
+def ioptimal_picks(design: np.ndarray, chosen: list[int], n: int, ridge: float = 0.1) -> list[int]:
+    """hwnas: n greedy I-optimal picks (integrated variance; Atkinson, Donev & Tobias 2007) after `chosen`:
+    each time the row that most lowers the linear read-out's prediction variance averaged over every table row,
+    trace(M (Z'Z + ridge I)^-1) with M = Z'Z / rows over the whole table (by Sherman-Morrison the drop for row z is
+    z'B M B z / (1 + z'B z), B the inverse). D-optimality spreads picks to the design's extremes; this weighs
+    directions by how much of the table lies along them. Deterministic given `chosen`."""
+    z = standardised_design(design)
+    moment = z.T @ z / max(len(z), 1)
+    picked = list(chosen)
+    information = ridge * np.eye(z.shape[1]) + z[picked].T @ z[picked]
+    out: list[int] = []
+    for _ in range(min(n, len(z) - len(picked))):
+        u = z @ np.linalg.inv(information)
+        drop = np.einsum("ij,jk,ik->i", u, moment, u) / (1.0 + np.einsum("ij,ij->i", u, z))
+        drop[picked + out] = -np.inf
+        out.append(int(np.argmax(drop)))
+        information += np.outer(z[out[-1]], z[out[-1]])
+    return out
+
+
+# the greedy second halves of `select_samples` given a design, by criterion
+DESIGN_PICKS = {"doptimal": doptimal_picks, "ioptimal": ioptimal_picks}

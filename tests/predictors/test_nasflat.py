@@ -91,12 +91,38 @@ def test_doptimal_picks_spread_the_design_more_than_random_picks():
     assert logdet(chosen + picks) > max(randoms)
 
 
+def test_ioptimal_picks_lower_the_average_prediction_variance_more_than_random_picks():
+    """Greedy I-optimal picks (sampler kmeans_ioptimal) leave a linear read-out a lower prediction variance averaged
+    over every row, trace(M (Z'Z + 0.1 I)^-1), than random sets of the same size; they are not the D-optimal picks,
+    skip rows already chosen and repeat for the same input."""
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(size=(400, 5)) @ rng.normal(size=(5, 5))
+    inputs[:20] += rng.normal(size=(20, 5)) * 8          # a few rows far out
+    design = np.column_stack([inputs, np.ones(400)])
+    z = (inputs - inputs.mean(0)) / inputs.std(0)
+    moment = z.T @ z / len(z)
+
+    def average_variance(rows):
+        return np.trace(moment @ np.linalg.inv(0.1 * np.eye(z.shape[1]) + z[rows].T @ z[rows]))
+
+    chosen = [30, 31, 32]
+    picks = nasflat_train.ioptimal_picks(design, chosen, 7)
+    assert picks == nasflat_train.ioptimal_picks(design, chosen, 7)
+    assert len(set(picks)) == 7 and not set(picks) & set(chosen)
+    assert picks != nasflat_train.doptimal_picks(design, chosen, 7)
+    randoms = [average_variance(chosen + rng.choice(np.arange(33, 400), 7, replace=False).tolist()) for _ in range(50)]
+    assert average_variance(chosen + picks) < min(randoms)
+
+
 def test_doptimal_sampler_keeps_the_kmeans_half(fbnet):
     x = fbnet.encode(fbnet.table_archs()[:600], "onehot")
     design = np.random.default_rng(1).normal(size=(600, 4))
     paper, doptimal = nasflat_train.select_samples(x, 10, 3), nasflat_train.select_samples(x, 10, 3, design)
     assert np.array_equal(paper[:5], doptimal[:5]) and len(set(doptimal.tolist())) == 10
     assert doptimal[5:].tolist() == nasflat_train.doptimal_picks(design, paper[:5].tolist(), 5)
+    ioptimal = nasflat_train.select_samples(x, 10, 3, design, "ioptimal")
+    assert np.array_equal(paper[:5], ioptimal[:5])
+    assert ioptimal[5:].tolist() == nasflat_train.ioptimal_picks(design, paper[:5].tolist(), 5)
 
 
 @pytest.fixture
@@ -123,6 +149,11 @@ def test_doptimal_sampler_picks_from_the_sources_and_zero_cost_inputs(tiny, fbne
     assert refs[:5] == paper[:5] and refs[5:] != paper[5:] and len(set(refs)) == 10
     rows = np.asarray(fbnet.table_index(refs))
     assert rows[5:].tolist() == nasflat_train.doptimal_picks(design, rows[:5].tolist(), 5)
+    third = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, **TINY,
+                                  sampler="kmeans_ioptimal")
+    rows = np.asarray(fbnet.table_index(third.reference_archs()))
+    assert rows[:5].tolist() == np.asarray(fbnet.table_index(paper[:5])).tolist()
+    assert rows[5:].tolist() == nasflat_train.ioptimal_picks(design, rows[:5].tolist(), 5)
 
 
 def test_transfer_improves_ranking_on_held_out_architectures(fbnet, one_thread):
@@ -378,7 +409,7 @@ def test_blend_is_the_mean_log_ms_of_the_stacked_and_paper_read_outs(tiny, fbnet
     ("lr", -1.0, "lr must be a number > 0, got -1.0"), ("transfer_lr", 0, "transfer_lr must be a number > 0, got 0"),
     ("readout_bags", -1, "readout_bags must be a whole number >= 0, got -1"),
     ("readout_bags", 2.5, "readout_bags must be a whole number >= 0, got 2.5"),
-    ("sampler", "median", "sampler must be one of kmeans_cosine, kmeans_doptimal, got 'median'"),
+    ("sampler", "median", "sampler must be one of kmeans_cosine, kmeans_doptimal, kmeans_ioptimal, got 'median'"),
 ])
 def test_bad_settings_are_refused_in_one_line(fbnet, cache, key, value, match, monkeypatch):
     monkeypatch.setattr(nasflat, "pretrain", lambda *a, **k: pytest.fail("trained before validating"))
