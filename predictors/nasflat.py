@@ -40,11 +40,14 @@ READOUTS = ("stacked", "finetune", "blend")
 # D-optimal (stop 31) or I-optimal (stop 32) picks over the read-out's inputs known before measuring (hwnas;
 # docs/nasflat.md "D-optimal target samples", "I-optimal target samples")
 SAMPLERS = ("kmeans_cosine", "kmeans_doptimal", "kmeans_ioptimal")
-# (readout, source_mix) where the settings are null: chosen per space on validation transfers that share no target
-# with the paper's test tasks (experiments/nasflat_validation.py, docs/nasflat.md "Validation"); other spaces:
-# DEFAULT_READOUT. On FBNet the validation picks blend + mix too, but the paper's tasks contradict it: not adopted.
-SPACE_READOUTS = {"nasbench201": ("blend", True)}
+# (readout, source_mix) and sampler where the settings are null: chosen per space on validation transfers that share
+# no target with the paper's test tasks, which may only veto (experiments/nasflat_validation.py; docs/nasflat.md
+# "Validation", "I-optimal target samples"); other spaces: DEFAULT_READOUT, DEFAULT_SAMPLER. On FBNet the stop-29
+# rule picked blend + mix, which the paper's tasks contradicted; the stop-32 rule picked the I-optimal pair.
+SPACE_READOUTS = {"nasbench201": ("blend", True), "fbnet": ("stacked", True)}
 DEFAULT_READOUT = ("stacked", False)
+SPACE_SAMPLERS = {"fbnet": "kmeans_ioptimal"}
+DEFAULT_SAMPLER = "kmeans_cosine"
 BAGS = 50                       # bootstrap fits of a bagged read-out, as measured (docs/nasflat.md "Bagging the read-out")
 OWNER = "oracle nasflat"
 MIN_SAMPLES = 3                 # fewer target samples cannot both pick a source and fine-tune a ranking
@@ -210,7 +213,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                  transfer_lr: float = TransferConfig.lr,
                  transfer_init: str = "pooled", readout: str | None = None, source_input: bool = False,
                  transfer_embedding_epochs: int = 30, ensemble: int = 3, source_mix: bool | None = None,
-                 readout_bags: int = 0, sampler: str = "kmeans_cosine"):
+                 readout_bags: int = 0, sampler: str | None = None):
         super().__init__(space, device)
         if len(space.table_archs()) == 0:
             raise HwnasError(f"oracle nasflat needs a space with measured latency tables; {space.name!r} has none")
@@ -221,6 +224,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         if transfer_init not in TRANSFER_INITS:
             raise HwnasError(f"oracle nasflat: transfer_init must be one of {', '.join(TRANSFER_INITS)}, "
                              f"got {transfer_init!r}")
+        sampler = SPACE_SAMPLERS.get(space.name, DEFAULT_SAMPLER) if sampler is None else sampler
         if sampler not in SAMPLERS:
             raise HwnasError(f"oracle nasflat: sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
         readout, source_mix = resolve_readout(space.name, readout, source_mix)

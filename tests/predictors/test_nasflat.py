@@ -17,7 +17,7 @@ from hwnas.predictors.nasflat_model import encode_graphs, graph_vocabulary
 from hwnas.predictors.nasflat_train import PretrainConfig, TransferConfig
 
 TINY = dict(source_rows=96, epochs=2, hidden=16, flow_dim=16, batch_size=64, ensemble=1,
-            source_mix=False)
+            source_mix=False, sampler="kmeans_cosine")
 TWO_SOURCES = ["1080ti_1", "pixel3"]
 
 
@@ -140,8 +140,8 @@ def test_reference_archs_are_measured_distinct_and_reproducible(tiny, fbnet):
 def test_doptimal_sampler_picks_from_the_sources_and_zero_cost_inputs(tiny, fbnet):
     """sampler=kmeans_doptimal: the same k-means half, then D-optimal picks over every source's log ms, the kernel
     share and log FLOPs (`sample_design`); measured and distinct like NASFLAT's."""
-    other = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, **TINY,
-                                  sampler="kmeans_doptimal")
+    other = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES,
+                                  **{**TINY, "sampler": "kmeans_doptimal"})
     design = other.sample_design()
     assert design.shape == (len(fbnet.table_archs()), len(TWO_SOURCES) + 2)
     assert np.allclose(design[:, 0], np.log(devices.latency_ms("fbnet", "1080ti_1")))
@@ -149,8 +149,8 @@ def test_doptimal_sampler_picks_from_the_sources_and_zero_cost_inputs(tiny, fbne
     assert refs[:5] == paper[:5] and refs[5:] != paper[5:] and len(set(refs)) == 10
     rows = np.asarray(fbnet.table_index(refs))
     assert rows[5:].tolist() == nasflat_train.doptimal_picks(design, rows[:5].tolist(), 5)
-    third = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES, **TINY,
-                                  sampler="kmeans_ioptimal")
+    third = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES,
+                                  **{**TINY, "sampler": "kmeans_ioptimal"})
     rows = np.asarray(fbnet.table_index(third.reference_archs()))
     assert rows[:5].tolist() == np.asarray(fbnet.table_index(paper[:5])).tolist()
     assert rows[5:].tolist() == nasflat_train.ioptimal_picks(design, rows[:5].tolist(), 5)
@@ -445,17 +445,24 @@ def test_training_runs_on_a_fixed_thread_count(fbnet, cache, monkeypatch):
 
 
 def test_null_read_out_settings_take_the_space_choice(fbnet, cache, one_thread, monkeypatch):
-    """readout / source_mix null: the space's choice (SPACE_READOUTS), else stacked without the mix; a given value
-    wins; the paper's read-out, which has no inputs to mix into, never gets a mix by default."""
-    plain = {k: v for k, v in TINY.items() if k != "source_mix"}
+    """readout / source_mix / sampler null: the space's choice (SPACE_READOUTS, SPACE_SAMPLERS; FBNet: stacked with
+    the mix, I-optimal samples), else stacked without the mix and NASFLAT's sampler; a given value wins; the paper's
+    read-out, which has no inputs to mix into, never gets a mix by default."""
+    plain = {k: v for k, v in TINY.items() if k not in ("source_mix", "sampler")}
+    fbnet_default = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, sources=TWO_SOURCES, **plain)
+    assert (fbnet_default.readout, fbnet_default.source_mix, fbnet_default.sampler) == ("stacked", True,
+                                                                                        "kmeans_ioptimal")
+    monkeypatch.delitem(nasflat.SPACE_READOUTS, "fbnet")
+    monkeypatch.delitem(nasflat.SPACE_SAMPLERS, "fbnet")
     default = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, sources=TWO_SOURCES, **plain)
     assert (default.readout, default.source_mix) == nasflat.DEFAULT_READOUT == ("stacked", False)
+    assert default.sampler == nasflat.DEFAULT_SAMPLER == "kmeans_cosine"
     monkeypatch.setitem(nasflat.SPACE_READOUTS, "fbnet", ("blend", True))
     chosen = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, sources=TWO_SOURCES, **plain)
     assert (chosen.readout, chosen.source_mix) == ("blend", True)
     given = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, sources=TWO_SOURCES, **plain, readout="stacked",
-                                  source_mix=False)
-    assert (given.readout, given.source_mix) == ("stacked", False)
+                                  source_mix=False, sampler="kmeans_doptimal")
+    assert (given.readout, given.source_mix, given.sampler) == ("stacked", False, "kmeans_doptimal")
     assert nasflat.resolve_readout("fbnet", "finetune", None) == ("finetune", False)
     assert nasflat.resolve_readout("fbnet", None, False) == ("blend", False)
 
