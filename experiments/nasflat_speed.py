@@ -1,5 +1,5 @@
 """NASFLAT's costs on this machine: pre-training (from the cache entry, or trained now), transfer (adapt) and a
-batched prediction of every NB201 cell without the table cache.
+batched prediction of every NB201 cell without the table cache; and the sampler's pick of the target samples.
 
     python experiments/nasflat_speed.py --space nb201 --device pixel2 --task 0
 
@@ -39,7 +39,9 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     space = devices.search_space(SPACES[args.space])
     oracle = NasflatOracle(space, args.device, samples=args.samples, task=args.task)
+    t0 = time.perf_counter()
     refs = oracle.reference_archs()
+    sample_s = time.perf_counter() - t0
     truth = devices.latency_ms(space.name, args.device)
     adapt_s, adapt_cpu = [], []
     for _ in range(args.repeats):
@@ -60,6 +62,7 @@ def main(argv=None) -> None:
     result = {"command": " ".join(["python experiments/nasflat_speed.py"] + (argv or sys.argv[1:])),
               "space": space.name, "device": args.device, "sources": list(oracle.sources),
               "ensemble": len(oracle.entries), "readout": oracle.readout, "source_mix": oracle.source_mix,
+              "sampler": oracle.sampler, "sample_s": round(sample_s, 3),
               "pretrain_wall_s": round(sum(e["seconds"] for e in oracle.entries), 1),
               "pretrain_cpu_s": round(sum(e["cpu_seconds"] for e in oracle.entries), 1),
               "pretrain_epochs": oracle.pretrain_cfg.epochs, "source_rows": oracle.pretrain_cfg.source_rows,

@@ -304,11 +304,10 @@ def paired(frame: pd.DataFrame, baseline: pd.DataFrame, method: str, base_method
     return "\n".join(lines) + "\n"
 
 
-def paired_all(frame: pd.DataFrame, baseline: pd.DataFrame, space_key: str) -> str:
-    """`--baseline`: the default read-out paired with the baseline's; where the default has no source mix and this
-    run read its transfers out with it too, also that read-out against the baseline's default (the pair's rule,
+def paired_all(frame: pd.DataFrame, baseline: pd.DataFrame, method: str) -> str:
+    """`--baseline`: the read-out `method` paired with the baseline's; where it has no source mix and this run read its
+    transfers out with it too, also that read-out against the baseline's `method` (the pair's rule,
     experiments/nasflat_validation.py)."""
-    method = default_method(space_key)
     mixed = method.replace("nasflat", "nasflat_mix", 1)
     pair = "_mix" not in method and (frame.method == mixed).any()
     return paired(frame, baseline, method) + (paired(frame, baseline, mixed, method) if pair else "")
@@ -355,6 +354,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--baseline", default=None,
                         help="result csv(s), comma-separated, of the same runs with another setting (--sampler): the "
                              "space's default read-out compared with it, paired by target, samples and seed")
+    parser.add_argument("--baseline-method", default=None,
+                        help="the read-out compared with --baseline (default: the space's default read-out; "
+                             "`nasflat` reproduces the stop-31/32 sampler comparisons on FBNet, made before its "
+                             "default gained the source mix)")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--merge", action="store_true",
                         help="only combine <space>_*.csv of runs split by --tasks/--tag into <space>.{csv,md}")
@@ -387,7 +390,8 @@ def main(argv=None) -> None:
                 f"wall so far, load average {os.getloadavg()[0]:.1f} (2 shared cores). Spearman over every "
                 "architecture each target has measured.\n\n" + summary(frame, args.space) + "\n"
                 + table(frame, args.space) + "\nCoverage:\n\n" + coverage + "\n"
-                + (paired_all(frame, baseline, args.space) if baseline is not None else ""))
+                + (paired_all(frame, baseline, args.baseline_method or default_method(args.space))
+                   if baseline is not None else ""))
         (OUT / f"{stem}.md").write_text(text)
         return text
 

@@ -295,7 +295,7 @@ def main(argv=None) -> None:
         frame.to_csv(stem.with_suffix(".csv"), index=False)
         text = report(frame, command, time.perf_counter() - started)
         if baseline is not None:
-            text += "\n".join(sampler_verdict(frame, baseline, default_method(args.space))) + "\n"
+            text += "\n".join(sampler_verdict(frame, baseline, args.baseline_method or default_method(args.space))) + "\n"
         stem.with_suffix(".md").write_text(text)
         print(f"{item['target']} ({item['kind']}): {time.perf_counter() - started:.0f} s", flush=True)
     print(stem.with_suffix(".md").read_text())
