@@ -185,7 +185,8 @@ def sampler_verdict(frame: pd.DataFrame, baseline: pd.DataFrame, method: str) ->
         # the same transfers read out with the source mix: the pair (rule (b) of stop 32; reported only at stop 31)
         both = both.merge(frame[frame.method == mixed][keys + ["spearman"]].rename(columns={"spearman": "mix"}), on=keys)
         rows.append(("this run's, read out with the source mix (the pair)", "mix"))
-    lines = ["", f"Sampler against the baseline (`{method}`, the space's default read-out; {len(both)} paired runs); "
+    lines = ["", f"Sampler against the baseline (`{method}`, the read-out compared: --baseline-method, else the space's "
+             f"default; {len(both)} paired runs); "
              "mean Spearman over every transfer / over the far ones:", "",
              "| sampler | " + " | ".join(f"{n} samples" for n in RULE_SAMPLES) + " |", "|---|" + "---|" * len(RULE_SAMPLES)]
     means = {}
