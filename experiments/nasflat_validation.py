@@ -30,9 +30,9 @@ task's mean at 10 or 20 samples drops by more than two standard errors of the pa
 stop 30, where the test tasks overruled the validation, a change needs both).
 `--sampler kmeans_ioptimal` (stop 32): the I-optimal second half (`nasflat_train.ioptimal_picks`). Rules, fixed
 before its first run: (a) the sampler alone, as the D-optimal one's above; (b) on a space whose default read-out has
-no source mix (FBNet), the pair, this sampler read out with the source mix, becomes the space's default if it beats
-the baseline's default read-out (NASFLAT's sampler, no mix) at 10 and 20 samples over every transfer and over the
-far ones, and no covered test task's mean at 10 or 20 samples drops by more than two standard errors of the paired
+no source mix (FBNet until this rule adopted it), the pair, this sampler read out with the source mix, becomes the
+space's default if it beats the baseline's default read-out (NASFLAT's sampler, no mix) at 10 and 20 samples over
+every transfer and over the far ones, and no covered test task's mean at 10 or 20 samples drops by more than two standard errors of the paired
 difference over seeds (`nasflat_tasks.py --baseline` pairs its mix rows with the baseline's default). If (a) and
 (b) both pass, the one with the higher validation mean over 10 and 20 samples (every transfer) is taken. `--design
 loo` runs are reported and decide nothing.

@@ -343,10 +343,10 @@ def doptimal_picks(design: np.ndarray, chosen: list[int], n: int, ridge: float =
 
 def ioptimal_picks(design: np.ndarray, chosen: list[int], n: int, ridge: float = 0.1) -> list[int]:
     """hwnas: n greedy I-optimal picks (integrated variance; Atkinson, Donev & Tobias 2007) after `chosen`:
-    each time the row that most lowers the linear read-out's prediction variance averaged over every table row,
-    trace(M (Z'Z + ridge I)^-1) with M = Z'Z / rows over the whole table (by Sherman-Morrison the drop for row z is
-    z'B M B z / (1 + z'B z), B the inverse). D-optimality spreads picks to the design's extremes; this weighs
-    directions by how much of the table lies along them. Deterministic given `chosen`."""
+    each time the row that most lowers the linear read-out's prediction variance averaged over the design's rows
+    (the architectures to be ranked), trace(M (Z'Z + ridge I)^-1) with M = Z'Z / rows over all of them (by
+    Sherman-Morrison the drop for row z is z'B M B z / (1 + z'B z), B the inverse). D-optimality spreads picks to the
+    design's extremes; this weighs directions by how many rows lie along them. Deterministic given `chosen`."""
     z = standardised_design(design)
     moment = z.T @ z / max(len(z), 1)
     picked = list(chosen)
