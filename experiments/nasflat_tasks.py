@@ -55,6 +55,13 @@ def default_method(space_key: str) -> str:
     return "nasflat" + ("_mix" if mix else "") + ("_blend" if readout == "blend" else "")
 
 
+def mix_method(method: str, frame: pd.DataFrame) -> str | None:
+    """The label of `method` read out with the source mix where `method` has none and `frame` recorded it (the pair
+    of a sampler rule, experiments/nasflat_validation.py); else None."""
+    mixed = method.replace("nasflat", "nasflat_mix", 1)
+    return mixed if "_mix" not in method and (frame.method == mixed).any() else None
+
+
 def plan(space, space_key: str) -> list[dict]:
     """Per task: sources, covered targets, and what is left out and why."""
     tasks = load_tasks()
@@ -308,9 +315,8 @@ def paired_all(frame: pd.DataFrame, baseline: pd.DataFrame, method: str) -> str:
     """`--baseline`: the read-out `method` paired with the baseline's; where it has no source mix and this run read its
     transfers out with it too, also that read-out against the baseline's `method` (the pair's rule,
     experiments/nasflat_validation.py)."""
-    mixed = method.replace("nasflat", "nasflat_mix", 1)
-    pair = "_mix" not in method and (frame.method == mixed).any()
-    return paired(frame, baseline, method) + (paired(frame, baseline, mixed, method) if pair else "")
+    mixed = mix_method(method, frame)
+    return paired(frame, baseline, method) + (paired(frame, baseline, mixed, method) if mixed else "")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -54,7 +54,8 @@ from scipy.stats import spearmanr
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nasflat_tasks import OUT, SPACES, build_parser, default_method, nasflat_runs, plan, read_baseline  # noqa: E402
+from nasflat_tasks import (OUT, SPACES, build_parser, default_method, mix_method, nasflat_runs, plan,  # noqa: E402
+                           read_baseline)
 
 from hwnas.core.errors import HwnasError  # noqa: E402
 from hwnas.data import devices  # noqa: E402
@@ -180,8 +181,8 @@ def sampler_verdict(frame: pd.DataFrame, baseline: pd.DataFrame, method: str) ->
     keys = ["device", "kind", "samples", "seed"]
     both = frame[frame.method == method].merge(baseline[baseline.method == method], on=keys, suffixes=("", "_base"))
     rows = [("NASFLAT's (baseline)", "spearman_base"), ("this run's", "spearman")]
-    mixed = method.replace("nasflat", "nasflat_mix", 1)
-    if "_mix" not in method and (frame.method == mixed).any():
+    mixed = mix_method(method, frame)
+    if mixed:
         # the same transfers read out with the source mix: the pair (rule (b) of stop 32; reported only at stop 31)
         both = both.merge(frame[frame.method == mixed][keys + ["spearman"]].rename(columns={"spearman": "mix"}), on=keys)
         rows.append(("this run's, read out with the source mix (the pair)", "mix"))

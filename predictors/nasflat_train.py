@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import asdict, dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -325,20 +326,27 @@ def standardised_design(design: np.ndarray) -> np.ndarray:
     return (x - x.mean(0)) / np.maximum(x.std(0), 1e-12)
 
 
+def greedy_design_picks(z: np.ndarray, chosen: list[int], n: int, ridge: float,
+                        gain: Callable[[np.ndarray], np.ndarray]) -> list[int]:
+    """n greedy picks of rows of the standardised design `z` after `chosen`: each time the row of highest
+    `gain(inverse information)`, then its outer product joins the information Z'Z + ridge I. Deterministic."""
+    picked = list(chosen)
+    information = ridge * np.eye(z.shape[1]) + z[picked].T @ z[picked]
+    out: list[int] = []
+    for _ in range(min(n, len(z) - len(picked))):
+        score = gain(np.linalg.inv(information))
+        score[picked + out] = -np.inf
+        out.append(int(np.argmax(score)))
+        information += np.outer(z[out[-1]], z[out[-1]])
+    return out
+
+
 def doptimal_picks(design: np.ndarray, chosen: list[int], n: int, ridge: float = 0.1) -> list[int]:
     """hwnas: n greedy D-optimal picks (Fedorov 1972) after `chosen`: each time the row of highest leverage
     z' (Z'Z + ridge I)^-1 z over the picks so far, which raises log det(Z'Z + ridge I) most and so shrinks the
     variance of a linear read-out's weights most. Deterministic given `chosen`."""
     z = standardised_design(design)
-    picked = list(chosen)
-    information = ridge * np.eye(z.shape[1]) + z[picked].T @ z[picked]
-    out: list[int] = []
-    for _ in range(min(n, len(z) - len(picked))):
-        leverage = np.einsum("ij,jk,ik->i", z, np.linalg.inv(information), z)
-        leverage[picked + out] = -np.inf
-        out.append(int(np.argmax(leverage)))
-        information += np.outer(z[out[-1]], z[out[-1]])
-    return out
+    return greedy_design_picks(z, chosen, n, ridge, lambda inverse: np.einsum("ij,jk,ik->i", z, inverse, z))
 
 
 def ioptimal_picks(design: np.ndarray, chosen: list[int], n: int, ridge: float = 0.1) -> list[int]:
@@ -349,16 +357,12 @@ def ioptimal_picks(design: np.ndarray, chosen: list[int], n: int, ridge: float =
     design's extremes; this weighs directions by how many rows lie along them. Deterministic given `chosen`."""
     z = standardised_design(design)
     moment = z.T @ z / max(len(z), 1)
-    picked = list(chosen)
-    information = ridge * np.eye(z.shape[1]) + z[picked].T @ z[picked]
-    out: list[int] = []
-    for _ in range(min(n, len(z) - len(picked))):
-        u = z @ np.linalg.inv(information)
-        drop = np.einsum("ij,jk,ik->i", u, moment, u) / (1.0 + np.einsum("ij,ij->i", u, z))
-        drop[picked + out] = -np.inf
-        out.append(int(np.argmax(drop)))
-        information += np.outer(z[out[-1]], z[out[-1]])
-    return out
+
+    def drop(inverse: np.ndarray) -> np.ndarray:
+        u = z @ inverse
+        return np.einsum("ij,jk,ik->i", u, moment, u) / (1.0 + np.einsum("ij,ij->i", u, z))
+
+    return greedy_design_picks(z, chosen, n, ridge, drop)
 
 
 # the greedy second halves of `select_samples` given a design, by criterion
