@@ -62,6 +62,29 @@ def mix_method(method: str, frame: pd.DataFrame) -> str | None:
     return mixed if "_mix" not in method and (frame.method == mixed).any() else None
 
 
+def record_readouts(oracle: NasflatOracle, suffix: str, add, info: dict) -> np.ndarray:
+    """Every read-out of one adapted oracle's transfers under its method label plus `suffix`: `nasflat` (stacked),
+    `nasflat_paper`, `nasflat_blend` and, with the source mix on, `nasflat_mix` and its blend. Returns the paper's
+    read-out (the blends' other half)."""
+    table = oracle.space.table_archs()
+    stacked, paper = oracle.table_ms_without_mix(), oracle.paper_readout_ms()
+    # `oracle.readout=blend` from the same transfers: the geometric mean with the paper's read-out (as the oracle's,
+    # tests/predictors/test_nasflat.py); with the source mix on, `nasflat_mix` and its blend too
+    if oracle.source_mix:
+        mixed = oracle.predict_ms(table)
+        add(f"nasflat_mix{suffix}", mixed, info)
+        add(f"nasflat_mix_blend{suffix}", np.sqrt(mixed * paper))
+    add(f"nasflat{suffix}", stacked, info)
+    add(f"nasflat_paper{suffix}", paper)
+    add(f"nasflat_blend{suffix}", np.sqrt(stacked * paper))
+    return paper
+
+
+def reject_suffix(reject: bool) -> str:
+    """The method suffix of a transfer with (`_rej`) or without (`_norej`) outlier rejection (`--compare-reject`)."""
+    return "_rej" if reject else "_norej"
+
+
 def plan(space, space_key: str) -> list[dict]:
     """Per task: sources, covered targets, and what is left out and why."""
     tasks = load_tasks()
@@ -148,9 +171,14 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     # transfers are recorded beside it (`default_method` names the space's default among them)
     chosen.update(readout="stacked", source_mix=bool(args.source_mix))
     where = {"task": item["task"]} if item.get("task") is not None else {"sources": tuple(item["sources"])}
-    oracle = NasflatOracle(space, device, samples=n, seed=seed, **where, epochs=args.epochs,
-                           hidden=args.hidden, flow_dim=args.flow_dim, source_input=args.source_input,
-                           transfer_init=args.transfer_init, transfer_embedding_epochs=args.embedding_epochs, **chosen)
+
+    def make(**more):
+        return NasflatOracle(space, device, samples=n, seed=seed, **where, epochs=args.epochs,
+                             hidden=args.hidden, flow_dim=args.flow_dim, source_input=args.source_input,
+                             transfer_init=args.transfer_init, transfer_embedding_epochs=args.embedding_epochs,
+                             **chosen, **more)
+
+    oracle = make()
     refs = oracle.reference_archs()
     rows = np.asarray(space.table_index(refs))
     t0 = time.perf_counter()
@@ -158,16 +186,15 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     adapt_s = time.perf_counter() - t0
     info = {"adapt_s": round(adapt_s, 2), "init_source": "+".join(oracle.chosen_sources),
             "pretrain_s": round(oracle.setup_cost().shared_seconds, 1)}
-    stacked, paper = oracle.table_ms_without_mix(), oracle.paper_readout_ms()
-    # `oracle.readout=blend` from the same transfers: the geometric mean with the paper's read-out (as the oracle's,
-    # tests/predictors/test_nasflat.py); with the source mix on, `nasflat_mix` and its blend too
-    if oracle.source_mix:
-        mixed = oracle.predict_ms(space.table_archs())
-        add("nasflat_mix", n, seed, mixed, info)
-        add("nasflat_mix_blend", n, seed, np.sqrt(mixed * paper))
-    add("nasflat", n, seed, stacked, info)
-    add("nasflat_paper", n, seed, paper)
-    add("nasflat_blend", n, seed, np.sqrt(stacked * paper))
+    paper = record_readouts(oracle, "", lambda m, pred, extra=None: add(m, n, seed, pred, extra), info)
+    if args.compare_reject:
+        # the transfer with `oracle.reject_outliers` switched; where it would leave out no sample it is this one
+        switched = not oracle.reject_outliers
+        other = oracle if oracle.outliers(rows, truth[rows]).size == 0 else make(reject_outliers=switched)
+        if other is not oracle:
+            other.adapt(refs, truth[rows])
+        record_readouts(other, reject_suffix(switched), lambda m, pred, extra=None: add(m, n, seed, pred, extra),
+                        {"rejected": len(other.rejected if switched else oracle.rejected)})
     if args.compare_bags:
         # the same transfers read out with the other bagging (`oracle.readout_bags`: 0 <-> COMPARE_BAGS)
         other = 0 if oracle.readout_bags else COMPARE_BAGS
@@ -319,6 +346,14 @@ def paired_all(frame: pd.DataFrame, baseline: pd.DataFrame, method: str) -> str:
     return paired(frame, baseline, method) + (paired(frame, baseline, mixed, method) if mixed else "")
 
 
+def reject_paired(frame: pd.DataFrame, space_key: str) -> str:
+    """`--compare-reject`: the space's default read-out of the transfer with outlier rejection switched, paired with
+    it as run (the test half of the stop-33 rule, experiments/nasflat_validation.py)."""
+    method = default_method(space_key)
+    return "".join(paired(frame, frame, m, method) for m in (method + "_rej", method + "_norej")
+                   if (frame.method == m).any())
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The task script's options (also the nasflat settings of experiments/nasflat_validation.py)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -355,6 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--compare-bags", action="store_true",
                         help=f"nasflat: also record the read-outs with the other bagging (0 <-> {COMPARE_BAGS} fits; "
                              "method suffix _bags<k>) from the same transfers")
+    parser.add_argument("--compare-reject", action="store_true",
+                        help="nasflat: also record the read-outs of the transfer with oracle.reject_outliers switched "
+                             "(method suffix _rej or _norej; the same transfer where no sample would be left out)")
     parser.add_argument("--sampler", default=None,
                         help="nasflat: how the target samples are picked (oracle.sampler; default: the oracle's)")
     parser.add_argument("--baseline", default=None,
@@ -397,7 +435,8 @@ def main(argv=None) -> None:
                 "architecture each target has measured.\n\n" + summary(frame, args.space) + "\n"
                 + table(frame, args.space) + "\nCoverage:\n\n" + coverage + "\n"
                 + (paired_all(frame, baseline, args.baseline_method or default_method(args.space))
-                   if baseline is not None else ""))
+                   if baseline is not None else "")
+                + (reject_paired(frame, args.space) if args.compare_reject else ""))
         (OUT / f"{stem}.md").write_text(text)
         return text
 

@@ -36,6 +36,16 @@ every transfer and over the far ones, and no covered test task's mean at 10 or 2
 difference over seeds (`nasflat_tasks.py --baseline` pairs its mix rows with the baseline's default). If (a) and
 (b) both pass, the one with the higher validation mean over 10 and 20 samples (every transfer) is taken. `--design
 loo` runs are reported and decide nothing.
+`--compare-reject` (stop 33) also runs each transfer with `oracle.reject_outliers` switched (`nasflat_tasks.py
+--compare-reject`): the samples the sources cannot explain (`nasflat_train.outlier_samples`: robust z > 3 of the
+out-of-fold source mix's residual, at most one in ten) are left out of the transfer. Why: on FBNet task 4 the
+transfers whose phone target collapses (0.45-0.57 where its other seeds reach 0.70-0.80) each hold one sample measured
+far slower than every input predicts, which sets the source choice, the fine-tuning and the read-out's weights.
+Rule, fixed before the first run: rejection becomes the space's choice if, on the space's default read-out, it beats
+the transfer without it at 10 and at 20 samples, both over every transfer (mean over targets, then seeds) and over the
+far ones, and no covered test task's mean at 10 or 20 samples drops by more than two standard errors of the paired
+difference over seeds (`nasflat_tasks.py --compare-reject`, the seeds of the merged table's default rows). It is run
+on FBNet; NB201 and OFA keep every sample unless it is run there too. (At 5 samples it leaves nothing out.)
 Writes experiments/results/nasflat/validation_<space>[_loo].{csv,md}; `--closeness` compares them with the test
 tasks' transfers (validation_closeness_<space>.md).
 """
@@ -69,6 +79,11 @@ READOUTS = {"nasflat": "stacked", "nasflat_mix": "stacked + source mix",
 RULE_SAMPLES = (10, 20)
 FAR = 0.7                       # closeness under which a transfer counts as far (`bagging_verdict`)
 TWIN_SPEARMAN = 0.99            # a device whose table ranks a test target's this alike is that target's twin
+
+
+def base_readout(method: str) -> str:
+    """The read-out of a recorded method without its suffix (`_bags<k>`, `_rej`, `_norej`)."""
+    return method.split("_bags")[0].removesuffix("_rej").removesuffix("_norej")
 
 
 def test_targets(space, space_key: str) -> set[str]:
@@ -137,7 +152,7 @@ def report(frame: pd.DataFrame, command: str, wall_s: float) -> str:
         verdict = READOUTS[best] if wins else READOUTS["nasflat"]
         lines += ["", f"Rule (module docstring): best mean over {RULE_SAMPLES} samples: {READOUTS[best]} "
                       f"({score[best]:.4f}; stacked {score['nasflat']:.4f}); **choice: {verdict}**."]
-    return "\n".join(lines + bagging_verdict(frame)) + "\n"
+    return "\n".join(lines + bagging_verdict(frame) + reject_verdict(frame)) + "\n"
 
 
 CLOSENESS_BINS = (-1.0, 0.5, 0.7, 0.8, 0.9, 1.0)
@@ -172,6 +187,35 @@ def bagging_verdict(frame: pd.DataFrame) -> list[str]:
                 cells.append(f"{every:.4f} / {part[part.far].spearman.mean():.4f}")
             lines.append(f"| {label} | {bags} | " + " | ".join(cells) + " |")
     return lines
+
+
+def reject_verdict(frame: pd.DataFrame) -> list[str]:
+    """`--compare-reject`: the space's default read-out of the transfers as run and with outlier rejection switched,
+    at 10 and 20 samples, mean Spearman on every transfer and on the far ones; the validation half of the stop-33
+    rule (module docstring)."""
+    method = default_method(frame.space.iloc[0])
+    switched = [m for m in (method + "_rej", method + "_norej") if (frame.method == m).any()]
+    if not switched:
+        return []
+    lines = ["", f"Outlier rejection (`--compare-reject`), on the space's default read-out `{method}`; mean Spearman "
+             f"over every transfer / over the far ones (closeness < {FAR}):", "",
+             "| transfer | " + " | ".join(f"{n} samples" for n in RULE_SAMPLES) + " |", "|---|" + "---|" * len(RULE_SAMPLES)]
+    means = {}
+    for name in (method, switched[0]):
+        cells = []
+        for n in RULE_SAMPLES:
+            part = frame[(frame.method == name) & (frame.samples == n)]
+            means[name, n] = (part.groupby(["device", "kind"]).spearman.mean().mean(), part[part.far].spearman.mean())
+            cells.append(" / ".join(f"{v:.4f}" for v in means[name, n]))
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    rejecting = frame[(frame.method == switched[0] if switched[0].endswith("_rej") else frame.method == method)]
+    left_out = rejecting.rejected.gt(0).mean() if "rejected" in rejecting else float("nan")
+    on, off = (switched[0], method) if switched[0].endswith("_rej") else (method, switched[0])
+    wins = all(means[on, n][i] > means[off, n][i] for n in RULE_SAMPLES for i in (0, 1))
+    return lines + ["", f"Transfers that left a sample out: {left_out:.0%}.", "",
+                    "Validation half of the rejection rule (stop 33): " + (
+                        "**passed** (the other half: the test tasks, `nasflat_tasks.py --compare-reject`)." if wins
+                        else "**failed**: every sample stays in the transfer.")]
 
 
 def sampler_verdict(frame: pd.DataFrame, baseline: pd.DataFrame, method: str) -> list[str]:
@@ -282,11 +326,11 @@ def main(argv=None) -> None:
         measured = np.isfinite(truth)
 
         def add(method, n, seed, pred, extra=None):
-            if method.split("_bags")[0] in READOUTS:
+            if base_readout(method) in READOUTS:
                 records.append({"space": args.space, "device": item["target"], "kind": item["kind"],
                                 "sources": len(item["sources"]), "method": method, "samples": n, "seed": seed,
                                 "spearman": float(spearmanr(pred[measured], truth[measured]).statistic),
-                                "far": far})
+                                "far": far, "rejected": (extra or {}).get("rejected", np.nan)})
 
         for n in args.samples:
             for seed in range(args.first_seed, args.first_seed + args.seeds):

@@ -27,8 +27,8 @@ from hwnas.data import cache, devices
 from hwnas.measure.timing import TRAINING_THREADS, torch_threads
 from hwnas.predictors.nasflat_member import TransferredNet
 from hwnas.predictors.nasflat_model import encode_graphs, graph_vocabulary
-from hwnas.predictors.nasflat_train import (PretrainConfig, TransferConfig, best_source, build_net, pooled_sources,
-                                            pretrain, select_samples, source_mix)
+from hwnas.predictors.nasflat_train import (PretrainConfig, TransferConfig, best_source, build_net, outlier_samples,
+                                            pooled_sources, pretrain, select_samples, source_mix)
 
 MODEL_VERSION = 3               # 3: trained on TRAINING_THREADS (earlier entries depend on the caller's threads)
 FORMAT_VERSION = 1
@@ -48,6 +48,11 @@ SPACE_READOUTS = {"nasbench201": ("blend", True), "fbnet": ("stacked", True)}
 DEFAULT_READOUT = ("stacked", False)
 SPACE_SAMPLERS = {"fbnet": "kmeans_ioptimal"}
 DEFAULT_SAMPLER = "kmeans_cosine"
+# whether adapt() leaves out samples the sources cannot explain (`nasflat_train.outlier_samples`) where
+# `reject_outliers` is null: per space on validation transfers (docs/nasflat.md "Leaving out samples the sources
+# cannot explain"); other spaces: DEFAULT_REJECT
+SPACE_REJECT: dict[str, bool] = {}
+DEFAULT_REJECT = False
 BAGS = 50                       # bootstrap fits of a bagged read-out, as measured (docs/nasflat.md "Bagging the read-out")
 OWNER = "oracle nasflat"
 MIN_SAMPLES = 3                 # fewer target samples cannot both pick a source and fine-tune a ranking
@@ -213,7 +218,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                  transfer_lr: float = TransferConfig.lr,
                  transfer_init: str = "pooled", readout: str | None = None, source_input: bool = False,
                  transfer_embedding_epochs: int = 30, ensemble: int = 3, source_mix: bool | None = None,
-                 readout_bags: int = 0, sampler: str | None = None):
+                 readout_bags: int = 0, sampler: str | None = None, reject_outliers: bool | None = None):
         super().__init__(space, device)
         if len(space.table_archs()) == 0:
             raise HwnasError(f"oracle nasflat needs a space with measured latency tables; {space.name!r} has none")
@@ -240,8 +245,10 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                                     ("source_rows", 2 if source_rows is None else source_rows, 2)):
             whole_number(OWNER, key, value, minimum)
         lr, transfer_lr = positive_number(OWNER, "lr", lr), positive_number(OWNER, "transfer_lr", transfer_lr)
+        if reject_outliers is None:
+            reject_outliers = SPACE_REJECT.get(space.name, DEFAULT_REJECT)
         switches = {"source_mix": source_mix, "source_input": source_input, "supplementary": supplementary,
-                    "train_if_missing": train_if_missing}
+                    "train_if_missing": train_if_missing, "reject_outliers": reject_outliers}
         for key, value in switches.items():
             true_or_false(OWNER, key, value)
         for key in ("source_mix", "source_input"):
@@ -250,7 +257,8 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                                  "stacked or blend, got readout=finetune")
         self.samples, self.seed, self.transfer_init, self.readout = int(samples), int(seed), transfer_init, readout
         self.source_input, self.source_mix, self.readout_bags = bool(source_input), bool(source_mix), readout_bags
-        self.sampler = sampler
+        self.sampler, self.reject_outliers = sampler, bool(reject_outliers)
+        self.rejected: list[Arch] = []          # samples the last adapt() left out (`reject_outliers`)
         self.sources = resolve_sources(space, device, task,
                                        sources if sources is None or isinstance(sources, str) else list(sources))
         rows = PAPER_SOURCE_ROWS.get(space.name, 800) if source_rows is None else int(source_rows)
@@ -312,6 +320,13 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         if not (np.isfinite(latency_ms).all() and (latency_ms > 0).all()):
             raise HwnasError(f"oracle nasflat: non-finite or non-positive latency measured on {self.device}")
         rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
+        drop = self.outliers(rows, latency_ms) if self.reject_outliers else np.zeros(0, dtype=np.int64)
+        self.rejected = [tuple(int(v) for v in matrix[i]) for i in drop]
+        if drop.size:
+            _log(f"left out {drop.size} of {len(rows)} samples the sources cannot explain: "
+                 + ", ".join(f"{latency_ms[i]:.3g} ms" for i in drop))
+            keep = np.setdiff1d(np.arange(len(rows)), drop)
+            matrix, latency_ms, rows = matrix[keep], latency_ms[keep], rows[keep]
         graphs = encode_graphs(self.space, matrix)
         init, fit = self._choose_sources(rows, latency_ms)   # source rows the target's embedding starts from
         if init is not None:
@@ -327,6 +342,13 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         self.readout_inputs = self.members[0].readout_inputs       # kept for diagnosis (experiments/)
         self._table_features = self.members[0].table_features
         self._table_ms = np.exp(np.mean(table_log_ms, axis=0))
+
+    def outliers(self, rows: np.ndarray, latency_ms: np.ndarray) -> np.ndarray:
+        """Indices of the samples (`rows`: their table rows) the sources cannot explain (`outlier_samples`, seeded by
+        the transfer); none when a sample is off the table the sources measured."""
+        if (rows < 0).any():
+            return np.zeros(0, dtype=np.int64)
+        return outlier_samples(self._source_log_ms[rows], np.log(latency_ms), self.transfer_cfg.seed)
 
     def _choose_sources(self, rows: np.ndarray, latency_ms: np.ndarray):
         """(source rows the target's embedding starts from, every source's fit to the samples) by
@@ -423,6 +445,6 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
 def settings(oracle: NasflatOracle) -> dict:
     """The oracle's resolved settings (for reports)."""
     return {"sources": list(oracle.sources), "readout": oracle.readout, "source_mix": oracle.source_mix,
-            "readout_bags": oracle.readout_bags, "sampler": oracle.sampler,
+            "readout_bags": oracle.readout_bags, "sampler": oracle.sampler, "reject_outliers": oracle.reject_outliers,
             "pretrain": oracle.pretrain_cfg.to_dict(), "ensemble": len(oracle.members),
             "transfer": dataclasses.asdict(oracle.transfer_cfg)}

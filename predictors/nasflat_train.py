@@ -250,6 +250,25 @@ def source_mix(source_log_ms: np.ndarray, log_ms: np.ndarray, seed: int, folds: 
     return held_out, ridge_fit(source_log_ms, log_ms)
 
 
+def outlier_samples(source_log_ms: np.ndarray, log_ms: np.ndarray, seed: int, z_max: float = 3.0,
+                    per: int = 10) -> np.ndarray:
+    """hwnas: indices of target samples the sources cannot explain, gross measurement glitches to leave out of the
+    transfer: the robust z-score (median and MAD; Hampel 1974, Rousseeuw & Croux 1993) of each sample's residual
+    from its out-of-fold source mix (`source_mix`) beyond `z_max`, at most one sample in `per` (none below `per`),
+    largest first. One such sample among 10-20 sets the source choice, the fine-tuning and the read-out's weights
+    (docs/nasflat.md "Leaving out samples the sources cannot explain")."""
+    cap = len(log_ms) // per
+    if cap == 0:
+        return np.zeros(0, dtype=np.int64)
+    residual = log_ms - source_mix(source_log_ms, log_ms, seed)[0]
+    spread = 1.4826 * np.median(np.abs(residual - np.median(residual)))
+    if spread <= 0:
+        return np.zeros(0, dtype=np.int64)
+    z = np.abs(residual - np.median(residual)) / spread
+    order = np.argsort(-z, kind="stable")[:cap]
+    return np.sort(order[z[order] > z_max])
+
+
 def out_of_fold_scores(net: NasflatNet, graphs: GraphBatch, latency_ms: np.ndarray, init_from,
                        cfg: TransferConfig, folds: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """Each sample's scores from a transfer that never saw it (k folds): the pre-trained network on the fold's

@@ -522,3 +522,39 @@ def test_source_mix_is_an_honest_read_out_input(tiny, fbnet):
     outside = np.array(fbnet.table_archs()[:3]).copy()
     outside[:, 0] = (outside[:, 0] + 1) % 9
     assert np.isfinite(mixed.predict_ms(outside)).all() and (mixed.predict_ms(fbnet.table_archs()) > 0).all()
+
+
+def test_outlier_samples_are_those_no_source_mix_explains():
+    """A sample far off the sources' mix (robust z > 3) is found, at most one in ten and the largest first; ordinary
+    noise, or fewer than ten samples, leave every sample in."""
+    rng = np.random.default_rng(0)
+    sources = rng.normal(3.0, 0.3, size=(20, 4))
+    log_ms = sources @ np.array([0.5, 0.3, 0.2, 0.0]) + rng.normal(0, 0.02, 20)
+    assert nasflat_train.outlier_samples(sources, log_ms, 0).size == 0
+    glitch = log_ms.copy()
+    glitch[[3, 11]] += [1.2, 1.5]
+    assert nasflat_train.outlier_samples(sources, glitch, 0).tolist() == [3, 11]
+    assert nasflat_train.outlier_samples(sources[:10], glitch[:10], 0).tolist() == [3]
+    assert nasflat_train.outlier_samples(sources[:9], glitch[:9], 0).size == 0
+
+
+def test_rejection_leaves_the_glitch_out_of_the_whole_transfer(fbnet, cache, one_thread):
+    """reject_outliers: adapt() leaves out the sample the sources cannot explain, from the source choice, the
+    fine-tuning and the read-out alike: the same predictions as a transfer given only the other samples."""
+    truth = devices.latency_ms("fbnet", "raspi4")
+    settings = dict(samples=10, seed=0, sources=["1080ti_1", "pixel3", "samsung_s7"], **TINY)
+    rejecting = nasflat.NasflatOracle(fbnet, "raspi4", **settings, reject_outliers=True)
+    refs = rejecting.reference_archs()
+    measured = truth[fbnet.table_index(refs)].copy()
+    measured[4] *= 3.0                                     # a glitch: three times slower than its architecture
+    rejecting.adapt(refs, measured)
+    assert rejecting.rejected == [refs[4]]
+    plain = nasflat.NasflatOracle(fbnet, "raspi4", **settings)
+    assert plain.reject_outliers is False                  # FBNet's choice unless the stop-33 rule adopts it
+    kept = [i for i in range(len(refs)) if i != 4]
+    plain.adapt([refs[i] for i in kept], measured[kept])
+    assert plain.rejected == []
+    assert np.allclose(rejecting.predict_ms(fbnet.table_archs()), plain.predict_ms(fbnet.table_archs()))
+    with pytest.raises(HwnasError, match="reject_outliers") as info:
+        nasflat.NasflatOracle(fbnet, "raspi4", **settings, reject_outliers="yes")
+    assert "\n" not in str(info.value)
