@@ -194,7 +194,7 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
         if other is not oracle:
             other.adapt(refs, truth[rows])
         record_readouts(other, reject_suffix(switched), lambda m, pred, extra=None: add(m, n, seed, pred, extra),
-                        {"rejected": len(other.rejected if switched else oracle.rejected)})
+                        {"rejected": len((other if switched else oracle).rejected)})
     if args.compare_bags:
         # the same transfers read out with the other bagging (`oracle.readout_bags`: 0 <-> COMPARE_BAGS)
         other = 0 if oracle.readout_bags else COMPARE_BAGS

@@ -208,9 +208,8 @@ def reject_verdict(frame: pd.DataFrame) -> list[str]:
             means[name, n] = (part.groupby(["device", "kind"]).spearman.mean().mean(), part[part.far].spearman.mean())
             cells.append(" / ".join(f"{v:.4f}" for v in means[name, n]))
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
-    rejecting = frame[(frame.method == switched[0] if switched[0].endswith("_rej") else frame.method == method)]
-    left_out = rejecting.rejected.gt(0).mean() if "rejected" in rejecting else float("nan")
     on, off = (switched[0], method) if switched[0].endswith("_rej") else (method, switched[0])
+    left_out = frame[frame.method == switched[0]].rejected.gt(0).mean()     # recorded on the switched transfers
     wins = all(means[on, n][i] > means[off, n][i] for n in RULE_SAMPLES for i in (0, 1))
     return lines + ["", f"Transfers that left a sample out: {left_out:.0%}.", "",
                     "Validation half of the rejection rule (stop 33): " + (

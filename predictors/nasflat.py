@@ -48,11 +48,6 @@ SPACE_READOUTS = {"nasbench201": ("blend", True), "fbnet": ("stacked", True)}
 DEFAULT_READOUT = ("stacked", False)
 SPACE_SAMPLERS = {"fbnet": "kmeans_ioptimal"}
 DEFAULT_SAMPLER = "kmeans_cosine"
-# whether adapt() leaves out samples the sources cannot explain (`nasflat_train.outlier_samples`) where
-# `reject_outliers` is null: per space on validation transfers (docs/nasflat.md "Leaving out samples the sources
-# cannot explain"); other spaces: DEFAULT_REJECT
-SPACE_REJECT: dict[str, bool] = {}
-DEFAULT_REJECT = False
 BAGS = 50                       # bootstrap fits of a bagged read-out, as measured (docs/nasflat.md "Bagging the read-out")
 OWNER = "oracle nasflat"
 MIN_SAMPLES = 3                 # fewer target samples cannot both pick a source and fine-tune a ranking
@@ -218,7 +213,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                  transfer_lr: float = TransferConfig.lr,
                  transfer_init: str = "pooled", readout: str | None = None, source_input: bool = False,
                  transfer_embedding_epochs: int = 30, ensemble: int = 3, source_mix: bool | None = None,
-                 readout_bags: int = 0, sampler: str | None = None, reject_outliers: bool | None = None):
+                 readout_bags: int = 0, sampler: str | None = None, reject_outliers: bool = False):
         super().__init__(space, device)
         if len(space.table_archs()) == 0:
             raise HwnasError(f"oracle nasflat needs a space with measured latency tables; {space.name!r} has none")
@@ -245,8 +240,6 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                                     ("source_rows", 2 if source_rows is None else source_rows, 2)):
             whole_number(OWNER, key, value, minimum)
         lr, transfer_lr = positive_number(OWNER, "lr", lr), positive_number(OWNER, "transfer_lr", transfer_lr)
-        if reject_outliers is None:
-            reject_outliers = SPACE_REJECT.get(space.name, DEFAULT_REJECT)
         switches = {"source_mix": source_mix, "source_input": source_input, "supplementary": supplementary,
                     "train_if_missing": train_if_missing, "reject_outliers": reject_outliers}
         for key, value in switches.items():
@@ -258,7 +251,9 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         self.samples, self.seed, self.transfer_init, self.readout = int(samples), int(seed), transfer_init, readout
         self.source_input, self.source_mix, self.readout_bags = bool(source_input), bool(source_mix), readout_bags
         self.sampler, self.reject_outliers = sampler, bool(reject_outliers)
-        self.rejected: list[Arch] = []          # samples the last adapt() left out (`reject_outliers`)
+        # `reject_outliers`: adapt() leaves out samples the sources cannot explain (`outlier_samples`), an option: its
+        # rule failed on FBNet's validation transfers (docs/nasflat.md "Leaving out samples the sources cannot explain")
+        self.rejected: list[Arch] = []          # the samples the last adapt() left out
         self.sources = resolve_sources(space, device, task,
                                        sources if sources is None or isinstance(sources, str) else list(sources))
         rows = PAPER_SOURCE_ROWS.get(space.name, 800) if source_rows is None else int(source_rows)

@@ -550,7 +550,7 @@ def test_rejection_leaves_the_glitch_out_of_the_whole_transfer(fbnet, cache, one
     rejecting.adapt(refs, measured)
     assert rejecting.rejected == [refs[4]]
     plain = nasflat.NasflatOracle(fbnet, "raspi4", **settings)
-    assert plain.reject_outliers is False                  # FBNet's choice unless the stop-33 rule adopts it
+    assert plain.reject_outliers is False                  # off by default: an option (its rule failed)
     kept = [i for i in range(len(refs)) if i != 4]
     plain.adapt([refs[i] for i in kept], measured[kept])
     assert plain.rejected == []
