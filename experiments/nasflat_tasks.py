@@ -186,15 +186,17 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     adapt_s = time.perf_counter() - t0
     info = {"adapt_s": round(adapt_s, 2), "init_source": "+".join(oracle.chosen_sources),
             "pretrain_s": round(oracle.setup_cost().shared_seconds, 1)}
-    paper = record_readouts(oracle, "", lambda m, pred, extra=None: add(m, n, seed, pred, extra), info)
+    def record(method, pred, extra=None):
+        add(method, n, seed, pred, extra)
+
+    paper = record_readouts(oracle, "", record, info)
     if args.compare_reject:
         # the transfer with `oracle.reject_outliers` switched; where it would leave out no sample it is this one
-        switched = not oracle.reject_outliers
-        other = oracle if oracle.outliers(rows, truth[rows]).size == 0 else make(reject_outliers=switched)
-        if other is not oracle:
+        switched, other = not oracle.reject_outliers, oracle
+        if oracle.outliers(rows, truth[rows]).size:
+            other = make(reject_outliers=switched)
             other.adapt(refs, truth[rows])
-        record_readouts(other, reject_suffix(switched), lambda m, pred, extra=None: add(m, n, seed, pred, extra),
-                        {"rejected": len((other if switched else oracle).rejected)})
+        record_readouts(other, reject_suffix(switched), record, {"rejected": len((other if switched else oracle).rejected)})
     if args.compare_bags:
         # the same transfers read out with the other bagging (`oracle.readout_bags`: 0 <-> COMPARE_BAGS)
         other = 0 if oracle.readout_bags else COMPARE_BAGS

@@ -66,7 +66,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nasflat_tasks import (OUT, SPACES, build_parser, default_method, mix_method, nasflat_runs, plan,  # noqa: E402
-                           read_baseline)
+                           read_baseline, reject_suffix)
 
 from hwnas.core.errors import HwnasError  # noqa: E402
 from hwnas.data import devices  # noqa: E402
@@ -167,6 +167,11 @@ def transfer_closeness(space, device: str, sources, samples: int, seed: int) -> 
     return float(np.nanmax(rho))
 
 
+def every_and_far(part: pd.DataFrame, column: str = "spearman") -> tuple[float, float]:
+    """Mean `column` over every transfer (over targets, then seeds) and over the far ones (nan where none is far)."""
+    return part.groupby(["device", "kind"])[column].mean().mean(), part[part.far][column].mean()
+
+
 def bagging_verdict(frame: pd.DataFrame) -> list[str]:
     """`--compare-bags`: each read-out as run (the oracle's `readout_bags`) and with the other bagging, at 10 and 20
     samples, mean Spearman on every transfer and on the far ones (closeness < FAR; the rule: module docstring)."""
@@ -183,9 +188,8 @@ def bagging_verdict(frame: pd.DataFrame) -> list[str]:
         for name, bags in ((method, "as run"), (f"{method}_bags{other[0]}", other[0])):
             cells = []
             for n in RULE_SAMPLES:
-                part = frame[(frame.method == name) & (frame.samples == n)]
-                every = part.groupby(["device", "kind"]).spearman.mean().mean()
-                cells.append(f"{every:.4f} / {part[part.far].spearman.mean():.4f}")
+                every, far = every_and_far(frame[(frame.method == name) & (frame.samples == n)])
+                cells.append(f"{every:.4f} / {far:.4f}")
             lines.append(f"| {label} | {bags} | " + " | ".join(cells) + " |")
     return lines
 
@@ -195,7 +199,7 @@ def reject_verdict(frame: pd.DataFrame) -> list[str]:
     at 10 and 20 samples, mean Spearman on every transfer and on the far ones; the validation half of the stop-33
     rule (module docstring)."""
     method = default_method(frame.space.iloc[0])
-    switched = [m for m in (method + "_rej", method + "_norej") if (frame.method == m).any()]
+    switched = [method + reject_suffix(on) for on in (True, False) if (frame.method == method + reject_suffix(on)).any()]
     if not switched:
         return []
     lines = ["", f"Outlier rejection (`--compare-reject`), on the space's default read-out `{method}`; mean Spearman "
@@ -205,11 +209,10 @@ def reject_verdict(frame: pd.DataFrame) -> list[str]:
     for name in (method, switched[0]):
         cells = []
         for n in RULE_SAMPLES:
-            part = frame[(frame.method == name) & (frame.samples == n)]
-            means[name, n] = (part.groupby(["device", "kind"]).spearman.mean().mean(), part[part.far].spearman.mean())
+            means[name, n] = every_and_far(frame[(frame.method == name) & (frame.samples == n)])
             cells.append(" / ".join(f"{v:.4f}" for v in means[name, n]))
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
-    on, off = (switched[0], method) if switched[0].endswith("_rej") else (method, switched[0])
+    on, off = (switched[0], method) if switched[0].endswith(reject_suffix(True)) else (method, switched[0])
     suffix = switched[0].removeprefix(method)
     # recorded on the switched transfers' stacked read-outs (`nasflat_tasks.record_readouts`), not on their blends
     left_out = (frame[frame.method.str.endswith(suffix)].groupby(["device", "kind", "samples", "seed"]).rejected.max()
@@ -241,10 +244,7 @@ def sampler_verdict(frame: pd.DataFrame, baseline: pd.DataFrame, method: str) ->
     for label, column in rows:
         cells = []
         for n in RULE_SAMPLES:
-            part = both[both.samples == n]
-            every = part.groupby(["device", "kind"])[column].mean().mean()
-            far = part[part.far][column].mean()       # nan where no transfer is far (--design loo)
-            means[column, n] = (every, far)
+            every, far = means[column, n] = every_and_far(both[both.samples == n], column)   # far: nan with --design loo
             cells.append(f"{every:.4f} / " + ("no far ones" if np.isnan(far) else f"{far:.4f}"))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 

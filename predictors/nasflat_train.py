@@ -261,10 +261,11 @@ def outlier_samples(source_log_ms: np.ndarray, log_ms: np.ndarray, seed: int, z_
     if cap == 0:
         return np.zeros(0, dtype=np.int64)
     residual = log_ms - source_mix(source_log_ms, log_ms, seed)[0]
-    spread = 1.4826 * np.median(np.abs(residual - np.median(residual)))
+    deviation = np.abs(residual - np.median(residual))
+    spread = 1.4826 * np.median(deviation)         # the MAD, scaled to a normal's standard deviation
     if spread <= 0:
         return np.zeros(0, dtype=np.int64)
-    z = np.abs(residual - np.median(residual)) / spread
+    z = deviation / spread
     order = np.argsort(-z, kind="stable")[:cap]
     return np.sort(order[z[order] > z_max])
 
