@@ -170,6 +170,19 @@ def test_transfer_improves_ranking_on_held_out_architectures(fbnet, one_thread):
     assert after > 0.5 and after > before + 0.2, (before, after)
 
 
+def test_scores_do_not_depend_on_the_chunk_size(fbnet, one_thread):
+    """Batched scoring gives every graph its own score whatever the chunk, up to float rounding (the chunk is a speed
+    choice; a ragged last chunk included)."""
+    graphs = encode_graphs(fbnet, fbnet.table_archs()[:300])
+    torch.manual_seed(0)
+    net = nasflat_train.build_net(len(graph_vocabulary(fbnet)), 24, 1, PretrainConfig(hidden=16, flow_dim=16))
+    net.eval()
+    whole = nasflat_train.scores(net, graphs, 1, chunk=300)
+    np.testing.assert_allclose(nasflat_train.scores(net, graphs, 1, chunk=7), whole, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(nasflat_train.scores(net, graphs, 1), whole, rtol=1e-5, atol=1e-7)
+    assert np.ptp(whole) > 0
+
+
 def test_embedding_stage_moves_only_the_target_row(tiny, fbnet):
     """transfer_embedding_epochs: the target's embedding row is fitted alone (every other weight as
     pre-trained) and ranks the held-out architectures better than where it started."""
