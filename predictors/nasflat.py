@@ -17,6 +17,7 @@ import sys
 from typing import Sequence
 
 import numpy as np
+import torch
 
 from hwnas import data
 from hwnas.analysis.conformal import RelativeConformalStd, relative_std
@@ -25,6 +26,7 @@ from hwnas.core.oracle import LatencyOracle, SetupCost
 from hwnas.core.space import Arch, SearchSpace
 from hwnas.data import cache, devices
 from hwnas.measure.timing import TRAINING_THREADS, torch_threads
+from hwnas.predictors.nasflat_jobs import available_cores, run_transfers
 from hwnas.predictors.nasflat_member import TransferredNet
 from hwnas.predictors.nasflat_model import encode_graphs, graph_vocabulary
 from hwnas.predictors.nasflat_train import (PretrainConfig, TransferConfig, best_source, build_net, outlier_samples,
@@ -171,8 +173,9 @@ def ensure_pretrained(space: SearchSpace, sources: Sequence[str], cfg: PretrainC
 def _operator_flops(space_name: str, space) -> np.ndarray:
     from hwnas.measure.model_stats import flop_count
 
-    return np.array([flop_count(space.build_operator(spec), spec.input_shape) for spec in space.operators()],
-                    dtype=float)
+    with torch.random.fork_rng():      # building the operators draws their weights; the caller's generator stays put
+        return np.array([flop_count(space.build_operator(spec), spec.input_shape) for spec in space.operators()],
+                        dtype=float)
 
 
 def operator_flops(space) -> np.ndarray | None:
@@ -213,7 +216,8 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                  transfer_lr: float = TransferConfig.lr,
                  transfer_init: str = "pooled", readout: str | None = None, source_input: bool = False,
                  transfer_embedding_epochs: int = 30, ensemble: int = 3, source_mix: bool | None = None,
-                 readout_bags: int = 0, sampler: str | None = None, reject_outliers: bool = False):
+                 readout_bags: int = 0, sampler: str | None = None, reject_outliers: bool = False,
+                 transfer_workers: int | None = None):
         super().__init__(space, device)
         if len(space.table_archs()) == 0:
             raise HwnasError(f"oracle nasflat needs a space with measured latency tables; {space.name!r} has none")
@@ -232,6 +236,9 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
             raise HwnasError(f"oracle nasflat: readout must be one of {', '.join(READOUTS)}, got {readout!r}")
         ensemble = whole_number(OWNER, "ensemble", ensemble, 1, " of pre-trainings")
         readout_bags = whole_number(OWNER, "readout_bags", readout_bags, 0)
+        # the transfers' processes: the same networks to the bit for any number (`nasflat_jobs`)
+        self.transfer_workers = (available_cores() if transfer_workers is None
+                                 else whole_number(OWNER, "transfer_workers", transfer_workers, 1))
         # batches and source rows need a pair at least: the ranking loss compares two architectures
         for key, value, minimum in (("seed", seed, 0), ("pretrain_seed", pretrain_seed, 0), ("epochs", epochs, 1),
                                     ("batch_size", batch_size, 2), ("hidden", hidden, 1), ("flow_dim", flow_dim, 1),
@@ -333,7 +340,10 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         self._held_out_ms = latency_ms
         mix = self._source_mix(rows, latency_ms)
         with torch_threads(TRAINING_THREADS):
-            table_log_ms = [m.adapt(graphs, matrix, rows, latency_ms, init, source_ranks, mix) for m in self.members]
+            jobs = [m.transfer_jobs(graphs, rows, latency_ms, init) for m in self.members]
+            tuned = iter(run_transfers([job for member_jobs in jobs for job in member_jobs], self.transfer_workers))
+            table_log_ms = [m.adapt(graphs, matrix, rows, latency_ms, init, source_ranks, mix,
+                                    tuned=[next(tuned) for _ in member_jobs]) for m, member_jobs in zip(self.members, jobs)]
         self.readout_inputs = self.members[0].readout_inputs       # kept for diagnosis (experiments/)
         self._table_features = self.members[0].table_features
         self._table_ms = np.exp(np.mean(table_log_ms, axis=0))

@@ -12,9 +12,10 @@ from typing import Callable
 
 import numpy as np
 
+from hwnas.predictors.nasflat_jobs import TransferJob
 from hwnas.predictors.nasflat_model import GraphBatch, NasflatNet
-from hwnas.predictors.nasflat_train import (TransferConfig, log_linear_fit, out_of_fold_scores, ridge_fit, scores,
-                                            start_target_row, transfer)
+from hwnas.predictors.nasflat_train import (TransferConfig, fold_split, log_linear_fit, out_of_fold_scores, ridge_fit,
+                                            scores, start_target_row)
 
 
 class TransferredNet:
@@ -36,27 +37,40 @@ class TransferredNet:
         self.row = len(sources)          # the target's hardware embedding row
         self.readout_inputs = None
 
+    def transfer_jobs(self, graphs: GraphBatch, rows: np.ndarray, latency_ms: np.ndarray, init) -> list[TransferJob]:
+        """The transfers `adapt` needs (`nasflat_jobs.run_transfers` runs them): on every sample, then, for the stacked
+        and blend read-outs, one per fold without the fold's samples (`out_of_fold_scores`)."""
+        jobs = [TransferJob(self.net, graphs, latency_ms, init, self.transfer_cfg)]
+        if self.readout in ("stacked", "blend"):
+            jobs += [TransferJob(self.net, graphs.take(keep), latency_ms[keep], self._fold_sources(rows, latency_ms)(keep),
+                                 self.transfer_cfg) for keep, _ in fold_split(len(latency_ms), self.transfer_cfg.seed)]
+        return jobs
+
+    def _fold_sources(self, rows: np.ndarray, latency_ms: np.ndarray) -> Callable:
+        """The starting sources of a fold's transfer, chosen on its kept samples: chosen on all samples they would rank
+        the held-out ones too well."""
+        return lambda keep: self._choose_sources(rows[keep], latency_ms[keep])[0]
+
     def adapt(self, graphs: GraphBatch, matrix: np.ndarray, rows: np.ndarray, latency_ms: np.ndarray, init,
-              source_ranks: bool, mix=None) -> np.ndarray:
+              source_ranks: bool, mix=None, tuned: list[NasflatNet] | None = None) -> np.ndarray:
         """Transfer to the samples (`rows`: their table rows, -1 outside; `init`: the starting source rows, best
         first; `source_ranks`: the best one ranks the samples positively) and fit the read-out; returns the log ms
         of every table row. `mix`: (the samples' out-of-fold source mix, the mix), a read-out input
-        (`nasflat_train.source_mix`), or None."""
+        (`nasflat_train.source_mix`), or None. `tuned`: the networks of `transfer_jobs` if already run."""
+        tuned = [job.run() for job in self.transfer_jobs(graphs, rows, latency_ms, init)] if tuned is None else tuned
         self._mix = mix
         self._start = copy.deepcopy(self.net)       # the pre-trained network on the target's initial embedding
         start_target_row(self._start, init)
         start_table = (self.entry["source_scores"][init[0]].astype(np.float64)
                        if init is not None and len(init) == 1 else scores(self._start, self.table_graphs, self.row))
         self._source_row = init[0] if self.source_input and source_ranks else None
-        self._adapted = transfer(self.net, graphs, latency_ms, init, self.transfer_cfg)
+        self._adapted = tuned[0]
         a, b = log_linear_fit(scores(self._adapted, graphs, self.row), latency_ms)
         self._paper_fit = lambda x: a * x[:, 1] + b           # the paper's: the fine-tuned score alone
         self._held_out = (graphs, latency_ms, init)
         if self.readout in ("stacked", "blend"):
-            # the sources too are chosen per fold: chosen on all samples they rank those samples too well
-            start, honest = out_of_fold_scores(self.net, graphs, latency_ms,
-                                               lambda keep: self._choose_sources(rows[keep], latency_ms[keep])[0],
-                                               self.transfer_cfg)
+            start, honest = out_of_fold_scores(self.net, graphs, latency_ms, self._fold_sources(rows, latency_ms),
+                                               self.transfer_cfg, tuned=tuned[1:])
             features = np.column_stack([start, honest, self._supplement(graphs, matrix), self._source(graphs, matrix),
                                         np.zeros((len(matrix), 0)) if mix is None else mix[0]])
             self.readout_inputs = (features, np.log(latency_ms))   # kept for diagnosis (experiments/)

@@ -273,21 +273,22 @@ def outlier_samples(source_log_ms: np.ndarray, log_ms: np.ndarray, seed: int, z_
 
 
 def out_of_fold_scores(net: NasflatNet, graphs: GraphBatch, latency_ms: np.ndarray, init_from,
-                       cfg: TransferConfig, folds: int = 4) -> tuple[np.ndarray, np.ndarray]:
+                       cfg: TransferConfig, folds: int = 4, tuned: list[NasflatNet] | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
     """Each sample's scores from a transfer that never saw it (k folds): the pre-trained network on the fold's
     starting embedding, and the fine-tuned one. `init_from` may be a function of the fold's kept sample indices
     (the sources are then chosen without the held-out samples too), so a read-out fitted on these inputs sees
-    no sample twice."""
+    no sample twice. `tuned`: the folds' transfers if already run (`nasflat_jobs`), in `fold_split` order."""
     n = len(latency_ms)
     start, tuned_out = np.empty(n), np.empty(n)
     row = net.hw_emb.num_embeddings - 1
-    for keep, held in fold_split(n, cfg.seed, folds):
+    for fold, (keep, held) in enumerate(fold_split(n, cfg.seed, folds)):
         init = init_from(keep) if callable(init_from) else init_from
         first = copy.deepcopy(net)
         start_target_row(first, init)
         start[held] = scores(first, graphs.take(held), row)
-        tuned = transfer(net, graphs.take(keep), latency_ms[keep], init, cfg)
-        tuned_out[held] = scores(tuned, graphs.take(held), row)
+        fitted = transfer(net, graphs.take(keep), latency_ms[keep], init, cfg) if tuned is None else tuned[fold]
+        tuned_out[held] = scores(fitted, graphs.take(held), row)
     return start, tuned_out
 
 

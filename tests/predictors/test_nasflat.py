@@ -183,6 +183,22 @@ def test_scores_do_not_depend_on_the_chunk_size(fbnet, one_thread):
     assert np.ptp(whole) > 0
 
 
+def test_transfers_on_several_processes_give_the_same_oracle(fbnet, cache, one_thread):
+    """transfer_workers changes the wall time only: two networks' transfers (main and folds) on forked workers give
+    the in-process predictions to the bit, and leave torch's generator where the in-process run leaves it."""
+    refs = None
+    outcome = []
+    for workers in (1, 3):
+        oracle = nasflat.NasflatOracle(fbnet, "raspi4", samples=10, seed=0, sources=TWO_SOURCES,
+                                       **{**TINY, "ensemble": 2, "transfer_workers": workers})
+        refs = refs or oracle.reference_archs()
+        torch.manual_seed(123)
+        oracle.adapt(refs, devices.latency_ms("fbnet", "raspi4")[fbnet.table_index(refs)])
+        outcome.append((oracle.predict_ms(fbnet.table_archs()), torch.rand(4)))
+    (alone, after_alone), (pooled, after_pooled) = outcome
+    assert np.array_equal(alone, pooled) and torch.equal(after_alone, after_pooled)
+
+
 def test_embedding_stage_moves_only_the_target_row(tiny, fbnet):
     """transfer_embedding_epochs: the target's embedding row is fitted alone (every other weight as
     pre-trained) and ranks the held-out architectures better than where it started."""
@@ -423,6 +439,8 @@ def test_blend_is_the_mean_log_ms_of_the_stacked_and_paper_read_outs(tiny, fbnet
     ("readout_bags", -1, "readout_bags must be a whole number >= 0, got -1"),
     ("readout_bags", 2.5, "readout_bags must be a whole number >= 0, got 2.5"),
     ("sampler", "median", "sampler must be one of kmeans_cosine, kmeans_doptimal, kmeans_ioptimal, got 'median'"),
+    ("transfer_workers", 0, "transfer_workers must be a whole number >= 1, got 0"),
+    ("transfer_workers", "all", "transfer_workers must be a whole number >= 1, got 'all'"),
 ])
 def test_bad_settings_are_refused_in_one_line(fbnet, cache, key, value, match, monkeypatch):
     monkeypatch.setattr(nasflat, "pretrain", lambda *a, **k: pytest.fail("trained before validating"))
@@ -444,7 +462,7 @@ def test_training_runs_on_a_fixed_thread_count(fbnet, cache, monkeypatch):
     train, adapt = nasflat.pretrain, nasflat.TransferredNet.adapt
     monkeypatch.setattr(nasflat, "pretrain", lambda *a, **k: seen.append(torch.get_num_threads()) or train(*a, **k))
     monkeypatch.setattr(nasflat.TransferredNet, "adapt",
-                        lambda self, *a: seen.append(torch.get_num_threads()) or adapt(self, *a))
+                        lambda self, *a, **k: seen.append(torch.get_num_threads()) or adapt(self, *a, **k))
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
