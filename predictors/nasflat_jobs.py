@@ -11,11 +11,14 @@ import copy
 import multiprocessing
 import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from hwnas.core.errors import HwnasError
 from hwnas.measure.timing import TRAINING_THREADS
 from hwnas.predictors.nasflat_model import GraphBatch, NasflatNet
 from hwnas.predictors.nasflat_train import TransferConfig, transfer
@@ -64,8 +67,11 @@ def run_transfers(jobs: list[TransferJob], workers: int) -> list[NasflatNet]:
         return [job.run() for job in jobs]
     _POOL_JOBS = jobs
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            results = pool.map(_run_in_worker, range(len(jobs)), chunksize=1)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            results = list(pool.map(_run_in_worker, range(len(jobs))))
+    except BrokenProcessPool:
+        raise HwnasError("oracle nasflat: a transfer worker process died (killed, or out of memory); "
+                         "transfer_workers=1 runs the transfers in this process") from None
     finally:
         _POOL_JOBS = []
     nets = []

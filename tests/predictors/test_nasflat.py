@@ -4,6 +4,7 @@ transfer, the pre-training cache and the one-line refusals."""
 from __future__ import annotations
 
 import copy
+import os
 
 import numpy as np
 import pytest
@@ -197,6 +198,20 @@ def test_transfers_on_several_processes_give_the_same_oracle(fbnet, cache, one_t
         outcome.append((oracle.predict_ms(fbnet.table_archs()), torch.rand(4)))
     (alone, after_alone), (pooled, after_pooled) = outcome
     assert np.array_equal(alone, pooled) and torch.equal(after_alone, after_pooled)
+
+
+def test_a_transfer_worker_that_dies_is_one_line_not_a_hang(fbnet, monkeypatch):
+    """A worker process killed mid-transfer (here: it exits) ends the adaptation with one line naming the remedy."""
+    from hwnas.predictors import nasflat_jobs
+
+    monkeypatch.setattr(nasflat_jobs, "can_fork", lambda: True)
+    monkeypatch.setattr(nasflat_jobs.TransferJob, "run", lambda self: os._exit(9))
+    graphs = encode_graphs(fbnet, fbnet.table_archs()[:6])
+    net = nasflat_train.build_net(len(graph_vocabulary(fbnet)), 24, 1, PretrainConfig(hidden=8, flow_dim=8))
+    job = nasflat_jobs.TransferJob(net, graphs, np.arange(1.0, 7.0), None, TransferConfig(epochs=1))
+    with pytest.raises(HwnasError, match="a transfer worker process died") as info:
+        nasflat_jobs.run_transfers([job, job], workers=2)
+    assert "\n" not in str(info.value)
 
 
 def test_embedding_stage_moves_only_the_target_row(tiny, fbnet):
