@@ -343,7 +343,8 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
             jobs = [m.transfer_jobs(graphs, rows, latency_ms, init) for m in self.members]
             tuned = iter(run_transfers([job for member_jobs in jobs for job in member_jobs], self.transfer_workers))
             table_log_ms = [m.adapt(graphs, matrix, rows, latency_ms, init, source_ranks, mix,
-                                    tuned=[next(tuned) for _ in member_jobs]) for m, member_jobs in zip(self.members, jobs)]
+                                    tuned=[next(tuned) for _ in member_jobs])
+                            for m, member_jobs in zip(self.members, jobs)]
         self.readout_inputs = self.members[0].readout_inputs       # kept for diagnosis (experiments/)
         self._table_features = self.members[0].table_features
         self._table_ms = np.exp(np.mean(table_log_ms, axis=0))

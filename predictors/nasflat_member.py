@@ -42,8 +42,9 @@ class TransferredNet:
         and blend read-outs, one per fold without the fold's samples (`out_of_fold_scores`)."""
         jobs = [TransferJob(self.net, graphs, latency_ms, init, self.transfer_cfg)]
         if self.readout in ("stacked", "blend"):
-            jobs += [TransferJob(self.net, graphs.take(keep), latency_ms[keep], self._fold_sources(rows, latency_ms)(keep),
-                                 self.transfer_cfg) for keep, _ in fold_split(len(latency_ms), self.transfer_cfg.seed)]
+            fold_init = self._fold_sources(rows, latency_ms)
+            jobs += [TransferJob(self.net, graphs.take(keep), latency_ms[keep], fold_init(keep), self.transfer_cfg)
+                     for keep, _ in fold_split(len(latency_ms), self.transfer_cfg.seed)]
         return jobs
 
     def _fold_sources(self, rows: np.ndarray, latency_ms: np.ndarray) -> Callable:
@@ -52,12 +53,11 @@ class TransferredNet:
         return lambda keep: self._choose_sources(rows[keep], latency_ms[keep])[0]
 
     def adapt(self, graphs: GraphBatch, matrix: np.ndarray, rows: np.ndarray, latency_ms: np.ndarray, init,
-              source_ranks: bool, mix=None, tuned: list[NasflatNet] | None = None) -> np.ndarray:
+              source_ranks: bool, mix=None, *, tuned: list[NasflatNet]) -> np.ndarray:
         """Transfer to the samples (`rows`: their table rows, -1 outside; `init`: the starting source rows, best
         first; `source_ranks`: the best one ranks the samples positively) and fit the read-out; returns the log ms
         of every table row. `mix`: (the samples' out-of-fold source mix, the mix), a read-out input
-        (`nasflat_train.source_mix`), or None. `tuned`: the networks of `transfer_jobs` if already run."""
-        tuned = [job.run() for job in self.transfer_jobs(graphs, rows, latency_ms, init)] if tuned is None else tuned
+        (`nasflat_train.source_mix`), or None. `tuned`: the networks `transfer_jobs` gave, run."""
         self._mix = mix
         self._start = copy.deepcopy(self.net)       # the pre-trained network on the target's initial embedding
         start_target_row(self._start, init)

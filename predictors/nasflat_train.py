@@ -192,7 +192,7 @@ def _fit(net, graphs, y, device, optimiser, schedule, epochs, cfg, rng, grad_mas
 
 def scores(net: NasflatNet, graphs: GraphBatch, device_row: int, chunk: int = 1024) -> np.ndarray:
     """The network's score of every graph on embedding row `device_row`, batched (chunks of 1,024 graphs stay in
-    cache: 1.3-1.6x faster than 8,192 on this machine, and the adapted oracle's predictions stayed the same to the bit)."""
+    cache: 1.3-1.6x faster than 8,192 here, and the adapted oracle's predictions stayed the same to the bit)."""
     out = np.empty(len(graphs))
     with torch.no_grad():
         for start in range(0, len(graphs), chunk):
