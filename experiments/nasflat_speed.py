@@ -71,7 +71,8 @@ def main(argv=None) -> None:
               "predict_uncached_s_median": round(float(np.median(predict_s)), 3),
               "predict_uncached_cpu_s_median": round(float(np.median(predict_cpu)), 3),
               "predict_table_lookup_s_median": round(float(np.median(lookup_s)), 4), "archs_predicted": len(archs),
-              "torch_threads": 1, "load_average_end": round(os.getloadavg()[0], 1)}
+              "torch_threads": 1, "transfer_workers": oracle.transfer_workers, "cores": len(os.sched_getaffinity(0)),
+              "load_average_end": round(os.getloadavg()[0], 1)}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"speed_{args.space}.json").write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
