@@ -1,5 +1,5 @@
 """How far NASFLAT's fine-tuning moves the network on NB201: the paper's NB201 setting (lr 1e-4, 20 epochs) against
-its FBNet one (1e-3, 30; hwnas's default on every space since the fifth version, docs/nasflat.md).
+its FBNet one (1e-3, 30; hwnas's default on every space since the fifth version, docs/nasflat_studies.md).
 
     python experiments/nasflat_finetune_shift.py --seeds 3
 

@@ -19,8 +19,8 @@ seeds) at 10 and at 20 samples, averaged over the two, becomes the space's choic
 0 <-> 50, `nasflat_tasks.py --compare-bags`). Rule, fixed before the first run: bagging becomes the space's choice
 if, on its default read-out, it beats one fit at 10 and at 20 samples, both over every transfer (mean over targets,
 then seeds) and over the far ones (closeness < 0.7: the best source ranks the target's samples below 0.7), which
-dominate FBNet's test tasks. (It picked bagging on FBNet, the paper's tasks contradict it: docs/nasflat.md, "Bagging
-the read-out".)
+dominate FBNet's test tasks. (It picked bagging on FBNet, the paper's tasks contradict it: docs/nasflat_studies.md,
+"Bagging the read-out".)
 `--sampler kmeans_doptimal --baseline <csv>` (stop 31) runs the transfers with the D-optimal second half of the
 target samples (`oracle.sampler`) and compares them with `<csv>`, the same transfers with NASFLAT's sampler. Rule,
 fixed before the first run: the D-optimal sampler becomes the space's choice if, on the space's default read-out, it
@@ -46,7 +46,7 @@ the transfer without it at 10 and at 20 samples, both over every transfer (mean 
 far ones, and no covered test task's mean at 10 or 20 samples drops by more than two standard errors of the paired
 difference over seeds (`nasflat_tasks.py --compare-reject`, the seeds of the merged table's default rows). It is run
 on FBNet; NB201 and OFA keep every sample unless it is run there too. (At 5 samples it leaves nothing out.) It
-failed on FBNet's validation and then on NB201's: `reject_outliers` is an option (docs/nasflat.md).
+failed on FBNet's validation and then on NB201's: `reject_outliers` is an option (docs/nasflat_studies.md).
 Writes experiments/results/nasflat/validation_<space>[_loo].{csv,md}; `--closeness` compares them with the test
 tasks' transfers (validation_closeness_<space>.md).
 """

@@ -40,17 +40,17 @@ TRANSFER_INITS = ("pooled", "best_source", "mean")
 READOUTS = ("stacked", "finetune", "blend")
 # how the target samples are picked: NASFLAT's k-means + cosine-distinct picks, or its k-means half plus greedy
 # D-optimal (stop 31) or I-optimal (stop 32) picks over the read-out's inputs known before measuring (hwnas;
-# docs/nasflat.md "D-optimal target samples", "I-optimal target samples")
+# docs/nasflat_studies.md "D-optimal target samples", "I-optimal target samples")
 SAMPLERS = ("kmeans_cosine", "kmeans_doptimal", "kmeans_ioptimal")
 # (readout, source_mix) and sampler where the settings are null: chosen per space on validation transfers that share
-# no target with the paper's test tasks, which may only veto (experiments/nasflat_validation.py; docs/nasflat.md
+# no target with the paper's test tasks, which may only veto (experiments/nasflat_validation.py; docs/nasflat_studies.md
 # "Validation", "I-optimal target samples"); other spaces: DEFAULT_READOUT, DEFAULT_SAMPLER. On FBNet the stop-29
 # rule picked blend + mix, which the paper's tasks contradicted; the stop-32 rule picked the I-optimal pair.
 SPACE_READOUTS = {"nasbench201": ("blend", True), "fbnet": ("stacked", True)}
 DEFAULT_READOUT = ("stacked", False)
 SPACE_SAMPLERS = {"fbnet": "kmeans_ioptimal"}
 DEFAULT_SAMPLER = "kmeans_cosine"
-BAGS = 50                       # bootstrap fits of a bagged read-out, as measured (docs/nasflat.md "Bagging the read-out")
+BAGS = 50                       # bootstrap fits of a bagged read-out, as measured (docs/nasflat_studies.md "Bagging the read-out")
 OWNER = "oracle nasflat"
 MIN_SAMPLES = 3                 # fewer target samples cannot both pick a source and fine-tune a ranking
 TASKS_FILE = "nasflat/tasks.json"
@@ -259,7 +259,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         self.source_input, self.source_mix, self.readout_bags = bool(source_input), bool(source_mix), readout_bags
         self.sampler, self.reject_outliers = sampler, bool(reject_outliers)
         # `reject_outliers`: adapt() leaves out samples the sources cannot explain (`outlier_samples`), an option: its
-        # rule failed on FBNet's validation transfers (docs/nasflat.md "Leaving out samples the sources cannot explain")
+        # rule failed on FBNet's validation transfers (docs/nasflat_studies.md "Leaving out samples the sources cannot explain")
         self.rejected: list[Arch] = []          # the samples the last adapt() left out
         self.sources = resolve_sources(space, device, task,
                                        sources if sources is None or isinstance(sources, str) else list(sources))

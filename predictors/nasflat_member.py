@@ -87,7 +87,7 @@ class TransferredNet:
         return ridge_fit(features, log_ms, bags=bags, seed=self.transfer_cfg.seed)
 
     def _with_paper(self, stacked: Callable) -> Callable:
-        """`blend`: the mean log ms of the stacked read-out and the paper's (hwnas; docs/nasflat.md); else as is."""
+        """`blend`: the mean log ms of the stacked read-out and the paper's (hwnas; docs/nasflat_studies.md "A blend read-out"); else as is."""
         if self.readout != "blend":
             return stacked
         return lambda x: 0.5 * (stacked(x) + self._paper_fit(x))

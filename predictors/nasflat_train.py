@@ -258,7 +258,7 @@ def outlier_samples(source_log_ms: np.ndarray, log_ms: np.ndarray, seed: int, z_
     transfer: the robust z-score (median and MAD; Hampel 1974, Rousseeuw & Croux 1993) of each sample's residual
     from its out-of-fold source mix (`source_mix`) beyond `z_max`, at most one sample in `per` (none below `per`),
     largest first. One such sample among 10-20 sets the source choice, the fine-tuning and the read-out's weights
-    (docs/nasflat.md "Leaving out samples the sources cannot explain")."""
+    (docs/nasflat_studies.md "Leaving out samples the sources cannot explain")."""
     cap = len(log_ms) // per
     if cap == 0:
         return np.zeros(0, dtype=np.int64)
