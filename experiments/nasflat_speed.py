@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hwnas.data import devices  # noqa: E402
 from hwnas.predictors.nasflat import NasflatOracle  # noqa: E402
+from hwnas.predictors.nasflat_jobs import available_cores  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "nasflat"
 SPACES = {"nb201": "nasbench201", "fbnet": "fbnet"}
@@ -71,7 +72,7 @@ def main(argv=None) -> None:
               "predict_uncached_s_median": round(float(np.median(predict_s)), 3),
               "predict_uncached_cpu_s_median": round(float(np.median(predict_cpu)), 3),
               "predict_table_lookup_s_median": round(float(np.median(lookup_s)), 4), "archs_predicted": len(archs),
-              "torch_threads": 1, "transfer_workers": oracle.transfer_workers, "cores": len(os.sched_getaffinity(0)),
+              "torch_threads": 1, "transfer_workers": oracle.transfer_workers, "cores": available_cores(),
               "load_average_end": round(os.getloadavg()[0], 1)}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"speed_{args.space}.json").write_text(json.dumps(result, indent=1) + "\n")
