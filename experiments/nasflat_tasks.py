@@ -166,7 +166,7 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     seed; the sources are the item's task's, or its `sources` where its task is None."""
     chosen = {k: v for k, v in (("ensemble", args.ensemble), ("transfer_lr", args.transfer_lr),
                                 ("transfer_epochs", args.transfer_epochs), ("source_rows", args.source_rows),
-                                ("sampler", args.sampler)) if v is not None}
+                                ("sampler", args.sampler), ("reject_side", args.reject_side)) if v is not None}
     # the stacked read-out and the mix as asked, whatever the space's default: the other read-outs of the same
     # transfers are recorded beside it (`default_method` names the space's default among them)
     chosen.update(readout="stacked", source_mix=bool(args.source_mix))
@@ -395,6 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--compare-reject", action="store_true",
                         help="nasflat: also record the read-outs of the transfer with oracle.reject_outliers switched "
                              "(method suffix _rej or _norej; the same transfer where no sample would be left out)")
+    parser.add_argument("--reject-side", choices=("both", "slow"), default=None,
+                        help="nasflat: oracle.reject_side, the samples reject_outliers may leave out (stop 35)")
     parser.add_argument("--sampler", default=None,
                         help="nasflat: how the target samples are picked (oracle.sampler; default: the oracle's)")
     parser.add_argument("--baseline", default=None,

@@ -47,6 +47,10 @@ far ones, and no covered test task's mean at 10 or 20 samples drops by more than
 difference over seeds (`nasflat_tasks.py --compare-reject`, the seeds of the merged table's default rows). It is run
 on FBNet; NB201 and OFA keep every sample unless it is run there too. (At 5 samples it leaves nothing out.) It
 failed on FBNet's validation and then on NB201's: `reject_outliers` is an option (docs/nasflat_studies.md).
+`--compare-reject --reject-side slow` (stop 35): the same, leaving out only samples measured slower than the source mix
+says (`oracle.reject_side=slow`): interference, throttling or a cold cache only add time, so a sample measured faster
+than the sources predict is the target's own behaviour, not a glitch. Rule, fixed before the first run: the same as
+stop 33's above, with `reject_outliers=true reject_side=slow` in place of `reject_outliers=true`; it is run on FBNet.
 Writes experiments/results/nasflat/validation_<space>[_loo].{csv,md}; `--closeness` compares them with the test
 tasks' transfers (validation_closeness_<space>.md).
 """

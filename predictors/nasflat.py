@@ -29,8 +29,8 @@ from hwnas.measure.timing import TRAINING_THREADS, torch_threads
 from hwnas.predictors.nasflat_jobs import available_cores, run_transfers
 from hwnas.predictors.nasflat_member import TransferredNet
 from hwnas.predictors.nasflat_model import encode_graphs, graph_vocabulary
-from hwnas.predictors.nasflat_train import (PretrainConfig, TransferConfig, best_source, build_net, outlier_samples,
-                                            pooled_sources, pretrain, select_samples, source_mix)
+from hwnas.predictors.nasflat_train import (REJECT_SIDES, PretrainConfig, TransferConfig, best_source, build_net,
+                                            outlier_samples, pooled_sources, pretrain, select_samples, source_mix)
 
 MODEL_VERSION = 3               # 3: trained on TRAINING_THREADS (earlier entries depend on the caller's threads)
 FORMAT_VERSION = 1
@@ -217,7 +217,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                  transfer_init: str = "pooled", readout: str | None = None, source_input: bool = False,
                  transfer_embedding_epochs: int = 30, ensemble: int = 3, source_mix: bool | None = None,
                  readout_bags: int = 0, sampler: str | None = None, reject_outliers: bool = False,
-                 transfer_workers: int | None = None):
+                 reject_side: str = "both", transfer_workers: int | None = None):
         super().__init__(space, device)
         if len(space.table_archs()) == 0:
             raise HwnasError(f"oracle nasflat needs a space with measured latency tables; {space.name!r} has none")
@@ -231,6 +231,8 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         sampler = SPACE_SAMPLERS.get(space.name, DEFAULT_SAMPLER) if sampler is None else sampler
         if sampler not in SAMPLERS:
             raise HwnasError(f"oracle nasflat: sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
+        if reject_side not in REJECT_SIDES:
+            raise HwnasError(f"oracle nasflat: reject_side must be one of {', '.join(REJECT_SIDES)}, got {reject_side!r}")
         readout, source_mix = resolve_readout(space.name, readout, source_mix)
         if readout not in READOUTS:
             raise HwnasError(f"oracle nasflat: readout must be one of {', '.join(READOUTS)}, got {readout!r}")
@@ -257,7 +259,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                                  "stacked or blend, got readout=finetune")
         self.samples, self.seed, self.transfer_init, self.readout = int(samples), int(seed), transfer_init, readout
         self.source_input, self.source_mix, self.readout_bags = bool(source_input), bool(source_mix), readout_bags
-        self.sampler, self.reject_outliers = sampler, bool(reject_outliers)
+        self.sampler, self.reject_outliers, self.reject_side = sampler, bool(reject_outliers), reject_side
         # `reject_outliers`: adapt() leaves out samples the sources cannot explain (`outlier_samples`), an option: its
         # rule failed on FBNet's validation transfers (docs/nasflat_studies.md "Leaving out samples the sources cannot explain")
         self.rejected: list[Arch] = []          # the samples the last adapt() left out
@@ -354,7 +356,8 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         the transfer); none when a sample is off the table the sources measured."""
         if (rows < 0).any():
             return np.zeros(0, dtype=np.int64)
-        return outlier_samples(self._source_log_ms[rows], np.log(latency_ms), self.transfer_cfg.seed)
+        return outlier_samples(self._source_log_ms[rows], np.log(latency_ms), self.transfer_cfg.seed,
+                               side=self.reject_side)
 
     def _choose_sources(self, rows: np.ndarray, latency_ms: np.ndarray):
         """(source rows the target's embedding starts from, every source's fit to the samples) by
@@ -452,5 +455,6 @@ def settings(oracle: NasflatOracle) -> dict:
     """The oracle's resolved settings (for reports)."""
     return {"sources": list(oracle.sources), "readout": oracle.readout, "source_mix": oracle.source_mix,
             "readout_bags": oracle.readout_bags, "sampler": oracle.sampler, "reject_outliers": oracle.reject_outliers,
+            "reject_side": oracle.reject_side,
             "pretrain": oracle.pretrain_cfg.to_dict(), "ensemble": len(oracle.members),
             "transfer": dataclasses.asdict(oracle.transfer_cfg)}

@@ -252,22 +252,27 @@ def source_mix(source_log_ms: np.ndarray, log_ms: np.ndarray, seed: int, folds: 
     return held_out, ridge_fit(source_log_ms, log_ms)
 
 
+REJECT_SIDES = ("both", "slow")
+
+
 def outlier_samples(source_log_ms: np.ndarray, log_ms: np.ndarray, seed: int, z_max: float = 3.0,
-                    per: int = 10) -> np.ndarray:
+                    per: int = 10, side: str = "both") -> np.ndarray:
     """hwnas: indices of target samples the sources cannot explain, gross measurement glitches to leave out of the
     transfer: the robust z-score (median and MAD; Hampel 1974, Rousseeuw & Croux 1993) of each sample's residual
     from its out-of-fold source mix (`source_mix`) beyond `z_max`, at most one sample in `per` (none below `per`),
     largest first. One such sample among 10-20 sets the source choice, the fine-tuning and the read-out's weights
-    (docs/nasflat_studies.md "Leaving out samples the sources cannot explain")."""
+    (docs/nasflat_studies.md "Leaving out samples the sources cannot explain"). `side="slow"`: only samples measured
+    slower than the mix says, as interference only adds time; a faster one is the target's own behaviour."""
     cap = len(log_ms) // per
     if cap == 0:
         return np.zeros(0, dtype=np.int64)
     residual = log_ms - source_mix(source_log_ms, log_ms, seed)[0]
-    deviation = np.abs(residual - np.median(residual))
+    signed = residual - np.median(residual)
+    deviation = np.abs(signed)
     spread = 1.4826 * np.median(deviation)         # the MAD, scaled to a normal's standard deviation
     if spread <= 0:
         return np.zeros(0, dtype=np.int64)
-    z = deviation / spread
+    z = (signed if side == "slow" else deviation) / spread
     order = np.argsort(-z, kind="stable")[:cap]
     return np.sort(order[z[order] > z_max])
 

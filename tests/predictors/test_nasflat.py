@@ -582,6 +582,11 @@ def test_outlier_samples_are_those_no_source_mix_explains():
     assert nasflat_train.outlier_samples(sources, glitch, 0).tolist() == [3, 11]
     assert nasflat_train.outlier_samples(sources[:10], glitch[:10], 0).tolist() == [3]
     assert nasflat_train.outlier_samples(sources[:9], glitch[:9], 0).size == 0
+    # side="slow": interference only adds time, so a sample measured faster than the mix says stays in
+    fast_and_slow = log_ms.copy()
+    fast_and_slow[[3, 11]] += [-1.5, 1.2]
+    assert nasflat_train.outlier_samples(sources, fast_and_slow, 0).tolist() == [3, 11]
+    assert nasflat_train.outlier_samples(sources, fast_and_slow, 0, side="slow").tolist() == [11]
 
 
 def test_rejection_leaves_the_glitch_out_of_the_whole_transfer(fbnet, cache, one_thread):
@@ -604,3 +609,5 @@ def test_rejection_leaves_the_glitch_out_of_the_whole_transfer(fbnet, cache, one
     with pytest.raises(HwnasError, match="reject_outliers") as info:
         nasflat.NasflatOracle(fbnet, "raspi4", **settings, reject_outliers="yes")
     assert "\n" not in str(info.value)
+    with pytest.raises(HwnasError, match="reject_side must be one of both, slow, got 'fast'"):
+        nasflat.NasflatOracle(fbnet, "raspi4", **settings, reject_side="fast")
