@@ -166,7 +166,8 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     seed; the sources are the item's task's, or its `sources` where its task is None."""
     chosen = {k: v for k, v in (("ensemble", args.ensemble), ("transfer_lr", args.transfer_lr),
                                 ("transfer_epochs", args.transfer_epochs), ("source_rows", args.source_rows),
-                                ("sampler", args.sampler), ("reject_side", args.reject_side)) if v is not None}
+                                ("sampler", args.sampler), ("reject_side", args.reject_side),
+                                ("reject_per", args.reject_per)) if v is not None}
     # the stacked read-out and the mix as asked, whatever the space's default: the other read-outs of the same
     # transfers are recorded beside it (`default_method` names the space's default among them)
     chosen.update(readout="stacked", source_mix=bool(args.source_mix))
@@ -181,6 +182,9 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     oracle = make()
     refs = oracle.reference_archs()
     rows = np.asarray(space.table_index(refs))
+    if args.rejected_only:
+        rejected_only(args, make, oracle, refs, truth[rows], item["task"], device, n, seed, add)
+        return
     t0 = time.perf_counter()
     oracle.adapt(refs, truth[rows])
     adapt_s = time.perf_counter() - t0
@@ -212,6 +216,26 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
         add("best_source", n, seed, table[pick], {"init_source": oracle.sources[pick]})
 
 
+def rejected_only(args, make, oracle, refs, measured, task, device, n, seed, add) -> None:
+    """`--compare-reject --rejected-only`: the space's default read-out with `reject_outliers` on, transferred only
+    where it leaves a sample out; elsewhere it is the transfer without it, whose row of `--baseline` (the merged table,
+    which the code reproduces exactly) is copied, so `--baseline` pairs every seed at a fraction of the cost."""
+    method = default_method(args.space)
+    if oracle.outliers(np.asarray(oracle.space.table_index(refs)), measured).size:
+        other = make(reject_outliers=True)
+        other.adapt(refs, measured)
+        record_readouts(other, reject_suffix(True), lambda m, pred, extra=None: add(m, n, seed, pred, extra),
+                        {"rejected": len(other.rejected)})
+        return
+    base = args.baseline_frame
+    hit = base[(base.task == task) & (base.device == device) & (base.samples == n) & (base.seed == seed)
+               & (base.method == method)]
+    if len(hit) != 1:
+        raise HwnasError(f"--rejected-only: --baseline has no {method} row for task {task}, {device}, {n} samples, "
+                         f"seed {seed}")
+    add(method + reject_suffix(True), n, seed, None, {"rejected": 0}, rho=float(hit.spearman.iloc[0]))
+
+
 def run(args, space_key: str, on_task=None) -> tuple[list, list]:
     space = devices.search_space(SPACES[space_key])
     items = plan(space, space_key)
@@ -226,8 +250,8 @@ def run(args, space_key: str, on_task=None) -> tuple[list, list]:
             truth = devices.latency_ms(space.name, device)
             measured = np.isfinite(truth)
 
-            def add(method, n, seed, pred, extra=None):
-                rho = float(spearmanr(pred[measured], truth[measured]).statistic)
+            def add(method, n, seed, pred, extra=None, rho=None):
+                rho = float(spearmanr(pred[measured], truth[measured]).statistic) if rho is None else rho
                 records.append({"space": space_key, "task": item["task"], "device": device, "method": method,
                                 "samples": n, "seed": seed, "spearman": rho, **(extra or {})})
 
@@ -395,6 +419,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--compare-reject", action="store_true",
                         help="nasflat: also record the read-outs of the transfer with oracle.reject_outliers switched "
                              "(method suffix _rej or _norej; the same transfer where no sample would be left out)")
+    parser.add_argument("--rejected-only", action="store_true",
+                        help="with --compare-reject and --baseline: transfer only where rejection leaves a sample out, "
+                             "else copy the baseline's row of the default read-out (stop 35)")
+    parser.add_argument("--reject-per", type=int, default=None,
+                        help="nasflat: oracle.reject_per, at most one sample left out in this many (stop 35)")
     parser.add_argument("--reject-side", choices=("both", "slow"), default=None,
                         help="nasflat: oracle.reject_side, the samples reject_outliers may leave out (stop 35)")
     parser.add_argument("--sampler", default=None,
@@ -424,6 +453,10 @@ def main(argv=None) -> None:
     command = " ".join(["python experiments/nasflat_tasks.py"] + (argv if argv is not None else sys.argv[1:]))
 
     baseline = read_baseline(args.baseline)
+    if args.rejected_only and (not args.compare_reject or baseline is None):
+        raise HwnasError("--rejected-only needs --compare-reject and --baseline (the merged table)")
+    args.baseline_frame = baseline
+    method = args.baseline_method or default_method(args.space)
 
     def write(records, items):
         """Results so far (after every task, so a long run leaves its finished tasks behind)."""
@@ -438,9 +471,9 @@ def main(argv=None) -> None:
                 f"wall so far, load average {os.getloadavg()[0]:.1f} (2 shared cores). Spearman over every "
                 "architecture each target has measured.\n\n" + summary(frame, args.space) + "\n"
                 + table(frame, args.space) + "\nCoverage:\n\n" + coverage + "\n"
-                + (paired_all(frame, baseline, args.baseline_method or default_method(args.space))
-                   if baseline is not None else "")
-                + (reject_paired(frame, args.space) if args.compare_reject else ""))
+                + (paired(frame, baseline, method + reject_suffix(True), method) if args.rejected_only else
+                   (paired_all(frame, baseline, method) if baseline is not None else "")
+                   + (reject_paired(frame, args.space) if args.compare_reject else "")))
         (OUT / f"{stem}.md").write_text(text)
         return text
 

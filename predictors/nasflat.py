@@ -217,7 +217,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                  transfer_init: str = "pooled", readout: str | None = None, source_input: bool = False,
                  transfer_embedding_epochs: int = 30, ensemble: int = 3, source_mix: bool | None = None,
                  readout_bags: int = 0, sampler: str | None = None, reject_outliers: bool = False,
-                 reject_side: str = "both", transfer_workers: int | None = None):
+                 reject_side: str = "both", reject_per: int = 10, transfer_workers: int | None = None):
         super().__init__(space, device)
         if len(space.table_archs()) == 0:
             raise HwnasError(f"oracle nasflat needs a space with measured latency tables; {space.name!r} has none")
@@ -238,6 +238,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
             raise HwnasError(f"oracle nasflat: readout must be one of {', '.join(READOUTS)}, got {readout!r}")
         ensemble = whole_number(OWNER, "ensemble", ensemble, 1, " of pre-trainings")
         readout_bags = whole_number(OWNER, "readout_bags", readout_bags, 0)
+        self.reject_per = whole_number(OWNER, "reject_per", reject_per, 1)
         # the transfers' processes: the same networks to the bit for any number (`nasflat_jobs`)
         self.transfer_workers = (available_cores() if transfer_workers is None
                                  else whole_number(OWNER, "transfer_workers", transfer_workers, 1))
@@ -357,7 +358,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
         if (rows < 0).any():
             return np.zeros(0, dtype=np.int64)
         return outlier_samples(self._source_log_ms[rows], np.log(latency_ms), self.transfer_cfg.seed,
-                               side=self.reject_side)
+                               per=self.reject_per, side=self.reject_side)
 
     def _choose_sources(self, rows: np.ndarray, latency_ms: np.ndarray):
         """(source rows the target's embedding starts from, every source's fit to the samples) by
@@ -455,6 +456,6 @@ def settings(oracle: NasflatOracle) -> dict:
     """The oracle's resolved settings (for reports)."""
     return {"sources": list(oracle.sources), "readout": oracle.readout, "source_mix": oracle.source_mix,
             "readout_bags": oracle.readout_bags, "sampler": oracle.sampler, "reject_outliers": oracle.reject_outliers,
-            "reject_side": oracle.reject_side,
+            "reject_side": oracle.reject_side, "reject_per": oracle.reject_per,
             "pretrain": oracle.pretrain_cfg.to_dict(), "ensemble": len(oracle.members),
             "transfer": dataclasses.asdict(oracle.transfer_cfg)}

@@ -587,6 +587,8 @@ def test_outlier_samples_are_those_no_source_mix_explains():
     fast_and_slow[[3, 11]] += [-1.5, 1.2]
     assert nasflat_train.outlier_samples(sources, fast_and_slow, 0).tolist() == [3, 11]
     assert nasflat_train.outlier_samples(sources, fast_and_slow, 0, side="slow").tolist() == [11]
+    assert nasflat_train.outlier_samples(sources, glitch, 0, per=20).tolist() == [11]    # one in twenty
+    assert nasflat_train.outlier_samples(sources[:19], glitch[:19], 0, per=20).size == 0
 
 
 def test_rejection_leaves_the_glitch_out_of_the_whole_transfer(fbnet, cache, one_thread):
@@ -609,5 +611,7 @@ def test_rejection_leaves_the_glitch_out_of_the_whole_transfer(fbnet, cache, one
     with pytest.raises(HwnasError, match="reject_outliers") as info:
         nasflat.NasflatOracle(fbnet, "raspi4", **settings, reject_outliers="yes")
     assert "\n" not in str(info.value)
+    with pytest.raises(HwnasError, match="reject_per must be a whole number >= 1, got 0"):
+        nasflat.NasflatOracle(fbnet, "raspi4", **settings, reject_per=0)
     with pytest.raises(HwnasError, match="reject_side must be one of both, slow, got 'fast'"):
         nasflat.NasflatOracle(fbnet, "raspi4", **settings, reject_side="fast")
