@@ -183,7 +183,7 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     refs = oracle.reference_archs()
     rows = np.asarray(space.table_index(refs))
     if args.rejected_only:
-        rejected_only(args, make, oracle, refs, truth[rows], item["task"], device, n, seed, add)
+        rejected_only(args, make, oracle, refs, rows, truth[rows], item["task"], device, n, seed, add)
         return
     t0 = time.perf_counter()
     oracle.adapt(refs, truth[rows])
@@ -216,12 +216,12 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
         add("best_source", n, seed, table[pick], {"init_source": oracle.sources[pick]})
 
 
-def rejected_only(args, make, oracle, refs, measured, task, device, n, seed, add) -> None:
+def rejected_only(args, make, oracle, refs, rows, measured, task, device, n, seed, add) -> None:
     """`--compare-reject --rejected-only`: the space's default read-out with `reject_outliers` on, transferred only
     where it leaves a sample out; elsewhere it is the transfer without it, whose row of `--baseline` (the merged table,
     which the code reproduces exactly) is copied, so `--baseline` pairs every seed at a fraction of the cost."""
     method = default_method(args.space)
-    if oracle.outliers(np.asarray(oracle.space.table_index(refs)), measured).size:
+    if oracle.outliers(rows, measured).size:
         other = make(reject_outliers=True)
         other.adapt(refs, measured)
         record_readouts(other, reject_suffix(True), lambda m, pred, extra=None: add(m, n, seed, pred, extra),
