@@ -182,16 +182,18 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     oracle = make()
     refs = oracle.reference_archs()
     rows = np.asarray(space.table_index(refs))
+
+    def record(method, pred, extra=None, rho=None):
+        add(method, n, seed, pred, extra, rho)
+
     if args.rejected_only:
-        rejected_only(args, make, oracle, refs, rows, truth[rows], item["task"], device, n, seed, add)
+        rejected_only(args, make, oracle, refs, rows, truth[rows], item["task"], device, n, seed, record)
         return
     t0 = time.perf_counter()
     oracle.adapt(refs, truth[rows])
     adapt_s = time.perf_counter() - t0
     info = {"adapt_s": round(adapt_s, 2), "init_source": "+".join(oracle.chosen_sources),
             "pretrain_s": round(oracle.setup_cost().shared_seconds, 1)}
-    def record(method, pred, extra=None):
-        add(method, n, seed, pred, extra)
 
     paper = record_readouts(oracle, "", record, info)
     if args.compare_reject:
@@ -216,7 +218,7 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
         add("best_source", n, seed, table[pick], {"init_source": oracle.sources[pick]})
 
 
-def rejected_only(args, make, oracle, refs, rows, measured, task, device, n, seed, add) -> None:
+def rejected_only(args, make, oracle, refs, rows, measured, task, device, n, seed, record) -> None:
     """`--compare-reject --rejected-only`: the space's default read-out with `reject_outliers` on, transferred only
     where it leaves a sample out; elsewhere it is the transfer without it, whose row of `--baseline` (the merged table,
     which the code reproduces exactly) is copied, so `--baseline` pairs every seed at a fraction of the cost."""
@@ -224,8 +226,7 @@ def rejected_only(args, make, oracle, refs, rows, measured, task, device, n, see
     if oracle.outliers(rows, measured).size:
         other = make(reject_outliers=True)
         other.adapt(refs, measured)
-        record_readouts(other, reject_suffix(True), lambda m, pred, extra=None: add(m, n, seed, pred, extra),
-                        {"rejected": len(other.rejected)})
+        record_readouts(other, reject_suffix(True), record, {"rejected": len(other.rejected)})
         return
     base = args.baseline_frame
     hit = base[(base.task == task) & (base.device == device) & (base.samples == n) & (base.seed == seed)
@@ -233,7 +234,7 @@ def rejected_only(args, make, oracle, refs, rows, measured, task, device, n, see
     if len(hit) != 1:
         raise HwnasError(f"--rejected-only: --baseline has no {method} row for task {task}, {device}, {n} samples, "
                          f"seed {seed}")
-    add(method + reject_suffix(True), n, seed, None, {"rejected": 0}, rho=float(hit.spearman.iloc[0]))
+    record(method + reject_suffix(True), None, {"rejected": 0}, rho=float(hit.spearman.iloc[0]))
 
 
 def run(args, space_key: str, on_task=None) -> tuple[list, list]:

@@ -238,7 +238,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
             raise HwnasError(f"oracle nasflat: readout must be one of {', '.join(READOUTS)}, got {readout!r}")
         ensemble = whole_number(OWNER, "ensemble", ensemble, 1, " of pre-trainings")
         readout_bags = whole_number(OWNER, "readout_bags", readout_bags, 0)
-        self.reject_per = whole_number(OWNER, "reject_per", reject_per, 1)
+        reject_per = whole_number(OWNER, "reject_per", reject_per, 1)
         # the transfers' processes: the same networks to the bit for any number (`nasflat_jobs`)
         self.transfer_workers = (available_cores() if transfer_workers is None
                                  else whole_number(OWNER, "transfer_workers", transfer_workers, 1))
@@ -260,7 +260,8 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                                  "stacked or blend, got readout=finetune")
         self.samples, self.seed, self.transfer_init, self.readout = int(samples), int(seed), transfer_init, readout
         self.source_input, self.source_mix, self.readout_bags = bool(source_input), bool(source_mix), readout_bags
-        self.sampler, self.reject_outliers, self.reject_side = sampler, bool(reject_outliers), reject_side
+        self.sampler, self.reject_outliers = sampler, bool(reject_outliers)
+        self.reject_side, self.reject_per = reject_side, reject_per
         # `reject_outliers`: adapt() leaves out samples the sources cannot explain (`outlier_samples`), an option: its
         # rule failed on FBNet's validation transfers (docs/nasflat_studies.md "Leaving out samples the sources cannot explain")
         self.rejected: list[Arch] = []          # the samples the last adapt() left out
