@@ -615,3 +615,48 @@ def test_rejection_leaves_the_glitch_out_of_the_whole_transfer(fbnet, cache, one
         nasflat.NasflatOracle(fbnet, "raspi4", **settings, reject_per=0)
     with pytest.raises(HwnasError, match="reject_side must be one of both, slow, got 'fast'"):
         nasflat.NasflatOracle(fbnet, "raspi4", **settings, reject_side="fast")
+
+
+def test_rejection_gate_tells_a_glitch_from_the_devices_own_behaviour():
+    """rejection_helps: a slow sample that only a weak input (a kernel share ranking nothing else) explains pulls the
+    read-out off the other samples, so leaving it out predicts them better; where that input ranks every sample, the
+    same slow sample is the device's behaviour and leaving it out does not help."""
+    rng = np.random.default_rng(1)
+    mix, kernel = rng.normal(0, 1, 20), rng.normal(0, 1, 20)
+    kernel[7] = 4.0
+    features = np.column_stack([mix, kernel])
+    glitch = 3.0 + 0.4 * mix + rng.normal(0, 0.03, 20)
+    glitch[7] += 1.5
+    assert nasflat_train.rejection_helps([(features, glitch)], np.array([7]))
+    own = 3.0 + 0.2 * mix + 0.3 * kernel + rng.normal(0, 0.03, 20)
+    assert not nasflat_train.rejection_helps([(features, own)], np.array([7]))
+    # members are averaged as the oracle averages them: two identical members decide as one
+    assert nasflat_train.rejection_helps([(features, glitch)] * 2, np.array([7]))
+
+
+def test_gated_rejection_transfers_on_what_the_gate_decides(fbnet, cache, one_thread):
+    """reject_gate: adapt() transfers on every sample, and leaves the flagged sample out only if that predicts the
+    other samples better (`rejection_helps` on that transfer's read-out inputs); its predictions are those of the
+    transfer it chose."""
+    truth = devices.latency_ms("fbnet", "raspi4")
+    settings = dict(samples=10, seed=0, sources=["1080ti_1", "pixel3", "samsung_s7"], **TINY)
+    gated = nasflat.NasflatOracle(fbnet, "raspi4", **settings, reject_outliers=True, reject_gate=True)
+    refs = gated.reference_archs()
+    measured = truth[fbnet.table_index(refs)].copy()
+    measured[4] *= 3.0
+    gated.adapt(refs, measured)
+    assert gated.flagged == 1
+    every = nasflat.NasflatOracle(fbnet, "raspi4", **settings)
+    every.adapt(refs, measured)
+    helps = nasflat_train.rejection_helps([m.readout_inputs for m in every.members], np.array([4]))
+    assert gated.rejected == ([refs[4]] if helps else [])
+    chosen = every
+    if helps:
+        chosen = nasflat.NasflatOracle(fbnet, "raspi4", **settings)
+        chosen.adapt([r for i, r in enumerate(refs) if i != 4], np.delete(measured, 4))
+    assert np.allclose(gated.predict_ms(fbnet.table_archs()), chosen.predict_ms(fbnet.table_archs()))
+    with pytest.raises(HwnasError, match="reject_gate=true .* needs reject_outliers=true"):
+        nasflat.NasflatOracle(fbnet, "raspi4", **settings, reject_gate=True)
+    with pytest.raises(HwnasError, match="reject_gate=true judges the stacked read-out"):
+        nasflat.NasflatOracle(fbnet, "raspi4", **settings, reject_outliers=True, reject_gate=True,
+                              readout="finetune")
