@@ -171,7 +171,6 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
     # the stacked read-out and the mix as asked, whatever the space's default: the other read-outs of the same
     # transfers are recorded beside it (`default_method` names the space's default among them)
     chosen.update(readout="stacked", source_mix=bool(args.source_mix))
-    gate = {"reject_gate": True} if args.reject_gate else {}     # with rejection on only (the oracle says why)
     where = {"task": item["task"]} if item.get("task") is not None else {"sources": tuple(item["sources"])}
 
     def make(**more):
@@ -188,8 +187,8 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
         add(method, n, seed, pred, extra, rho)
 
     if args.rejected_only:
-        rejected_only(args, lambda: make(reject_outliers=True, **gate), oracle, refs, rows, truth[rows], item, device,
-                      n, seed, record)
+        rejected_only(args, lambda: make(reject_outliers=True), oracle, refs, rows, truth[rows], item, device, n,
+                      seed, record)
         return
     t0 = time.perf_counter()
     oracle.adapt(refs, truth[rows])
@@ -202,10 +201,9 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
         # the transfer with `oracle.reject_outliers` switched; where it would leave out no sample it is this one
         switched, other = not oracle.reject_outliers, oracle
         if oracle.outliers(rows, truth[rows]).size:
-            other = make(reject_outliers=switched, **(gate if switched else {}))
+            other = make(reject_outliers=switched)
             other.adapt(refs, truth[rows])
-        on = other if switched else oracle
-        record_readouts(other, reject_suffix(switched), record, {"rejected": len(on.rejected), "flagged": on.flagged})
+        record_readouts(other, reject_suffix(switched), record, {"rejected": len((other if switched else oracle).rejected)})
     if args.compare_bags:
         # the same transfers read out with the other bagging (`oracle.readout_bags`: 0 <-> COMPARE_BAGS)
         other = 0 if oracle.readout_bags else COMPARE_BAGS
@@ -223,14 +221,14 @@ def nasflat_runs(args, space, item, device, n, seed, truth, add) -> None:
 
 def rejected_only(args, rejecting, oracle, refs, rows, measured, item, device, n, seed, record) -> None:
     """`--compare-reject --rejected-only`: the space's default read-out with `reject_outliers` on (`rejecting()` makes
-    that oracle), transferred only where it flags a sample; elsewhere it is the transfer without it, whose row of
+    that oracle), transferred only where it leaves a sample out; elsewhere it is the transfer without it, whose row of
     `--baseline` (the merged table, which the code reproduces exactly) is copied, so `--baseline` pairs every seed at a
     fraction of the cost. `item`: the task (`task`) or the validation transfer (`kind`) the row belongs to."""
     method = default_method(args.space)
     if oracle.outliers(rows, measured).size:
         other = rejecting()
         other.adapt(refs, measured)
-        record_readouts(other, reject_suffix(True), record, {"rejected": len(other.rejected), "flagged": other.flagged})
+        record_readouts(other, reject_suffix(True), record, {"rejected": len(other.rejected)})
         return
     base, key = args.baseline_frame, "kind" if "kind" in item else "task"
     hit = base[(base[key] == item[key]) & (base.device == device) & (base.samples == n) & (base.seed == seed)
@@ -238,7 +236,7 @@ def rejected_only(args, rejecting, oracle, refs, rows, measured, item, device, n
     if len(hit) != 1:
         raise HwnasError(f"--rejected-only: --baseline has no {method} row for {key} {item[key]}, {device}, {n} "
                          f"samples, seed {seed}")
-    record(method + reject_suffix(True), None, {"rejected": 0, "flagged": 0}, rho=float(hit.spearman.iloc[0]))
+    record(method + reject_suffix(True), None, {"rejected": 0}, rho=float(hit.spearman.iloc[0]))
 
 
 def run(args, space_key: str, on_task=None) -> tuple[list, list]:
@@ -431,9 +429,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help="nasflat: oracle.reject_per, at most one sample left out in this many (stop 35)")
     parser.add_argument("--reject-side", choices=("both", "slow"), default=None,
                         help="nasflat: oracle.reject_side, the samples reject_outliers may leave out (stop 35)")
-    parser.add_argument("--reject-gate", action="store_true",
-                        help="nasflat: oracle.reject_gate, rejection only where it predicts the other samples better "
-                             "(with --compare-reject; stop 36)")
     parser.add_argument("--sampler", default=None,
                         help="nasflat: how the target samples are picked (oracle.sampler; default: the oracle's)")
     parser.add_argument("--baseline", default=None,

@@ -58,19 +58,10 @@ failure, so it is judged on fresh validation transfers, seeds 3-8 at 20 samples 
 default if it beats the transfer without it at 20 samples over every one of those transfers and over the far ones, and
 no covered test task's mean at 20 samples drops by more than two standard errors of the paired difference over the
 merged table's seeds (`nasflat_tasks.py --compare-reject --rejected-only --baseline <merged csv>`).
-`--compare-reject --reject-side slow --reject-gate --rejected-only --baseline <csv>` (stop 36): slow-side rejection
-behind a gate (`oracle.reject_gate`, `nasflat_train.rejection_helps`): the flagged samples are left out only if that
-makes the read-out, fitted leave-one-out, predict the *other* samples better. A phone's glitch pulls the read-out's
-weights to the one input that explains it (the kernel share), which ranks the rest badly; a GPU's slow sample
-(kernel-launch-bound) pulls them towards what ranks the rest too. The gate has no parameter. Rule, fixed before its
-first run: `reject_outliers=true reject_side=slow reject_gate=true` (reject_per 10) becomes FBNet's default if it beats
-the every-sample transfers at 10 samples (validation seeds 0-2) and at 20 samples (seeds 0-8), both over every
-transfer and over the far ones, and no covered test task's mean at 10 or 20 samples drops by more than two standard
-errors of the paired difference over the merged table's seeds (`nasflat_tasks.py --compare-reject --reject-side slow
---reject-gate --rejected-only --baseline <merged csv>`). Runs: `--samples 20,10 --seeds 3 --per-task 4 --baseline
-experiments/results/nasflat/validation_fbnet_reject_slow.csv --tag _reject_gate` and `--samples 20 --seeds 6
---first-seed 3 --baseline experiments/results/nasflat/validation_fbnet_reject_slow20.csv --tag _reject_gate20`, both
-with `--compare-reject --reject-side slow --reject-gate --rejected-only` (their every-sample rows are stop 35's).
+`--compare-reject --rejected-only --baseline <csv>` (stop 36): transfers only where rejection leaves a sample out and
+copies the baseline's every-sample row elsewhere (as `nasflat_tasks.py --rejected-only`). Stop 36 ran it on a gate
+for slow-side rejection (`reject_gate`, code at cfcd418, removed since: docs/nasflat_studies.md "A gate on
+rejection"), whose rule failed here.
 Writes experiments/results/nasflat/validation_<space>[_loo].{csv,md}; `--closeness` compares them with the test
 tasks' transfers (validation_closeness_<space>.md).
 """
@@ -252,8 +243,8 @@ def reject_verdict(frame: pd.DataFrame) -> list[str]:
 
 def rejected_only_report(frame: pd.DataFrame, baseline: pd.DataFrame, command: str, wall_s: float) -> str:
     """`--compare-reject --rejected-only --baseline`: the space's default read-out with rejection (as configured: side,
-    per, gate) against the baseline's transfers on every sample, paired, at each sample count run; mean Spearman over
-    every transfer / the far ones; how often a sample was flagged and left out; the validation half of the rule."""
+    per) against the baseline's transfers on every sample, paired, at each sample count run; mean Spearman over every
+    transfer / the far ones; how often a sample was left out; the validation half of the rule."""
     method = default_method(frame.space.iloc[0])
     keys = ["device", "kind", "samples", "seed"]
     both = frame[frame.method == method + reject_suffix(True)].merge(
@@ -261,7 +252,7 @@ def rejected_only_report(frame: pd.DataFrame, baseline: pd.DataFrame, command: s
     counts = sorted(both.samples.unique(), reverse=True)
     lines = [f"# Outlier rejection on validation transfers, {frame.space.iloc[0]}", "",
              f"Command: `{command}`; {wall_s:.0f} s wall. The default read-out `{method}`, every sample (the "
-             f"baseline's rows) and with rejection as run ({len(both)} paired transfers; rows where nothing is flagged "
+             f"baseline's rows) and with rejection as run ({len(both)} paired transfers; rows where nothing is left out "
              "are the baseline's). Mean Spearman over every transfer (over targets, then seeds) / over the far ones "
              f"(closeness < {FAR}):", "",
              "| transfer | " + " | ".join(f"{n} samples" for n in counts) + " |", "|---|" + "---|" * len(counts)]
@@ -272,11 +263,10 @@ def rejected_only_report(frame: pd.DataFrame, baseline: pd.DataFrame, command: s
             means[column, n] = every_and_far(both[both.samples == n], column)
             cells.append(" / ".join(f"{v:.4f}" for v in means[column, n]))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    per_count = "; ".join(f"{n} samples: flagged {(both[both.samples == n].flagged > 0).mean():.0%}, left out "
-                          f"{(both[both.samples == n].rejected > 0).mean():.0%}" for n in counts)
+    per_count = "; ".join(f"{n} samples {(both[both.samples == n].rejected > 0).mean():.0%}" for n in counts)
     wins = all(means["spearman", n][i] > means["spearman_base", n][i] for n in counts for i in (0, 1))
     changed = both[both.spearman != both.spearman_base].assign(diff=lambda f: f.spearman - f.spearman_base)
-    lines += ["", f"Transfers with a sample flagged / left out: {per_count}.", "",
+    lines += ["", f"Transfers that left a sample out: {per_count}.", "",
               "Changed transfers (largest first): " + ", ".join(
                   f"{r.device} ({r.kind}, {r.samples}, seed {r.seed}) {r.diff:+.3f}"
                   for r in changed.reindex(changed["diff"].abs().sort_values(ascending=False).index).itertuples()),
@@ -397,8 +387,7 @@ def main(argv=None) -> None:
                 rho = float(spearmanr(pred[measured], truth[measured]).statistic) if rho is None else rho
                 records.append({"space": args.space, "device": item["target"], "kind": item["kind"],
                                 "sources": len(item["sources"]), "method": method, "samples": n, "seed": seed,
-                                "spearman": rho, "far": far, "rejected": (extra or {}).get("rejected", np.nan),
-                                "flagged": (extra or {}).get("flagged", np.nan)})
+                                "spearman": rho, "far": far, "rejected": (extra or {}).get("rejected", np.nan)})
 
         for n in args.samples:
             for seed in range(args.first_seed, args.first_seed + args.seeds):

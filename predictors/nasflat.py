@@ -30,8 +30,7 @@ from hwnas.predictors.nasflat_jobs import available_cores, run_transfers
 from hwnas.predictors.nasflat_member import TransferredNet
 from hwnas.predictors.nasflat_model import encode_graphs, graph_vocabulary
 from hwnas.predictors.nasflat_train import (REJECT_SIDES, PretrainConfig, TransferConfig, best_source, build_net,
-                                            outlier_samples, pooled_sources, pretrain, rejection_helps, select_samples,
-                                            source_mix)
+                                            outlier_samples, pooled_sources, pretrain, select_samples, source_mix)
 
 MODEL_VERSION = 3               # 3: trained on TRAINING_THREADS (earlier entries depend on the caller's threads)
 FORMAT_VERSION = 1
@@ -218,8 +217,7 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
                  transfer_init: str = "pooled", readout: str | None = None, source_input: bool = False,
                  transfer_embedding_epochs: int = 30, ensemble: int = 3, source_mix: bool | None = None,
                  readout_bags: int = 0, sampler: str | None = None, reject_outliers: bool = False,
-                 reject_side: str = "both", reject_per: int = 10, reject_gate: bool = False,
-                 transfer_workers: int | None = None):
+                 reject_side: str = "both", reject_per: int = 10, transfer_workers: int | None = None):
         super().__init__(space, device)
         if len(space.table_archs()) == 0:
             raise HwnasError(f"oracle nasflat needs a space with measured latency tables; {space.name!r} has none")
@@ -253,25 +251,20 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
             whole_number(OWNER, key, value, minimum)
         lr, transfer_lr = positive_number(OWNER, "lr", lr), positive_number(OWNER, "transfer_lr", transfer_lr)
         switches = {"source_mix": source_mix, "source_input": source_input, "supplementary": supplementary,
-                    "train_if_missing": train_if_missing, "reject_outliers": reject_outliers, "reject_gate": reject_gate}
+                    "train_if_missing": train_if_missing, "reject_outliers": reject_outliers}
         for key, value in switches.items():
             true_or_false(OWNER, key, value)
-        for key in ("source_mix", "source_input", "reject_gate"):
+        for key in ("source_mix", "source_input"):
             if switches[key] and readout == "finetune":
-                role = "judges" if key == "reject_gate" else "is an input of"
-                raise HwnasError(f"oracle nasflat: {key}=true {role} the stacked read-out; it needs readout "
+                raise HwnasError(f"oracle nasflat: {key}=true is an input of the stacked read-out; it needs readout "
                                  "stacked or blend, got readout=finetune")
         self.samples, self.seed, self.transfer_init, self.readout = int(samples), int(seed), transfer_init, readout
         self.source_input, self.source_mix, self.readout_bags = bool(source_input), bool(source_mix), readout_bags
         self.sampler, self.reject_outliers = sampler, bool(reject_outliers)
-        self.reject_side, self.reject_per, self.reject_gate = reject_side, reject_per, bool(reject_gate)
-        if self.reject_gate and not self.reject_outliers:
-            raise HwnasError("oracle nasflat: reject_gate=true decides whether reject_outliers leaves its samples out; "
-                             "it needs reject_outliers=true")
+        self.reject_side, self.reject_per = reject_side, reject_per
         # `reject_outliers`: adapt() leaves out samples the sources cannot explain (`outlier_samples`), an option: its
         # rule failed on FBNet's validation transfers (docs/nasflat_studies.md "Leaving out samples the sources cannot explain")
         self.rejected: list[Arch] = []          # the samples the last adapt() left out
-        self.flagged = 0                        # how many it flagged (`reject_gate` may keep them)
         self.sources = resolve_sources(space, device, task,
                                        sources if sources is None or isinstance(sources, str) else list(sources))
         rows = PAPER_SOURCE_ROWS.get(space.name, 800) if source_rows is None else int(source_rows)
@@ -334,25 +327,12 @@ class NasflatOracle(RelativeConformalStd, LatencyOracle):
             raise HwnasError(f"oracle nasflat: non-finite or non-positive latency measured on {self.device}")
         rows = np.asarray(self.space.table_index(matrix), dtype=np.int64)
         drop = self.outliers(rows, latency_ms) if self.reject_outliers else np.zeros(0, dtype=np.int64)
-        self.flagged = int(drop.size)
-        if drop.size and self.reject_gate:
-            self._transfer(matrix, latency_ms, rows)
-            inputs = [m.readout_inputs for m in self.members]
-            if not rejection_helps(inputs, drop, self.readout_bags, self.transfer_cfg.seed):
-                _log(f"kept {drop.size} sample(s) the sources cannot explain: leaving them out would not predict the "
-                     "other samples better (reject_gate)")
-                self.rejected = []
-                return
         self.rejected = [tuple(int(v) for v in matrix[i]) for i in drop]
         if drop.size:
             _log(f"left out {drop.size} of {len(rows)} samples the sources cannot explain: "
                  + ", ".join(f"{latency_ms[i]:.3g} ms" for i in drop))
             keep = np.setdiff1d(np.arange(len(rows)), drop)
             matrix, latency_ms, rows = matrix[keep], latency_ms[keep], rows[keep]
-        self._transfer(matrix, latency_ms, rows)
-
-    def _transfer(self, matrix: np.ndarray, latency_ms: np.ndarray, rows: np.ndarray) -> None:
-        """Choose the starting sources, transfer every member to these samples and read out the whole table."""
         graphs = encode_graphs(self.space, matrix)
         init, fit = self._choose_sources(rows, latency_ms)   # source rows the target's embedding starts from
         if init is not None:
@@ -477,6 +457,6 @@ def settings(oracle: NasflatOracle) -> dict:
     """The oracle's resolved settings (for reports)."""
     return {"sources": list(oracle.sources), "readout": oracle.readout, "source_mix": oracle.source_mix,
             "readout_bags": oracle.readout_bags, "sampler": oracle.sampler, "reject_outliers": oracle.reject_outliers,
-            "reject_side": oracle.reject_side, "reject_per": oracle.reject_per, "reject_gate": oracle.reject_gate,
+            "reject_side": oracle.reject_side, "reject_per": oracle.reject_per,
             "pretrain": oracle.pretrain_cfg.to_dict(), "ensemble": len(oracle.members),
             "transfer": dataclasses.asdict(oracle.transfer_cfg)}

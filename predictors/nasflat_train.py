@@ -277,26 +277,6 @@ def outlier_samples(source_log_ms: np.ndarray, log_ms: np.ndarray, seed: int, z_
     return np.sort(order[z[order] > z_max])
 
 
-def rejection_helps(readout_inputs: list[tuple[np.ndarray, np.ndarray]], drop: np.ndarray, bags: int = 0,
-                    seed: int = 0) -> bool:
-    """hwnas (`reject_gate`): whether leaving the samples `drop` out makes the stacked read-out predict the *other*
-    samples better. Each other sample's log ms comes from read-outs fitted without it (leave-one-out; per member's
-    `readout_inputs` (features, log ms) of the transfer on every sample, averaged as the oracle averages members),
-    once with `drop` in the fit and once without; True when the squared error over the other samples falls. A
-    glitch pulls the read-out's weights away from what ranks the rest; a sample that is the device's own behaviour
-    (a kernel-launch-bound GPU) moves them towards it (an influence check in the spirit of Cook 1977)."""
-    n = len(readout_inputs[0][1])
-    others = np.setdiff1d(np.arange(n), drop)
-    errors = []
-    for excluded in (np.zeros(0, dtype=np.int64), np.asarray(drop)):
-        predicted = [np.mean([ridge_fit(f[keep], y[keep], bags=bags, seed=seed)(f[i:i + 1])[0]
-                              for f, y in readout_inputs])
-                     for i in others
-                     for keep in [np.setdiff1d(np.arange(n), np.append(excluded, i))]]
-        errors.append(float(np.sum((np.asarray(predicted) - readout_inputs[0][1][others]) ** 2)))
-    return errors[1] < errors[0]
-
-
 def out_of_fold_scores(net: NasflatNet, graphs: GraphBatch, latency_ms: np.ndarray, init_from,
                        cfg: TransferConfig, folds: int = 4, tuned: list[NasflatNet] | None = None
                        ) -> tuple[np.ndarray, np.ndarray]:
