@@ -30,6 +30,7 @@ from nasflat_tasks import OUT, SPACES, default_method, plan  # noqa: E402
 from hwnas.core.errors import HwnasError  # noqa: E402
 from hwnas.data import devices  # noqa: E402
 from hwnas.predictors.nasflat import NasflatOracle  # noqa: E402
+from hwnas.predictors.nasflat_train import standardised_design  # noqa: E402
 
 
 def additive_z(space, target: str) -> tuple[np.ndarray, np.ndarray]:
@@ -40,6 +41,14 @@ def additive_z(space, target: str) -> tuple[np.ndarray, np.ndarray]:
     residual = log_ms - fitted
     centred = residual - np.median(residual)
     return centred / (1.4826 * np.median(np.abs(centred))), np.exp(fitted)
+
+
+def leverage_ratio(oracle: NasflatOracle) -> np.ndarray:
+    """Each table row's leverage in the design the I-optimal half picks over (`sample_design`, standardised), over
+    the classic high-leverage cut-off 2p/n (Belsley, Kuh & Welsch 1980): above 1, the row is an extreme of the design."""
+    z = standardised_design(oracle.sample_design())
+    leverage = np.einsum("ij,jk,ik->i", z, np.linalg.pinv(z.T @ z), z)
+    return leverage / (2 * z.shape[1] / len(z))
 
 
 def main(argv=None) -> None:
@@ -81,17 +90,19 @@ def main(argv=None) -> None:
                 place = np.flatnonzero(z[rows] > args.z)
                 counts += [(place < args.samples // 2).sum(), (place >= args.samples // 2).sum()]
                 if sampler is None:
+                    leverage = leverage_ratio(oracle) if seed == 0 else leverage
                     (hit if place.size else rest).append(rho.get(seed, np.nan))
                     details += [f"| {target} | {seed} | {rows[i]} | {measured_ms[rows[i]]:.1f} | "
-                                f"{fitted_ms[rows[i]]:.1f} | {z[rows[i]]:.1f} | {rho.get(seed, np.nan):.3f} |"
+                                f"{fitted_ms[rows[i]]:.1f} | {z[rows[i]]:.1f} | {leverage[rows[i]]:.2f} | "
+                                f"{'second' if i >= args.samples // 2 else 'k-means'} | {rho.get(seed, np.nan):.3f} |"
                                 for i in place]
         random_half = args.seeds * args.samples / 2 * (z > args.z).mean()
         lines.append(f"| {target} | {int((z > args.z).sum())} of {len(z)} | {len(hit)} of {args.seeds} | "
                      f"{np.nanmean(hit) if hit else np.nan:.3f} | {np.nanmean(rest) if rest else np.nan:.3f} | "
                      + " / ".join(f"{a} + {b}" for a, b in halves.values()) + f" / {random_half:.1f} + {random_half:.1f} |")
     lines += ["", "Each pick of an odd entry by the default sampler:", "",
-              "| target | seed | table row | measured ms | additive fit ms | z | Spearman |",
-              "|---|---|---|---|---|---|---|"] + details
+              "| target | seed | table row | measured ms | additive fit ms | z | leverage / (2p/n) | half | Spearman |",
+              "|---|---|---|---|---|---|---|---|---|"] + details
     lines += ["", f"{time.perf_counter() - started:.0f} s wall."]
     out = OUT / f"collapse_{args.space}_t{args.task}_s{args.samples}.md"
     out.write_text("\n".join(lines) + "\n")
