@@ -400,8 +400,9 @@ def main(argv=None) -> None:
             text = rejected_only_report(frame, baseline, command, time.perf_counter() - started)
         else:
             text = report(frame, command, time.perf_counter() - started)
-        if baseline is not None and not args.rejected_only:
-            text += "\n".join(sampler_verdict(frame, baseline, args.baseline_method or default_method(args.space))) + "\n"
+            if baseline is not None:
+                compared = args.baseline_method or default_method(args.space)
+                text += "\n".join(sampler_verdict(frame, baseline, compared)) + "\n"
         stem.with_suffix(".md").write_text(text)
         print(f"{item['target']} ({item['kind']}): {time.perf_counter() - started:.0f} s", flush=True)
     print(stem.with_suffix(".md").read_text())
