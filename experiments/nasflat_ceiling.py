@@ -33,9 +33,14 @@ SPACES = {"fbnet": "fbnet", "nb201": "nasbench201"}
 RESULTS = Path(__file__).resolve().parent / "results" / "nasflat"
 
 
-def least_squares_spearman(x: np.ndarray, y: np.ndarray) -> float:
+def least_squares_fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The least-squares fit of y on x plus an intercept, at every row."""
     design = np.column_stack([x, np.ones(len(y))])
-    return float(spearmanr(design @ np.linalg.lstsq(design, y, rcond=None)[0], y).statistic)
+    return design @ np.linalg.lstsq(design, y, rcond=None)[0]
+
+
+def least_squares_spearman(x: np.ndarray, y: np.ndarray) -> float:
+    return float(spearmanr(least_squares_fit(x, y), y).statistic)
 
 
 def main() -> None:

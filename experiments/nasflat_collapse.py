@@ -25,6 +25,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from nasflat_ceiling import least_squares_fit  # noqa: E402
 from nasflat_tasks import OUT, SPACES, default_method, plan  # noqa: E402
 
 from hwnas.core.errors import HwnasError  # noqa: E402
@@ -36,8 +37,7 @@ from hwnas.predictors.nasflat_train import standardised_design  # noqa: E402
 def additive_z(space, target: str) -> tuple[np.ndarray, np.ndarray]:
     """(robust z-score of each row's log-ms residual from the whole-table additive fit, the fit's ms)."""
     log_ms = np.log(devices.latency_ms(space.name, target))
-    design = np.column_stack([space.encode(space.table_archs(), "onehot"), np.ones(len(log_ms))])
-    fitted = design @ np.linalg.lstsq(design, log_ms, rcond=None)[0]
+    fitted = least_squares_fit(space.encode(space.table_archs(), "onehot"), log_ms)
     residual = log_ms - fitted
     centred = residual - np.median(residual)
     return centred / (1.4826 * np.median(np.abs(centred))), np.exp(fitted)
@@ -82,7 +82,8 @@ def main(argv=None) -> None:
         measured_ms = devices.latency_ms(space.name, target)
         rho = results[(results.task == args.task) & (results.device == target) & (results.samples == args.samples)
                       & (results.method == method)].set_index("seed").spearman
-        hit, rest, halves = [], [], {None: np.zeros(2, int), args.other_sampler: np.zeros(2, int)}
+        hit, rest, leverage = [], [], None
+        halves = {None: np.zeros(2, int), args.other_sampler: np.zeros(2, int)}
         for seed in range(args.seeds):
             for sampler, counts in halves.items():
                 oracle = NasflatOracle(space, target, samples=args.samples, seed=seed, task=args.task, sampler=sampler)
@@ -90,7 +91,7 @@ def main(argv=None) -> None:
                 place = np.flatnonzero(z[rows] > args.z)
                 counts += [(place < args.samples // 2).sum(), (place >= args.samples // 2).sum()]
                 if sampler is None:
-                    leverage = leverage_ratio(oracle) if seed == 0 else leverage
+                    leverage = leverage_ratio(oracle) if leverage is None else leverage   # one design per target
                     (hit if place.size else rest).append(rho.get(seed, np.nan))
                     details += [f"| {target} | {seed} | {rows[i]} | {measured_ms[rows[i]]:.1f} | "
                                 f"{fitted_ms[rows[i]]:.1f} | {z[rows[i]]:.1f} | {leverage[rows[i]]:.2f} | "

@@ -34,7 +34,8 @@ from hwnas.data import devices  # noqa: E402
 from hwnas.predictors.nasflat import BAGS as COMPARE_BAGS  # noqa: E402
 from hwnas.predictors.nasflat import NasflatOracle, load_tasks, resolve_readout  # noqa: E402
 from hwnas.predictors.nasflat_model import graph_vocabulary  # noqa: E402
-from hwnas.predictors.nasflat_train import best_source, build_net, log_linear_fit, scores, transfer  # noqa: E402
+from hwnas.predictors.nasflat_train import (REJECT_SIDES, best_source, build_net, log_linear_fit, scores,  # noqa: E402
+                                            transfer)
 
 OUT = Path(__file__).resolve().parent / "results" / "nasflat"
 SPACES = {"nb201": "nasbench201", "fbnet": "fbnet"}
@@ -342,9 +343,15 @@ def merge(space_key: str) -> None:
     print(text)
 
 
-def read_baseline(paths: str | None) -> pd.DataFrame | None:
-    """`--baseline`: its comma-separated result files as one frame; None without it."""
-    return pd.concat([pd.read_csv(path) for path in paths.split(",")]) if paths else None
+def read_baseline(args) -> pd.DataFrame | None:
+    """`--baseline`: its comma-separated result files as one frame (also `args.baseline_frame`, which
+    `--rejected-only` copies rows from); None without it."""
+    baseline = pd.concat([pd.read_csv(path) for path in args.baseline.split(",")]) if args.baseline else None
+    if args.rejected_only and (not args.compare_reject or baseline is None):
+        raise HwnasError("--rejected-only needs --compare-reject and --baseline (rows of the same transfers with every "
+                         "sample in)")
+    args.baseline_frame = baseline
+    return baseline
 
 
 def paired(frame: pd.DataFrame, baseline: pd.DataFrame, method: str, base_method: str | None = None) -> str:
@@ -427,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "else copy the baseline's row of the default read-out (stop 35)")
     parser.add_argument("--reject-per", type=int, default=None,
                         help="nasflat: oracle.reject_per, at most one sample left out in this many (stop 35)")
-    parser.add_argument("--reject-side", choices=("both", "slow"), default=None,
+    parser.add_argument("--reject-side", choices=REJECT_SIDES, default=None,
                         help="nasflat: oracle.reject_side, the samples reject_outliers may leave out (stop 35)")
     parser.add_argument("--sampler", default=None,
                         help="nasflat: how the target samples are picked (oracle.sampler; default: the oracle's)")
@@ -455,10 +462,7 @@ def main(argv=None) -> None:
     started = time.perf_counter()
     command = " ".join(["python experiments/nasflat_tasks.py"] + (argv if argv is not None else sys.argv[1:]))
 
-    baseline = read_baseline(args.baseline)
-    if args.rejected_only and (not args.compare_reject or baseline is None):
-        raise HwnasError("--rejected-only needs --compare-reject and --baseline (the merged table)")
-    args.baseline_frame = baseline
+    baseline = read_baseline(args)
     method = args.baseline_method or default_method(args.space)
 
     def write(records, items):

@@ -374,10 +374,7 @@ def main(argv=None) -> None:
     command = " ".join(["python experiments/nasflat_validation.py"] + (argv if argv is not None else sys.argv[1:]))
     records, started = [], time.perf_counter()
     stem = OUT / f"validation_{args.space}{'_loo' if args.design == 'loo' else ''}{args.tag}"
-    baseline = read_baseline(args.baseline)
-    if args.rejected_only and (not args.compare_reject or baseline is None):
-        raise HwnasError("--rejected-only needs --compare-reject and --baseline (validation rows of the same transfers)")
-    args.baseline_frame = baseline
+    baseline = read_baseline(args)
     for item in transfers(space, args.space, args.design, args.per_task):
         truth = devices.latency_ms(space.name, item["target"])
         measured = np.isfinite(truth)
