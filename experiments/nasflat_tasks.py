@@ -346,7 +346,11 @@ def merge(space_key: str) -> None:
 def read_baseline(args) -> pd.DataFrame | None:
     """`--baseline`: its comma-separated result files as one frame (also `args.baseline_frame`, which
     `--rejected-only` copies rows from); None without it."""
-    baseline = pd.concat([pd.read_csv(path) for path in args.baseline.split(",")]) if args.baseline else None
+    paths = args.baseline.split(",") if args.baseline else []
+    for path in paths:
+        if not Path(path).is_file():
+            raise HwnasError(f"--baseline: no result file {path}")
+    baseline = pd.concat([pd.read_csv(path) for path in paths]) if paths else None
     if args.rejected_only and (not args.compare_reject or baseline is None):
         raise HwnasError("--rejected-only needs --compare-reject and --baseline (rows of the same transfers with every "
                          "sample in)")
