@@ -187,6 +187,19 @@ def every_and_far(part: pd.DataFrame, column: str = "spearman") -> tuple[float, 
     return part.groupby(["device", "kind"])[column].mean().mean(), part[part.far][column].mean()
 
 
+def every_and_far_table(rows: list[tuple[str, pd.DataFrame, str]], counts: list[int]) -> tuple[list[str], dict]:
+    """A table of `every_and_far` per (label, transfers, column) row and sample count, and those means keyed by
+    (label, count): the two rejection verdicts compare their rows with it."""
+    lines = ["| transfer | " + " | ".join(f"{n} samples" for n in counts) + " |", "|---|" + "---|" * len(counts)]
+    means = {}
+    for label, part, column in rows:
+        for n in counts:
+            means[label, n] = every_and_far(part[part.samples == n], column)
+        cells = (" / ".join(f"{v:.4f}" for v in means[label, n]) for n in counts)
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines, means
+
+
 def bagging_verdict(frame: pd.DataFrame) -> list[str]:
     """`--compare-bags`: each read-out as run (the oracle's `readout_bags`) and with the other bagging, at 10 and 20
     samples, mean Spearman on every transfer and on the far ones (closeness < FAR; the rule: module docstring)."""
@@ -219,22 +232,16 @@ def reject_verdict(frame: pd.DataFrame) -> list[str]:
         return []
     # the rule's sample counts this run has (stop 35's variant is run at 20 only: below 20 it leaves nothing out)
     counts = [n for n in RULE_SAMPLES if (frame.samples == n).any()]
+    table, means = every_and_far_table([(f"`{name}`", frame[frame.method == name], "spearman")
+                                        for name in (method, switched[0])], counts)
     lines = ["", f"Outlier rejection (`--compare-reject`), on the space's default read-out `{method}`; mean Spearman "
-             f"over every transfer / over the far ones (closeness < {FAR}):", "",
-             "| transfer | " + " | ".join(f"{n} samples" for n in counts) + " |", "|---|" + "---|" * len(counts)]
-    means = {}
-    for name in (method, switched[0]):
-        cells = []
-        for n in counts:
-            means[name, n] = every_and_far(frame[(frame.method == name) & (frame.samples == n)])
-            cells.append(" / ".join(f"{v:.4f}" for v in means[name, n]))
-        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+             f"over every transfer / over the far ones (closeness < {FAR}):", "", *table]
     on, off = (switched[0], method) if switched[0].endswith(reject_suffix(True)) else (method, switched[0])
     suffix = switched[0].removeprefix(method)
     # recorded on the switched transfers' stacked read-outs (`nasflat_tasks.record_readouts`), not on their blends
     left_out = (frame[frame.method.str.endswith(suffix)].groupby(["device", "kind", "samples", "seed"]).rejected.max()
                 .gt(0).mean())
-    wins = all(means[on, n][i] > means[off, n][i] for n in counts for i in (0, 1))
+    wins = all(means[f"`{on}`", n][i] > means[f"`{off}`", n][i] for n in counts for i in (0, 1))
     return lines + ["", f"Transfers that left a sample out: {left_out:.0%}.", "",
                     "Validation half of the rejection rule (stop 33): " + (
                         "**passed** (the other half: the test tasks, `nasflat_tasks.py --compare-reject`)." if wins
@@ -254,17 +261,12 @@ def rejected_only_report(frame: pd.DataFrame, baseline: pd.DataFrame, command: s
              f"Command: `{command}`; {wall_s:.0f} s wall. The default read-out `{method}`, every sample (the "
              f"baseline's rows) and with rejection as run ({len(both)} paired transfers; rows where nothing is left out "
              "are the baseline's). Mean Spearman over every transfer (over targets, then seeds) / over the far ones "
-             f"(closeness < {FAR}):", "",
-             "| transfer | " + " | ".join(f"{n} samples" for n in counts) + " |", "|---|" + "---|" * len(counts)]
-    means = {}
-    for label, column in (("every sample", "spearman_base"), ("with rejection", "spearman")):
-        cells = []
-        for n in counts:
-            means[column, n] = every_and_far(both[both.samples == n], column)
-            cells.append(" / ".join(f"{v:.4f}" for v in means[column, n]))
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+             f"(closeness < {FAR}):", ""]
+    table, means = every_and_far_table([("every sample", both, "spearman_base"),
+                                        ("with rejection", both, "spearman")], counts)
+    lines += table
     per_count = "; ".join(f"{n} samples {(both[both.samples == n].rejected > 0).mean():.0%}" for n in counts)
-    wins = all(means["spearman", n][i] > means["spearman_base", n][i] for n in counts for i in (0, 1))
+    wins = all(means["with rejection", n][i] > means["every sample", n][i] for n in counts for i in (0, 1))
     changed = both[both.spearman != both.spearman_base].assign(diff=lambda f: f.spearman - f.spearman_base)
     lines += ["", f"Transfers that left a sample out: {per_count}.", "",
               "Changed transfers (largest first): " + ", ".join(
